@@ -1,0 +1,80 @@
+"""The `triwarn` command. Each command parses its options here and hands over to the package that owns
+the work; an InputError anywhere becomes a one-line message on stderr and exit code 2."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from triwarn.errors import InputError
+from triwarn.share.commands import keys_app, network_app
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+app.add_typer(keys_app, name="keys")
+app.add_typer(network_app, name="network")
+
+
+def _input_errors_exit_2(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except InputError as exc:
+            print(f"triwarn: error: {exc}", file=sys.stderr)
+            raise typer.Exit(code=2) from None
+
+    return wrapper
+
+
+@app.command()
+@_input_errors_exit_2
+def trajectory(
+    launch: Annotated[str, typer.Option(help="Launch point LAT,LON in degrees.")],
+    apogee_km: Annotated[float, typer.Option("--apogee-km", help="Reported apogee (km).")],
+    range_km: Annotated[float, typer.Option("--range-km", help="Reported ground range (km).")],
+    aim: Annotated[str | None, typer.Option(help="Aim point LAT,LON (alternative to --azimuth).")] = None,
+    azimuth: Annotated[float | None, typer.Option(help="Launch azimuth, degrees clockwise from north.")] = None,
+    burn_s: Annotated[float | None, typer.Option("--burn-s", help="Total burn time (s).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    out: Annotated[Path | None, typer.Option(help="Write the trajectory as JSONL to this file.")] = None,
+) -> None:
+    """Solve a launch from reported figures and print flight time, burnout, apogee, range and impact."""
+    from triwarn.physics.commands import run_trajectory
+
+    run_trajectory(launch=launch, aim=aim, azimuth=azimuth, apogee_km=apogee_km, range_km=range_km,
+                   burn_s=burn_s, as_json=as_json, out=out)
+
+
+@app.command()
+@_input_errors_exit_2
+def simulate(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML (launches and sensors).")],
+    out: Annotated[Path, typer.Option(help="Output folder.")],
+    seed: Annotated[int, typer.Option(help="Random seed for noise, detection and clutter.")] = 0,
+) -> None:
+    """Fly a scenario's launches and write DIR/sensors.yaml, DIR/measurements.jsonl, DIR/truth.jsonl."""
+    from triwarn.sensors.commands import run_simulate
+
+    run_simulate(scenario=scenario, out=out, seed=seed)
+
+
+@app.command()
+@_input_errors_exit_2
+def track(
+    sensors: Annotated[Path, typer.Option(help="sensors.yaml")],
+    measurements: Annotated[Path, typer.Option(help="measurements.jsonl")],
+    out: Annotated[Path, typer.Option(help="Output tracks.jsonl")],
+    report_interval: Annotated[float, typer.Option("--report-interval", help="Seconds between reports.")] = 1.0,
+) -> None:
+    """Track ballistic objects from recorded detections; write confirmed tracks at each report tick."""
+    from triwarn.tracking.commands import run_track
+
+    run_track(sensors=sensors, measurements=measurements, out=out, report_interval_s=report_interval)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,1 @@
+"""Frames (WGS84 geodetic, ECEF, ENU, AER), geodesics and areas."""

@@ -1,0 +1,1 @@
+"""Flight over a rotating WGS84 Earth: gravity, atmosphere, free flight, boost and the launch solver."""
