@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench
+.PHONY: demo test bench chromium
 
 $(BIN)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -11,17 +11,23 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@
 
-# The main job: a public launch (2022-10-04 IRBM over Aomori) flown, seen by three nations' sensors, tracked.
+# The main job: a public launch (2022-10-04 IRBM over Aomori) flown, seen by three nations' sensors, and
+# replayed through three national nodes sharing over a local NATS network: tracks, fusion, assessment,
+# CAP and CoT warnings (status Exercise) in out/demo/replay.
 demo: $(BIN)/.installed
-	$(BIN)/triwarn trajectory --launch 40.6,126.4 --azimuth 88 --apogee-km 970 --range-km 4600
+	$(BIN)/triwarn trajectory --launch 40.6,126.4 --aim 40.82,140.74 --apogee-km 970 --range-km 4600
 	$(BIN)/triwarn simulate src/triwarn/scenarios/2022-10-04-irbm-aomori.yaml --out out/demo --seed 1
-	$(BIN)/triwarn track --sensors out/demo/sensors.yaml --measurements out/demo/measurements.jsonl \
-		--out out/demo/tracks.jsonl
+	$(BIN)/triwarn replay --sensors out/demo/sensors.yaml --measurements out/demo/measurements.jsonl \
+		--out out/demo/replay
 
-test: $(BIN)/.installed
-	$(BIN)/ruff check src tests bench
+# The browser tests need Debian's chromium (and CJK fonts for readable screenshots); installed as root.
+chromium:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk)
+
+test: $(BIN)/.installed chromium
+	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/pytest
 
 bench: $(BIN)/.installed
 	$(BIN)/pip install -q -e '.[test,bench]'
-	$(BIN)/python -m bench
+	$(BIN)/python bench/run_all.py

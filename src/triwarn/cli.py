@@ -76,5 +76,36 @@ def track(
     run_track(sensors=sensors, measurements=measurements, out=out, report_interval_s=report_interval)
 
 
+@app.command()
+@_input_errors_exit_2
+def assess(
+    tracks: Annotated[list[Path], typer.Option(help="tracks.jsonl; repeat for several nations' files.")],
+    out: Annotated[Path, typer.Option(help="Output events.jsonl")],
+    areas: Annotated[Path | None, typer.Option(help="Areas GeoJSON (code, zone); default: packaged.")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed for the Monte-Carlo draws.")] = 0,
+) -> None:
+    """Fuse tracks, then predict launch, impact (95% ellipse or powered corridor) and areas at risk."""
+    from triwarn.assess.commands import run_assess
+
+    run_assess(tracks=tracks, out=out, areas=areas, seed=seed)
+
+
+@app.command()
+@_input_errors_exit_2
+def replay(
+    sensors: Annotated[Path, typer.Option(help="sensors.yaml")],
+    measurements: Annotated[Path, typer.Option(help="measurements.jsonl")],
+    out: Annotated[Path, typer.Option(help="Output folder.")],
+    no_share: Annotated[bool, typer.Option("--no-share", help="Each nation alone, no partner data.")] = False,
+    step_s: Annotated[float, typer.Option("--step-s", help="Simulated-clock step (s).")] = 1.0,
+    network: Annotated[Path | None, typer.Option(help="network.yaml (default: the embedded one).")] = None,
+) -> None:
+    """Run the whole chain on recorded data on a simulated clock, one node per nation, over local NATS."""
+    from triwarn.exercise.commands import run_replay
+
+    run_replay(sensors=sensors, measurements=measurements, out=out, share=not no_share, step_s=step_s,
+               network=network)
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

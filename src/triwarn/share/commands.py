@@ -2,7 +2,145 @@
 
 from __future__ import annotations
 
+import functools
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
+from triwarn.errors import InputError
+
 keys_app = typer.Typer(no_args_is_help=True, help="Nation signing keys (Ed25519).")
-network_app = typer.Typer(no_args_is_help=True, help="The three-nation NATS network: config and local servers.")
+network_app = typer.Typer(no_args_is_help=True,
+                          help="The three-nation NATS network: config and local servers.")
+
+
+def _input_errors_exit_2(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except InputError as exc:
+            print(f"triwarn: error: {exc}", file=sys.stderr)
+            raise typer.Exit(code=2) from None
+
+    return wrapper
+
+
+def _nation(value: str) -> str:
+    if len(value) != 2 or not value.isalpha():
+        raise InputError(f"expected a two-letter nation code, got {value!r}", field="--nation")
+    return value.lower()
+
+
+@keys_app.command("new")
+@_input_errors_exit_2
+def keys_new(
+    nation: Annotated[str, typer.Option(help="Two-letter nation code, e.g. kr.")],
+    directory: Annotated[Path, typer.Option("--dir", help="Where to write NATION.key and NATION.pub.")] = (
+        Path("keys")),
+    force: Annotated[bool, typer.Option(help="Replace an existing key.")] = False,
+) -> None:
+    """Create a nation's Ed25519 key: DIR/NATION.key (private, mode 0600) and DIR/NATION.pub."""
+    from triwarn.share.signing import write_key_pair
+
+    key_path, pub_path = write_key_pair(_nation(nation), directory, overwrite=force)
+    print(f"private key: {key_path} (keep it secret)")
+    print(f"public key:  {pub_path} (give it to the partners' trust stores)")
+
+
+@keys_app.command("trust")
+@_input_errors_exit_2
+def keys_trust(
+    directory: Annotated[Path, typer.Argument(help="Trust store: a directory of NATION.pub files.")],
+) -> None:
+    """List the public keys in a trust store."""
+    from triwarn.share.signing import TrustStore, public_key_text
+
+    store = TrustStore.load_dir(directory)
+    if not store.keys:
+        raise InputError("no NATION.pub files", source=str(directory))
+    for nation, key in sorted(store.keys.items()):
+        print(f"{nation}  {public_key_text(key)}")
+
+
+@network_app.command("config")
+@_input_errors_exit_2
+def network_config(
+    out: Annotated[Path, typer.Option(help="Directory for the server configs.")],
+    network: Annotated[Path | None, typer.Option(help="network.yaml (default: the embedded one).")] = None,
+    cluster: Annotated[list[str] | None, typer.Option(
+        help="A nation to run as a three-server cluster with JetStream replicas 3 (repeatable).")] = None,
+    store_dir: Annotated[str, typer.Option("--store-dir", help="JetStream storage root on the servers.")] = (
+        "./jetstream"),
+    tls_cert: Annotated[Path | None, typer.Option("--tls-cert", help="Server cert (PEM): TLS on.")] = None,
+    tls_key: Annotated[Path | None, typer.Option("--tls-key", help="Its private key (PEM).")] = None,
+    tls_ca: Annotated[Path | None, typer.Option("--tls-ca", help="CA that signs every server (PEM).")] = None,
+) -> None:
+    """Write one nats-server config per server, the stream plan and the generated credentials."""
+    from triwarn.share.policy import load_network
+    from triwarn.share.servers import generate, write_generated
+
+    spec = load_network(network)
+    clustered = frozenset(_nation(c) for c in cluster or [])
+    unknown = clustered - set(spec.nations)
+    if unknown:
+        raise InputError(f"not a nation of the network: {sorted(unknown)}", field="--cluster")
+    tls = None
+    if any((tls_cert, tls_key, tls_ca)):
+        if not all((tls_cert, tls_key, tls_ca)):
+            raise InputError("TLS needs all of --tls-cert, --tls-key and --tls-ca", field="--tls-cert")
+        tls = {"cert_file": str(tls_cert), "key_file": str(tls_key), "ca_file": str(tls_ca)}
+    gen = generate(spec, Path(store_dir), clustered=clustered, tls=tls)
+    for path in write_generated(gen, out):
+        print(path)
+
+
+@network_app.command("up")
+@_input_errors_exit_2
+def network_up(
+    network: Annotated[Path | None, typer.Option(help="network.yaml (default: the embedded one).")] = None,
+    workdir: Annotated[Path | None, typer.Option(help="Configs, logs, JetStream (default temp).")] = None,
+    cluster: Annotated[list[str] | None, typer.Option(help="Run this nation as a three-server cluster.")] = (
+        None),
+) -> None:
+    """Start the network's servers on free loopback ports, print their URLs, stop them on Ctrl-C."""
+    from triwarn.share.policy import load_network
+    from triwarn.share.servers import LocalNetwork
+
+    spec = load_network(network)
+    clustered = frozenset(_nation(c) for c in cluster or [])
+    root = workdir or Path(tempfile.mkdtemp(prefix="triwarn-net-"))
+
+    def stop_on_term(_signum, _frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop_on_term)
+    with LocalNetwork.start(spec, root, clustered=clustered) as net:
+        for nation in spec.nations:
+            creds = net.node_credentials(nation)
+            print(f"{nation}: {' '.join(creds['servers'])}  node user {creds['user']}")
+        print(f"configs and credentials: {root / 'config'}   logs: {root / 'logs'}")
+        print("running; Ctrl-C stops the servers", flush=True)
+        try:
+            while all(p.poll() is None for p in net.procs.values()):
+                time.sleep(0.5)
+            print("a server exited; stopping the others", file=sys.stderr)
+        except KeyboardInterrupt:
+            print("stopping")
+
+
+@network_app.command("schema")
+@_input_errors_exit_2
+def network_schema(
+    out: Annotated[Path, typer.Option(help="Directory for the JSON Schema files.")] = Path("docs/schema"),
+) -> None:
+    """Export the wire schema as JSON Schema: one file for all messages and one per message class."""
+    from triwarn.share.schema import write_json_schemas
+
+    for path in write_json_schemas(out):
+        print(path)

@@ -1,0 +1,427 @@
+"""Per-step assessment of the fused picture: launch, impact or corridor, areas at risk, trust flags.
+
+Assessor.step(t, system_tracks) takes the system tracks of one fusion step and returns events
+(triwarn.assess.events). Everything heavy is one batch over tracks: the impact predictions of all
+ballistic tracks fly together, the corridors of all boosting tracks together, the launch estimates of
+all new tracks together. The class keeps a little history per track (first sighting, the last boosting
+states for the thrust estimate, the launch group) and no clock: the caller gives the time.
+
+Trust rule (docs/assessment.md has the reasons): every prediction is the track's own, made from its own
+state, so no object inherits another's threat. Objects from one launch share a launch_id; within it the
+one with the most orbital energy is "primary", one clearly below it that appeared next to it later
+"separated" (a spent stage or other piece), indistinguishable ones "unresolved". A track younger than
+short_track_s or with fewer than min_updates updates is flagged "short_track" (quality x0.3); a state
+no missile can have is flagged "implausible_state" (quality x0.05); the tracker's own quality
+multiplies in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from triwarn.assess import areas as area_risk
+from triwarn.assess.areas import AreaModel
+from triwarn.assess.corridor import densify, predict_corridors
+from triwarn.assess.events import AreaRisk, Event, ImpactPrediction, LaunchEvent
+from triwarn.assess.impact import enu_offsets_to_geodetic_deg, predict_impacts
+from triwarn.assess.launch import METHOD_POWERED, estimate_launch
+from triwarn.fusion.track import SystemTrack
+from triwarn.geo import geodesic
+from triwarn.geo.frames import ecef_to_geodetic
+from triwarn.geo.wgs84 import GM_M3_S2
+from triwarn.physics.dynamics import approx_alt_m, ballistic_accel_ecef
+
+FLAG_SHORT = "short_track"
+FLAG_IMPLAUSIBLE = "implausible_state"
+FLAG_SEPARATED = "separated_piece"
+FLAG_CORRIDOR = "corridor"
+FLAG_SINGLE_NATION = "single_nation"
+MAX_ALT_M = 8000e3
+MAX_SPEED_MPS = 7900.0
+MAX_POS_SIGMA_M = 300e3
+SEPARATION_RADIUS_M = 100e3
+SEPARATION_AGE_S = 5.0
+TRUSTED_QUALITY = 0.5  # docs/assessment.md: the warning stage discounts events below this
+
+
+@dataclass
+class AssessConfig:
+    """Tuning of the assessment. Seconds, metres; probabilities in [0, 1]."""
+
+    n_draws: int = 8  # state draws per ballistic track flown for overflight probabilities
+    n_impact_samples: int = 200  # draws from each impact distribution for impact probabilities
+    area_interval_s: float = 5.0  # area risk of a ballistic track is recomputed this often...
+    area_tracks_per_step: int = 100  # ...for at most this many tracks per step (new tracks first)
+    min_probability: float = 0.01  # area_risk events below this are not emitted
+    short_track_s: float = 20.0
+    min_updates: int = 5
+    max_time_s: float = 6000.0  # prediction horizon (a lofted ICBM flies ~70 min)
+    launch_samples: int = 100
+    max_launch_estimates: int = 50  # per step; more new tracks wait for the next steps (bounded work)
+    trace_substeps: int = 4  # ground-track points per integration step (30 s) for overflight
+    forget_s: float = 300.0
+    seed: int = 0
+
+
+@dataclass
+class _History:
+    first_seen_unix_s: float
+    n_seen: int = 0
+    last_unix_s: float = 0.0
+    boost: list = field(default_factory=list)  # [(t, pos, vel)], the last few boosting states
+    last_area_unix_s: float | None = None
+    born_near: set = field(default_factory=set)  # tracks within SEPARATION_RADIUS_M when this one appeared
+    launch_id: str | None = None
+    role: str = "primary"
+
+
+@dataclass
+class _Launch:
+    launch_id: str
+    lat_deg: float
+    lon_deg: float
+    time_unix_s: float
+    time_sigma_s: float
+    semi_major_m: float
+    powered: bool
+    semi_minor_m: float = 0.0
+    orientation_deg: float = 0.0
+    method: str = ""
+    trusted: bool = False  # a launch event with quality >= TRUSTED_QUALITY has gone out
+
+
+class Assessor:
+    """Assessment stage: pure over (time, system tracks); areas is anything with classify(lat, lon)."""
+
+    def __init__(self, areas: AreaModel | None = None, config: AssessConfig | None = None) -> None:
+        self.areas = areas
+        self.config = config or AssessConfig()
+        self._rng = np.random.default_rng(self.config.seed)
+        self._hist: dict[str, _History] = {}
+        self._launches: list[_Launch] = []
+
+    def step(self, t_unix_s: float, system_tracks: Sequence[SystemTrack]) -> list[Event]:
+        """Assess the tracks of one step at t_unix_s; return launch, impact_prediction, area_risk events."""
+        t = float(t_unix_s)
+        cfg = self.config
+        live = [tr for tr in system_tracks if not tr.coasting]
+        for tr in live:
+            h = self._hist.setdefault(tr.track_id, _History(first_seen_unix_s=tr.first_seen_unix_s))
+            h.n_seen += 1
+            h.last_unix_s = t
+            if tr.powered:
+                h.boost = [*h.boost[-3:], (tr.t_unix_s, np.asarray(tr.pos_ecef_m, float),
+                                           np.asarray(tr.vel_ecef_mps, float))]
+        self._hist = {k: h for k, h in self._hist.items() if t - h.last_unix_s <= cfg.forget_s}
+        if not live:
+            return []
+        n = len(live)
+        t_tr = np.array([tr.t_unix_s for tr in live])
+        pos = np.stack([np.asarray(tr.pos_ecef_m, float) for tr in live])
+        newborn = [i for i, tr in enumerate(live) if self._hist[tr.track_id].n_seen == 1]
+        if newborn:
+            # Which tracks each new one appeared next to: a piece separates from an object already flying.
+            gap = np.linalg.norm(pos[newborn][:, None, :] - pos[None, :, :], axis=-1)
+            for row, i in enumerate(newborn):
+                near = np.flatnonzero(gap[row] < SEPARATION_RADIUS_M)
+                self._hist[live[i].track_id].born_near = {live[k].track_id for k in near if k != i}
+        vel = np.stack([np.asarray(tr.vel_ecef_mps, float) for tr in live])
+        cov = np.stack([np.asarray(tr.cov_ecef_m2, float) for tr in live])
+        powered = np.array([tr.powered for tr in live])
+
+        implausible = _implausible(pos, vel, cov)
+        flags: list[list[str]] = [[] for _ in range(n)]
+        quality = np.ones(n)
+        for i, tr in enumerate(live):
+            h = self._hist[tr.track_id]
+            if t - h.first_seen_unix_s < cfg.short_track_s or h.n_seen < cfg.min_updates:
+                flags[i].append(FLAG_SHORT)
+                quality[i] *= 0.3
+            if implausible[i]:
+                flags[i].append(FLAG_IMPLAUSIBLE)
+                quality[i] *= 0.05
+            if len(tr.nations) == 1:
+                flags[i].append(FLAG_SINGLE_NATION)
+            if tr.quality is not None:
+                quality[i] *= float(np.clip(tr.quality, 0.0, 1.0))
+
+        events: list[Event] = []
+        events.extend(self._launch_step(t, live, pos, vel, cov, implausible, quality, flags))
+        events.extend(self._launch_confirmations(t, live, quality, flags))
+        roles = self._roles(live, pos, vel, cov)
+        for i, role in enumerate(roles):
+            if role == "separated":
+                flags[i].append(FLAG_SEPARATED)
+        ids = [self._hist[tr.track_id].launch_id or "" for tr in live]
+        nations = [list(tr.nations) for tr in live]
+
+        ballistic = np.flatnonzero(~powered)
+        if ballistic.size:
+            events.extend(self._ballistic(t, ballistic, live, t_tr, pos, vel, cov, roles, ids, quality, flags,
+                                          nations))
+        boosting = np.flatnonzero(powered)
+        if boosting.size:
+            events.extend(self._powered(t, boosting, live, t_tr, pos, vel, roles, ids, quality, flags,
+                                        nations))
+        return events
+
+    # -- launch --------------------------------------------------------------------------------------------
+
+    def _launch_step(self, t, live, pos, vel, cov, implausible, quality, flags) -> list[Event]:
+        todo, thrust = [], []
+        for i, tr in enumerate(live):
+            h = self._hist[tr.track_id]
+            if h.launch_id is not None or implausible[i]:
+                continue
+            if tr.powered:
+                a = _thrust_accel(h.boost)
+                if not np.isfinite(a):
+                    continue  # wait for a second boosting state
+                thrust.append(a)
+            else:
+                thrust.append(np.nan)
+            todo.append(i)
+            if len(todo) >= self.config.max_launch_estimates:
+                break
+        if not todo:
+            return []
+        idx = np.array(todo)
+        est = estimate_launch(np.array([live[i].t_unix_s for i in idx]), pos[idx], vel[idx], cov[idx],
+                              np.array(thrust), rng=self._rng, n_samples=self.config.launch_samples)
+        events: list[Event] = []
+        for j, i in enumerate(idx):
+            tr = live[i]
+            if not est.ok[j]:
+                continue
+            new = _Launch("", float(est.lat_deg[j]), float(est.lon_deg[j]), float(est.time_unix_s[j]),
+                          float(est.time_sigma_s[j]), float(est.semi_major_m[j]),
+                          est.method[j] == METHOD_POWERED, float(est.semi_minor_m[j]),
+                          float(est.orientation_deg[j]), str(est.method[j]))
+            group = self._match_launch(new)
+            emit = False
+            if group is None:
+                new.launch_id = f"L{len(self._launches) + 1}"
+                self._launches.append(new)
+                group, emit = new, True
+            elif new.semi_major_m < 0.5 * group.semi_major_m:
+                trusted = group.trusted
+                group.__dict__.update({**new.__dict__, "launch_id": group.launch_id, "trusted": trusted})
+                emit = True
+            self._hist[tr.track_id].launch_id = group.launch_id
+            if emit:
+                events.append(self._launch_event(t, tr.track_id, group, float(quality[i]), flags[i]))
+        return events
+
+    def _launch_confirmations(self, t, live, quality, flags) -> list[Event]:
+        """A launch first reported from a young track (discounted) is reported again, with the same
+        estimate, once one of its tracks is trusted: the warning stage can act on that one."""
+        events: list[Event] = []
+        by_id = {g.launch_id: g for g in self._launches}
+        for i, tr in enumerate(live):
+            group = by_id.get(self._hist[tr.track_id].launch_id)
+            if group is not None and not group.trusted and quality[i] >= TRUSTED_QUALITY:
+                events.append(self._launch_event(t, tr.track_id, group, float(quality[i]), flags[i]))
+        return events
+
+    @staticmethod
+    def _launch_event(t, track_id, group: _Launch, quality: float, flags: list[str]) -> LaunchEvent:
+        if quality >= TRUSTED_QUALITY:
+            group.trusted = True
+        return LaunchEvent(
+            t=t, track=track_id, launch_id=group.launch_id, lat_deg=group.lat_deg, lon_deg=group.lon_deg,
+            time_unix_s=group.time_unix_s, time_sigma_s=group.time_sigma_s, semi_major_m=group.semi_major_m,
+            semi_minor_m=group.semi_minor_m, orientation_deg=group.orientation_deg, method=group.method,
+            quality=quality, flags=list(flags))
+
+    def _match_launch(self, new: _Launch) -> _Launch | None:
+        best, best_d = None, np.inf
+        for g in self._launches:
+            d, _ = geodesic.inverse(g.lat_deg, g.lon_deg, new.lat_deg, new.lon_deg)
+            dt = abs(g.time_unix_s - new.time_unix_s)
+            if d <= g.semi_major_m + new.semi_major_m and dt <= 2.45 * (g.time_sigma_s + new.time_sigma_s):
+                if d < best_d:
+                    best, best_d = g, float(d)
+        return best
+
+    def _roles(self, live, pos, vel, cov) -> list[str]:
+        """primary / separated / unresolved within each launch group, by specific orbital energy.
+
+        A track is "separated" only if it is clearly below the group's most energetic track and appeared
+        next to it (within SEPARATION_RADIUS_M) at least SEPARATION_AGE_S after it: a piece comes out of
+        a flying object. Clearly different objects that did not (two missiles of a salvo) are both
+        "primary"; objects that cannot be told apart are "unresolved".
+        """
+        energy = 0.5 * np.sum(vel * vel, axis=-1) - GM_M3_S2 / np.linalg.norm(pos, axis=-1)
+        speed = np.linalg.norm(vel, axis=-1)
+        sigma_v = np.sqrt(np.clip(np.trace(cov[:, 3:, 3:], axis1=-2, axis2=-1), 0.0, None))
+        sigma_e = speed * sigma_v + 1e3
+        roles = ["primary"] * len(live)
+        groups: dict[str, list[int]] = {}
+        for i, tr in enumerate(live):
+            lid = self._hist[tr.track_id].launch_id
+            if lid is not None:
+                groups.setdefault(lid, []).append(i)
+        for members in groups.values():
+            if len(members) < 2:
+                continue
+            top = max(members, key=lambda i: energy[i])
+            for i in members:
+                if i == top:
+                    continue
+                h_top, h_i = self._hist[live[top].track_id], self._hist[live[i].track_id]
+                if energy[top] - energy[i] <= 3.0 * np.hypot(sigma_e[top], sigma_e[i]):
+                    roles[i] = roles[top] = "unresolved"
+                elif (live[top].track_id in h_i.born_near
+                      and h_i.first_seen_unix_s >= h_top.first_seen_unix_s + SEPARATION_AGE_S):
+                    roles[i] = "separated"
+        for i, tr in enumerate(live):
+            self._hist[tr.track_id].role = roles[i]
+        return roles
+
+    # -- ballistic: impact point and ellipse ---------------------------------------------------------------
+
+    def _ballistic(self, t, idx, live, t_tr, pos, vel, cov, roles, ids, quality, flags, nations):
+        cfg = self.config
+        imp = predict_impacts(t_tr[idx], pos[idx], vel[idx], cov[idx], max_time_s=cfg.max_time_s)
+        events: list[Event] = []
+        for j, i in enumerate(idx):
+            if not imp.landed[j]:
+                continue
+            events.append(ImpactPrediction(
+                t=t, track=live[i].track_id, launch_id=ids[i], lat_deg=float(imp.lat_deg[j]),
+                lon_deg=float(imp.lon_deg[j]), time_unix_s=float(imp.time_unix_s[j]),
+                time_sigma_s=float(imp.time_sigma_s[j]), semi_major_m=float(imp.semi_major_m[j]),
+                semi_minor_m=float(imp.semi_minor_m[j]), orientation_deg=float(imp.orientation_deg[j]),
+                powered=False, object=roles[i], quality=float(quality[i]), flags=list(flags[i]),
+                nations=nations[i]))
+        if self.areas is None:
+            return events
+        due = self._area_due(t, [live[i].track_id for i in idx], imp.landed)
+        if not due.size:
+            return events
+        sub = idx[due]
+        # The tracks due for areas fly again with random draws and their paths kept: ground tracks.
+        imp_a = predict_impacts(t_tr[sub], pos[sub], vel[sub], cov[sub], n_draws=cfg.n_draws, rng=self._rng,
+                                max_time_s=cfg.max_time_s, trace=True)
+        z = self._rng.standard_normal((sub.size, cfg.n_impact_samples, 2))
+        chol = np.linalg.cholesky(imp.cov_en_m2[due] + 1e-6 * np.eye(2))
+        en = np.einsum("nij,nmj->nmi", chol, z)
+        s_lat, s_lon = enu_offsets_to_geodetic_deg(en, imp.lat_deg[due], imp.lon_deg[due])
+        hits = area_risk.impact_risk(self.areas, s_lat, s_lon, imp.time_unix_s[due])
+        lat, lon, tt, valid = _ground_tracks(imp_a.trace_t_unix_s, imp_a.trace_pos_ecef_m, cfg.trace_substeps)
+        hits.extend(area_risk.overflight_risk(self.areas, lat, lon, tt, valid))
+        events.extend(self._area_events(t, hits, sub, live, ids, roles, quality, flags, powered=False))
+        return events
+
+    def _area_due(self, t: float, track_ids: list[str], landed: np.ndarray) -> np.ndarray:
+        """Indices of the tracks whose area risk is recomputed now: never assessed or not for
+        area_interval_s, stalest first, at most area_tracks_per_step (bounded work per step)."""
+        cfg = self.config
+        age = np.array([t - h.last_area_unix_s if h.last_area_unix_s is not None else np.inf
+                        for h in (self._hist[tid] for tid in track_ids)])
+        cand = np.flatnonzero(landed & (age >= cfg.area_interval_s - 1e-9))
+        due = cand[np.argsort(-age[cand], kind="stable")][: cfg.area_tracks_per_step]
+        for j in due:
+            self._hist[track_ids[j]].last_area_unix_s = t
+        return np.sort(due)
+
+    # -- powered: corridor ----------------------------------------------------------------------------------
+
+    def _powered(self, t, idx, live, t_tr, pos, vel, roles, ids, quality, flags, nations):
+        cor = predict_corridors(t_tr[idx], pos[idx], vel[idx])
+        events: list[Event] = []
+        rows = np.arange(idx.size)
+        last = np.where(cor.node_ok, np.arange(cor.node_ok.shape[1])[None, :], 0).max(axis=1)
+        lat0, lon0 = cor.node_lat_deg[:, 0], cor.node_lon_deg[:, 0]
+        lat1, lon1 = cor.node_lat_deg[rows, last], cor.node_lon_deg[rows, last]
+        length, az = geodesic.inverse(lat0, lon0, lat1, lon1)
+        mid_lat, mid_lon = geodesic.direct(lat0, lon0, az, 0.5 * length)
+        _d, az_mid = geodesic.inverse(mid_lat, mid_lon, lat1, lon1)
+        az_mid = np.where(length > 1.0, az_mid, cor.azimuth_deg)
+        for j, i in enumerate(idx):
+            if not cor.node_ok[j, 0]:
+                continue
+            ok = cor.node_ok[j]
+            line = [[float(a), float(b)] for a, b, k in
+                    zip(cor.node_lat_deg[j], cor.node_lon_deg[j], ok, strict=True) if k]
+            events.append(ImpactPrediction(
+                t=t, track=live[i].track_id, launch_id=ids[i], lat_deg=float(mid_lat[j]),
+                lon_deg=float(mid_lon[j]), time_unix_s=float(cor.node_time_unix_s[j, 0]),
+                time_sigma_s=float(cor.node_time_unix_s[j, last[j]] - cor.node_time_unix_s[j, 0]),
+                semi_major_m=float(0.5 * length[j] + cor.half_width_m[j]),
+                semi_minor_m=float(cor.half_width_m[j]), orientation_deg=float(np.mod(az_mid[j], 180.0)),
+                powered=True, object=roles[i], quality=float(quality[i]), flags=[*flags[i], FLAG_CORRIDOR],
+                nations=nations[i], corridor=line, azimuth_deg=float(cor.azimuth_deg[j])))
+        if self.areas is None:
+            return events
+        lat, lon, valid = densify(cor.node_lat_deg, cor.node_lon_deg, cor.node_ok)
+        w = valid / np.maximum(valid.sum(axis=1, keepdims=True), 1)
+        hits = area_risk.impact_risk(self.areas, lat, lon, cor.node_time_unix_s[:, 0], weights=w)
+        events.extend(self._area_events(t, hits, idx, live, ids, roles, quality, flags, powered=True))
+        return events
+
+    def _area_events(self, t, hits, idx, live, ids, roles, quality, flags, powered):
+        out: list[Event] = []
+        floor = self.config.min_probability
+        for hit in hits:
+            if max(hit.probability, hit.probability_eez) < floor:
+                continue
+            i = int(idx[hit.row])
+            extra = [FLAG_CORRIDOR] if powered else []
+            out.append(AreaRisk(
+                t=t, track=live[i].track_id, launch_id=ids[i], area=hit.area, kind=hit.kind,
+                probability=round(hit.probability, 4), probability_eez=round(hit.probability_eez, 4),
+                enter_time_unix_s=hit.enter_time_unix_s, powered=powered, object=roles[i],
+                quality=float(quality[i]), flags=[*flags[i], *extra]))
+        return out
+
+
+def _implausible(pos, vel, cov) -> np.ndarray:
+    """States no ballistic missile can have: non-finite, underground, too high or fast, escaping, or a
+    position uncertainty so large the state says nothing."""
+    finite = np.all(np.isfinite(pos), axis=-1) & np.all(np.isfinite(vel), axis=-1)
+    finite &= np.all(np.isfinite(cov), axis=(-2, -1))
+    alt = approx_alt_m(np.where(finite[:, None], pos, 7e6))
+    speed = np.linalg.norm(np.where(finite[:, None], vel, 0.0), axis=-1)
+    energy = 0.5 * speed**2 - GM_M3_S2 / np.linalg.norm(np.where(finite[:, None], pos, 7e6), axis=-1)
+    pos_var = np.trace(np.where(finite[:, None, None], cov, 0.0)[:, :3, :3], axis1=-2, axis2=-1)
+    return (~finite | (alt < -2e3) | (alt > MAX_ALT_M) | (speed > MAX_SPEED_MPS) | (energy >= 0.0)
+            | (pos_var > MAX_POS_SIGMA_M**2))
+
+
+def _thrust_accel(boost: list) -> float:
+    """Thrust acceleration (m/s^2) along the velocity, from the last two boosting states at least 0.5 s
+    apart: their velocity change less the free-flight acceleration. NaN if there is no such pair."""
+    if len(boost) < 2:
+        return np.nan
+    t1, p1, v1 = boost[-1]
+    for t0, p0, v0 in reversed(boost[:-1]):
+        dt = t1 - t0
+        if dt >= 0.5:
+            free = 0.5 * (ballistic_accel_ecef(p0, v0) + ballistic_accel_ecef(p1, v1))
+            thrust = (v1 - v0) / dt - free
+            v_mid = 0.5 * (v0 + v1)
+            return float(np.dot(thrust, v_mid) / max(np.linalg.norm(v_mid), 1e-6))
+    return np.nan
+
+
+def _ground_tracks(trace_t, trace_pos, substeps: int):
+    """Ground points (S', N, T) of recorded paths (S, N, T) with substeps linear points per step, and a
+    mask of points in flight (a path's rows repeat once it has landed)."""
+    s = trace_t.shape[0]
+    if s < 2:
+        lat, lon, _ = ecef_to_geodetic(trace_pos)
+        return np.degrees(lat), np.degrees(lon), trace_t, np.ones(trace_t.shape, bool)
+    f = (np.arange(substeps) / substeps)[None, :, None, None]
+    t = trace_t[:-1, None] + f * (trace_t[1:, None] - trace_t[:-1, None])
+    p = trace_pos[:-1, None] + f[..., None] * (trace_pos[1:, None] - trace_pos[:-1, None])
+    moving = (trace_t[1:] > trace_t[:-1])[:, None]
+    valid = np.broadcast_to(moving, t.shape)
+    t = np.concatenate([t.reshape(-1, *trace_t.shape[1:]), trace_t[-1:]], axis=0)
+    p = np.concatenate([p.reshape(-1, *trace_pos.shape[1:]), trace_pos[-1:]], axis=0)
+    valid = np.concatenate([valid.reshape(-1, *trace_t.shape[1:]), np.ones((1, *trace_t.shape[1:]), bool)])
+    lat, lon, _ = ecef_to_geodetic(p)
+    return np.degrees(lat), np.mod(np.degrees(lon) + 180.0, 360.0) - 180.0, t, valid

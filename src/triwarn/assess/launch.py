@@ -1,0 +1,206 @@
+"""Launch point and time by flying a track back to the ground, with Monte-Carlo uncertainty.
+
+A boosting object is flown backwards as a gravity turn: thrust along the Earth-relative velocity, of a
+magnitude that follows a constant-thrust, constant-mass-flow rocket, a_T(t) = c / (t_empty - t), with
+the exhaust speed c drawn from 2.0-3.2 km/s and today's thrust acceleration taken from the track (its
+velocity change minus gravity and frame terms). Going back the thrust falls and the velocity turns
+upward; the launch is where the path meets the ground or the speed falls below 50 m/s (lift-off).
+
+A track first seen in free flight carries no thrust information. It is flown back in free flight to a
+burnout height drawn from 40-250 km (below where it was first seen) on the ascending branch, then
+backwards as a gravity turn with a burnout thrust acceleration drawn from 25-80 m/s^2. The spread is
+wide, and honest: where and when the boost ended is unknown.
+
+Each track's samples (its state drawn from its covariance, and the model parameters) move together:
+one vectorised loop over all samples of all tracks. The spread of the samples' launch points in the local
+east/north plane gives the 95% ellipse, with a floor for model error (docs/assessment.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from triwarn.assess.impact import ellipse_axes
+from triwarn.fusion.predictor import covariance_sqrt
+from triwarn.geo.frames import ecef_to_enu, ecef_to_geodetic, enu_rotation, geodetic_to_ecef
+from triwarn.physics.dynamics import approx_alt_m, ballistic_accel_ecef
+
+EXHAUST_SPEED_MPS = (2000.0, 3200.0)
+BURNOUT_ALT_M = (40e3, 250e3)
+BURNOUT_ACCEL_MPS2 = (25.0, 80.0)
+LIFTOFF_SPEED_MPS = 50.0
+# (height m, speed m/s) at which a backtracked sample may start, strictest first.
+START_TIERS = ((10e3, 600.0), (30e3, 1500.0), (80e3, 3000.0), (np.inf, np.inf))
+STAGING_PROBABILITY = 0.5
+LOWER_STAGE_ACCEL_MPS2 = (30.0, 80.0)
+STEP_POWERED_S = 2.0
+STEP_FREE_S = 10.0
+MAX_BACK_S = 4000.0
+# Model-error floor added to the sample spread: the gravity turn ignores the pitch programme and staging.
+FLOOR_M = 3000.0
+FLOOR_FRACTION = 0.05  # of the ground distance flown back
+FLOOR_TIME_S = 5.0
+
+METHOD_POWERED = "powered_backtrack"
+METHOD_BALLISTIC = "ballistic_backtrack"
+
+
+@dataclass
+class LaunchBatch:
+    """Estimated launch of N tracks: point (deg), time (unix s), 95% ellipse (m, deg from north)."""
+
+    lat_deg: NDArray[np.float64]
+    lon_deg: NDArray[np.float64]
+    time_unix_s: NDArray[np.float64]
+    time_sigma_s: NDArray[np.float64]
+    semi_major_m: NDArray[np.float64]
+    semi_minor_m: NDArray[np.float64]
+    orientation_deg: NDArray[np.float64]
+    method: NDArray[np.str_]
+    ok: NDArray[np.bool_]  # False where too few samples reached the ground
+    tier: NDArray[np.int_]  # 0: samples start like a rocket; higher: the start test had to be relaxed
+
+
+def _accel(pos, vel, thrust_mps2):
+    speed = np.linalg.norm(vel, axis=-1, keepdims=True)
+    return ballistic_accel_ecef(pos, vel) + thrust_mps2[:, None] * vel / np.maximum(speed, 1e-6)
+
+
+def _thrust(powered, c, a_now, tau_s, tau_stage, a_lower):
+    # tau_s: time flown back under power (>= 0). Within the present stage a_T = c / (c / a_now + tau);
+    # before a staging tau_stage back, the lower stage's profile, a_lower at its burnout.
+    tau = np.maximum(tau_s, 0.0)
+    upper = c / (c / a_now + tau)
+    lower = c / (c / a_lower + np.maximum(tau - tau_stage, 0.0))
+    return np.where(powered, np.where(tau < tau_stage, upper, lower), 0.0)
+
+
+def estimate_launch(
+    t_unix_s: ArrayLike,
+    pos_ecef_m: ArrayLike,
+    vel_ecef_mps: ArrayLike,
+    cov_ecef_m2: ArrayLike,
+    thrust_accel_mps2: ArrayLike,
+    rng: np.random.Generator | None = None,
+    n_samples: int = 200,
+) -> LaunchBatch:
+    """Estimate where and when N tracks were launched.
+
+    States (N, 3) + (N, 3) ECEF at t_unix_s (N,), covariances (N, 6, 6); thrust_accel_mps2 (N,) is the
+    thrust acceleration measured now for a boosting track, or NaN for one first seen in free flight.
+    """
+    rng = rng if rng is not None else np.random.default_rng()
+    t0 = np.asarray(t_unix_s, float).reshape(-1)
+    pos = np.asarray(pos_ecef_m, float).reshape(-1, 3)
+    vel = np.asarray(vel_ecef_mps, float).reshape(-1, 3)
+    cov = np.asarray(cov_ecef_m2, float).reshape(-1, 6, 6)
+    a_meas = np.asarray(thrust_accel_mps2, float).reshape(-1)
+    n, m = pos.shape[0], n_samples
+    state = np.concatenate([pos, vel], axis=-1)
+    z = rng.standard_normal((n, m, 6))
+    draws = state[:, None, :] + np.einsum("nij,nmj->nmi", covariance_sqrt(cov), z)
+    p = draws[..., :3].reshape(-1, 3)
+    v = draws[..., 3:].reshape(-1, 3)
+    boosting = np.repeat(np.isfinite(a_meas), m)
+    c = rng.uniform(*EXHAUST_SPEED_MPS, n * m)
+    a_now = np.where(
+        boosting,
+        np.repeat(np.nan_to_num(a_meas, nan=1.0), m) * rng.normal(1.0, 0.15, n * m).clip(0.5, 1.5),
+        rng.uniform(*BURNOUT_ACCEL_MPS2, n * m),
+    )
+    # Whether, and how long ago, the present stage lit is unknown: half the samples assume one staging
+    # within the last 200 s of powered flight, with the lower stage ending at 30-80 m/s^2.
+    staged = rng.random(n * m) < STAGING_PROBABILITY
+    tau_stage = np.where(staged, rng.uniform(0.0, 200.0, n * m), np.inf)
+    a_lower = rng.uniform(*LOWER_STAGE_ACCEL_MPS2, n * m)
+    alt_first = approx_alt_m(p)
+    h_burnout = rng.uniform(BURNOUT_ALT_M[0], np.maximum(np.minimum(BURNOUT_ALT_M[1], alt_first - 1e3),
+                                                         BURNOUT_ALT_M[0] + 1.0))
+    powered = boosting.copy()
+    tau_powered = np.zeros(n * m)  # time flown back under power so far
+    back = np.zeros(n * m)  # total time flown back
+    done = np.zeros(n * m, bool)
+    lost = np.zeros(n * m, bool)
+    end_alt = np.zeros(n * m)
+    end_speed = np.zeros(n * m)
+    # Free flight back to the burnout height on the ascending branch, then power; RK4 with negative steps.
+    while not np.all(done):
+        a = np.flatnonzero(~done)
+        pa, va, pw = p[a], v[a], powered[a]
+        h = np.where(pw, STEP_POWERED_S, STEP_FREE_S)
+        tau = tau_powered[a]
+        ca, an, ts, al = c[a], a_now[a], tau_stage[a], a_lower[a]
+        k1v = _accel(pa, va, _thrust(pw, ca, an, tau, ts, al))
+        k1p = va
+        p2, v2 = pa - 0.5 * h[:, None] * k1p, va - 0.5 * h[:, None] * k1v
+        k2v = _accel(p2, v2, _thrust(pw, ca, an, tau + 0.5 * h, ts, al))
+        p3, v3 = pa - 0.5 * h[:, None] * v2, va - 0.5 * h[:, None] * k2v
+        k3v = _accel(p3, v3, _thrust(pw, ca, an, tau + 0.5 * h, ts, al))
+        p4, v4 = pa - h[:, None] * v3, va - h[:, None] * k3v
+        k4v = _accel(p4, v4, _thrust(pw, ca, an, tau + h, ts, al))
+        pn = pa - h[:, None] / 6.0 * (k1p + 2 * v2 + 2 * v3 + v4)
+        vn = va - h[:, None] / 6.0 * (k1v + 2 * k2v + 2 * k3v + k4v)
+        alt_old, alt_new = approx_alt_m(pa), approx_alt_m(pn)
+        ascending_fwd = np.einsum("ki,ki->k", vn, pn) > 0.0
+        # The free-flight leg ends on reaching the burnout height while climbing (in forward time).
+        switch = ~pw & ascending_fwd & (alt_new <= h_burnout[a])
+        landed = alt_new <= 0.0
+        lift_off = pw & (np.linalg.norm(vn, axis=-1) < LIFTOFF_SPEED_MPS)
+        # Where the ground is crossed, stop at the crossing by linear interpolation in height.
+        frac = np.where(landed, alt_old / np.maximum(alt_old - alt_new, 1e-9), 1.0)[:, None]
+        p[a] = pa + frac * (pn - pa)
+        v[a] = va + frac * (vn - va)
+        back[a] += frac[:, 0] * h
+        tau_powered[a] = np.where(pw, tau + h, tau)
+        powered[a] = pw | switch
+        stop = landed | lift_off | (back[a] > MAX_BACK_S)
+        # A sample is kept only if it starts as a rocket does: from the ground, slowly. One at rest high in
+        # the air, or reaching the ground fast or unpowered, had the wrong model parameters.
+        end_alt[a] = np.where(stop, np.maximum(approx_alt_m(p[a]), 0.0), end_alt[a])
+        end_speed[a] = np.where(stop, np.linalg.norm(v[a], axis=-1), end_speed[a])
+        lost[a] = (back[a] > MAX_BACK_S) | (landed & ~pw & ~switch)
+        done[a] = stop
+    # Keep the samples that start as a rocket does: from the ground, slowly. One at rest high in the air or
+    # reaching the ground fast had the wrong model parameters. Where no sample passes, the test is relaxed
+    # step by step (the estimate is then flagged by a larger spread and `tier` > 0).
+    lost = lost.reshape(n, m)
+    end_alt, end_speed = end_alt.reshape(n, m), end_speed.reshape(n, m)
+    good = np.zeros((n, m), bool)
+    tier = np.full(n, len(START_TIERS))
+    for k, (max_alt, max_speed) in reversed(list(enumerate(START_TIERS))):
+        passing = ~lost & (end_alt <= max_alt) & (end_speed <= max_speed)
+        enough = passing.sum(axis=1) >= max(10, m // 20)
+        good = np.where(enough[:, None], passing, good)
+        tier = np.where(enough, k, tier)
+    lat, lon, _ = ecef_to_geodetic(p)
+    lat, lon = lat.reshape(n, m), lon.reshape(n, m)
+    t_launch = t0[:, None] - back.reshape(n, m)
+    ok = tier < len(START_TIERS)
+    # Summaries: a mean on the ellipsoid and the east/north spread about it.
+    ground = geodetic_to_ecef(lat, lon, 0.0)
+    w = good / np.maximum(good.sum(axis=1, keepdims=True), 1)
+    centre = np.einsum("nm,nmi->ni", w, ground)
+    c_lat, c_lon, _ = ecef_to_geodetic(centre)
+    en = ecef_to_enu(ground, c_lat[:, None], c_lon[:, None], 0.0)[..., :2]
+    cov_en = np.einsum("nm,nmi,nmj->nij", w, en, en)
+    t_mean = np.einsum("nm,nm->n", w, np.where(good, t_launch, 0.0))
+    t_var = np.einsum("nm,nm->n", w, np.where(good, t_launch - t_mean[:, None], 0.0) ** 2)
+    # Model-error floor, growing with the ground distance flown back.
+    start_en = np.einsum("nij,nj->ni", enu_rotation(c_lat, c_lon), pos - geodetic_to_ecef(c_lat, c_lon, 0.0))
+    flown = np.hypot(start_en[:, 0], start_en[:, 1])
+    # A relaxed start test (tier > 0) means the model fits badly: widen the floors with the tier.
+    widen = 1.0 + np.minimum(tier, len(START_TIERS) - 1)
+    floor = (FLOOR_M * widen) ** 2 + (FLOOR_FRACTION * widen * flown) ** 2
+    cov_en = cov_en + floor[:, None, None] * np.eye(2)
+    semi_major, semi_minor, orientation = ellipse_axes(cov_en)
+    back_mean = t0 - t_mean
+    t_var = t_var + FLOOR_TIME_S**2 + np.where(tier > 0, (0.5 * back_mean) ** 2, 0.0)
+    return LaunchBatch(
+        lat_deg=np.degrees(c_lat), lon_deg=np.mod(np.degrees(c_lon) + 180.0, 360.0) - 180.0,
+        time_unix_s=t_mean, time_sigma_s=np.sqrt(t_var), semi_major_m=semi_major,
+        semi_minor_m=semi_minor, orientation_deg=orientation,
+        method=np.where(np.isfinite(a_meas), METHOD_POWERED, METHOD_BALLISTIC), ok=ok, tier=tier,
+    )

@@ -1,0 +1,191 @@
+"""The fused picture: national tracks in, system tracks with stable ids out.
+
+Each call of Fuser.update(t, tracks_by_nation) does, for all tracks at once:
+1. predicts every national track and every live system track to t with the flight model (cubature
+   points through J2 free flight, plus process noise that is large while an object is boosting);
+2. keeps each national track on the system track it fed before while it stays inside the gate (so ids
+   survive hand-overs: a system track lives on as long as any nation still reports it);
+3. assigns the remaining national tracks, nation by nation, to system tracks that have no track of that
+   nation yet (statistical distance, chi-square gate, 2-D assignment); one left over starts a new system
+   track, which later nations in the same call may join;
+4. fuses each system track's contributions by covariance intersection; a track seen by one nation alone
+   is passed through as it is;
+5. coasts system tracks nobody reported (prediction only, `coasting` set) for up to max_coast_s, so a
+   track that reappears after a gap, from the same nation or another, gets its old id back.
+
+The class holds no clock and does no I/O: the caller gives the time and the tracks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from triwarn.fusion.associate import GATE_D2, assign, distance_matrix, pair_distance2
+from triwarn.fusion.intersection import covariance_intersection
+from triwarn.fusion.predictor import Q_BALLISTIC_M2_S3, Q_BOOST_M2_S3, predict_states
+from triwarn.fusion.track import MODE_BALLISTIC, MODE_BOOST, NationalTrack, SystemTrack
+
+
+@dataclass
+class _Contribution:
+    nation: str
+    track: NationalTrack
+    state: np.ndarray  # predicted to the fusion time, (6,)
+    cov: np.ndarray  # (6, 6)
+
+
+@dataclass
+class Fuser:
+    """Track-to-track fusion over nations. Times are unix seconds; states ECEF (m, m/s).
+
+    gate_d2: chi-square gate on the 6-D statistical distance; max_coast_s: how long a system track nobody
+    reports is kept for re-association; id_prefix starts every system track id.
+    """
+
+    gate_d2: float = GATE_D2
+    max_coast_s: float = 60.0
+    id_prefix: str = "S"
+    _tracks: dict[str, SystemTrack] = field(default_factory=dict, repr=False)
+    _bindings: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
+    _next_id: int = field(default=1, repr=False)
+
+    def update(
+        self, t_unix_s: float, tracks_by_nation: Mapping[str, Sequence[NationalTrack]]
+    ) -> list[SystemTrack]:
+        """Fuse the nations' latest tracks at t_unix_s; return every live system track, sorted by id."""
+        t = float(t_unix_s)
+        contribs = self._predict_national(t, tracks_by_nation)
+        prior_ids, prior_state, prior_cov = self._predict_system(t)
+        prior_index = {sid: i for i, sid in enumerate(prior_ids)}
+
+        members: dict[str, list[_Contribution]] = {}
+        free: list[_Contribution] = []
+        # 2. Keep existing bindings that are still statistically consistent.
+        bound = [(c, self._bindings.get((c.nation, c.track.track_id))) for c in contribs]
+        keep_idx = [i for i, (_c, sid) in enumerate(bound) if sid in prior_index]
+        if keep_idx:
+            rows = np.array([prior_index[bound[i][1]] for i in keep_idx])
+            nat_state = np.stack([bound[i][0].state for i in keep_idx])
+            nat_cov = np.stack([bound[i][0].cov for i in keep_idx])
+            d2 = pair_distance2(nat_state, nat_cov, prior_state[rows], prior_cov[rows])
+            for j, i in enumerate(keep_idx):
+                c, sid = bound[i]
+                if d2[j] <= self.gate_d2:
+                    members.setdefault(sid, []).append(c)
+                else:
+                    del self._bindings[(c.nation, c.track.track_id)]
+                    free.append(c)
+        kept = set(keep_idx)
+        free.extend(c for i, (c, _sid) in enumerate(bound) if i not in kept)
+
+        # 3. Assign the rest nation by nation; leftovers start system tracks.
+        for nation in sorted({c.nation for c in free}):
+            mine = [c for c in free if c.nation == nation]
+            cand_ids = [sid for sid in (*prior_ids, *[s for s in members if s not in prior_index])
+                        if not any(m.nation == nation for m in members.get(sid, ()))]
+            matched: set[int] = set()
+            if cand_ids:
+                # A system track is gated on its prediction, or, if it was born in this call, on the
+                # track that started it.
+                gating = [(prior_state[prior_index[s]], prior_cov[prior_index[s]]) if s in prior_index
+                          else (members[s][0].state, members[s][0].cov) for s in cand_ids]
+                cand_state = np.stack([g[0] for g in gating])
+                cand_cov = np.stack([g[1] for g in gating])
+                cost = distance_matrix(np.stack([c.state for c in mine]), np.stack([c.cov for c in mine]),
+                                       cand_state, cand_cov, self.gate_d2)
+                rows, cols = assign(cost)
+                for r, k in zip(rows, cols, strict=True):
+                    members.setdefault(cand_ids[k], []).append(mine[r])
+                    self._bindings[(nation, mine[r].track.track_id)] = cand_ids[k]
+                    matched.add(int(r))
+            for r, c in enumerate(mine):
+                if r not in matched:
+                    sid = f"{self.id_prefix}{self._next_id}"
+                    self._next_id += 1
+                    members[sid] = [c]
+                    self._bindings[(nation, c.track.track_id)] = sid
+
+        self._fuse(t, members)
+        self._coast(t, prior_ids, prior_state, prior_cov, members)
+        return [self._tracks[sid] for sid in sorted(self._tracks, key=_id_order)]
+
+    @property
+    def tracks(self) -> list[SystemTrack]:
+        """The live system tracks as of the last update."""
+        return [self._tracks[sid] for sid in sorted(self._tracks, key=_id_order)]
+
+    # -- steps -------------------------------------------------------------------------------------------
+
+    def _predict_national(self, t: float, tracks_by_nation: Mapping[str, Sequence[NationalTrack]]):
+        flat = [(nation, tr) for nation in sorted(tracks_by_nation) for tr in tracks_by_nation[nation]]
+        if not flat:
+            return []
+        pos = np.stack([np.asarray(tr.pos_ecef_m, float) for _n, tr in flat])
+        vel = np.stack([np.asarray(tr.vel_ecef_mps, float) for _n, tr in flat])
+        cov = np.stack([np.asarray(tr.cov_ecef_m2, float) for _n, tr in flat])
+        dt = np.array([t - tr.t_unix_s for _n, tr in flat])
+        q = np.array([Q_BOOST_M2_S3 if tr.mode == MODE_BOOST else Q_BALLISTIC_M2_S3 for _n, tr in flat])
+        pos, vel, cov = predict_states(pos, vel, cov, dt, q)
+        state = np.concatenate([pos, vel], axis=-1)
+        return [_Contribution(n, tr, state[i], cov[i]) for i, (n, tr) in enumerate(flat)]
+
+    def _predict_system(self, t: float):
+        ids = list(self._tracks)
+        if not ids:
+            return ids, np.empty((0, 6)), np.empty((0, 6, 6))
+        trs = [self._tracks[s] for s in ids]
+        dt = np.array([t - tr.t_unix_s for tr in trs])
+        q = np.array([Q_BOOST_M2_S3 if tr.mode == MODE_BOOST else Q_BALLISTIC_M2_S3 for tr in trs])
+        pos, vel, cov = predict_states(np.stack([tr.pos_ecef_m for tr in trs]),
+                                       np.stack([tr.vel_ecef_mps for tr in trs]),
+                                       np.stack([tr.cov_ecef_m2 for tr in trs]), dt, q)
+        return ids, np.concatenate([pos, vel], axis=-1), cov
+
+    def _fuse(self, t: float, members: dict[str, list[_Contribution]]) -> None:
+        if not members:
+            return
+        sids = list(members)
+        k = max(len(v) for v in members.values())
+        means = np.zeros((len(sids), k, 6))
+        covs = np.broadcast_to(np.eye(6), (len(sids), k, 6, 6)).copy()
+        present = np.zeros((len(sids), k), bool)
+        for i, sid in enumerate(sids):
+            for j, c in enumerate(members[sid]):
+                means[i, j], covs[i, j], present[i, j] = c.state, c.cov, True
+        mean, cov, _w = covariance_intersection(means, covs, present)
+        for i, sid in enumerate(sids):
+            cs = members[sid]
+            qualities = [c.track.quality for c in cs if c.track.quality is not None]
+            old = self._tracks.get(sid)
+            self._tracks[sid] = SystemTrack(
+                track_id=sid, t_unix_s=t, pos_ecef_m=mean[i, :3].copy(), vel_ecef_mps=mean[i, 3:].copy(),
+                cov_ecef_m2=cov[i],
+                mode=MODE_BOOST if any(c.track.mode == MODE_BOOST for c in cs) else MODE_BALLISTIC,
+                nations=tuple(sorted({c.nation for c in cs})),
+                sources=tuple(sorted(f"{c.nation}:{c.track.track_id}" for c in cs)),
+                first_seen_unix_s=old.first_seen_unix_s if old else min(t, *(c.track.t_unix_s for c in cs)),
+                last_update_unix_s=t, n_updates=(old.n_updates if old else 0) + 1, coasting=False,
+                quality=max(qualities) if qualities else None,
+            )
+
+    def _coast(self, t, prior_ids, prior_state, prior_cov, members) -> None:
+        for i, sid in enumerate(prior_ids):
+            if sid in members:
+                continue
+            old = self._tracks[sid]
+            if t - old.last_update_unix_s > self.max_coast_s:
+                del self._tracks[sid]
+                continue
+            self._tracks[sid] = replace(old, t_unix_s=t, pos_ecef_m=prior_state[i, :3].copy(),
+                                        vel_ecef_mps=prior_state[i, 3:].copy(), cov_ecef_m2=prior_cov[i],
+                                        nations=(), sources=(), coasting=True)
+        live = set(self._tracks)
+        self._bindings = {key: sid for key, sid in self._bindings.items() if sid in live}
+
+
+def _id_order(sid: str) -> tuple[int, str]:
+    digits = "".join(ch for ch in sid if ch.isdigit())
+    return (int(digits) if digits else 0, sid)

@@ -1,0 +1,74 @@
+"""The sending side's pure core: stamp the envelope, check the release policy, sign, encode.
+
+No network and no clock of its own: the caller passes `now_unix_s` (UTC seconds), so the same code runs
+live, on an exercise's simulated clock and in tests.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+
+from triwarn.share import signing
+from triwarn.share.policy import NetworkSpec, Release
+from triwarn.share.schema import CLASS_OF, Message, subject_for
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A sealed message and where it goes: one (subject, recipient) per released recipient.
+
+    msg_id_header is the JetStream de-duplication id for each subject (the message id plus recipient).
+    """
+
+    msg: Message
+    data: bytes
+    subjects: tuple[str, ...]
+    recipients: tuple[str, ...]
+
+    def dedupe_id(self, recipient: str) -> str:
+        return f"{self.msg.msg_id}.{recipient}"
+
+
+@dataclass
+class Sender:
+    """Seals messages for one nation. `next_seq` continues from the last sequence the nation published
+    (after a restart, pass the last seq found in its outbox + 1)."""
+
+    nation: str
+    key: signing.SigningKey
+    spec: NetworkSpec
+    next_seq: int = 1
+    release: Release = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.release = Release(self.spec, self.nation)
+
+    def seal(self, cls: type[Message], now_unix_s: float, *, to: tuple[str, ...] | None = None,
+             **fields) -> Outgoing:
+        """Build a `cls` message from `fields`, stamped (id, sender, seq, time) and signed.
+
+        to: the recipients wanted (None: every recipient the policy releases this class to). A refused
+        recipient is counted in `release.refused` and logged; if none remains, nothing is sealed and the
+        sequence number is not used (the returned Outgoing has no subjects).
+        """
+        msg_class = CLASS_OF[cls]
+        recipients = self.release.recipients(msg_class, to)
+        if to is not None and len(recipients) < len(to):
+            log.warning("release policy refused %s from %s to %s", msg_class, self.nation,
+                        sorted(set(to) - set(recipients)))
+        if not recipients:
+            if to is None:
+                log.warning("release policy releases %s from %s to nobody", msg_class, self.nation)
+            return Outgoing(msg=cls(msg_id="0" * 32, sender=self.nation, seq=1, sent_unix_s=now_unix_s,
+                                    **fields), data=b"", subjects=(), recipients=())
+        msg = cls(msg_id=os.urandom(16).hex(), sender=self.nation, seq=self.next_seq,
+                  sent_unix_s=now_unix_s, **fields)
+        self.next_seq += 1
+        msg, data = signing.seal(msg, self.key)
+        return Outgoing(msg=msg, data=data,
+                        subjects=tuple(subject_for(self.nation, r, msg_class) for r in recipients),
+                        recipients=recipients)

@@ -1,0 +1,191 @@
+"""Ed25519 signatures over messages, nation key files and the trust store of partners' public keys.
+
+Canonical encoding (what is signed): the ASCII bytes ``triwarn-share-v1`` followed by one NUL byte,
+followed by the message encoded by msgspec as compact JSON with object keys in sorted order (at every
+level) and the ``sig`` field set to the empty string. msgspec writes floats in their shortest
+round-trip form, so decoding a received message and encoding it again the same way gives the bytes the
+sender signed, whatever key order or spacing travelled on the wire. The signature is stored in ``sig``
+as standard base64 (88 characters).
+
+Wire form: senders put exactly the canonical JSON on the wire with the signature written into the
+``"sig":""`` slot (`seal`). A receiver then checks the signature over the received bytes with that
+slot emptied again (`verify_wire`), without encoding anything; only bytes that are not in canonical
+form (re-formatted by some relay) are re-encoded first. With sorted keys the top-level ``sig`` is the
+first ``"sig":"`` in the text (no nested object has that key, and JSON strings escape quotes).
+
+Key files (written by `triwarn keys new`): ``<nation>.key`` holds the raw 32-byte private key in PEM
+PKCS#8 (mode 0600); ``<nation>.pub`` the public key as one line of base64 of the raw 32 bytes. A trust
+store is a directory of ``<nation>.pub`` files.
+
+Signing and verification use libsodium (PyNaCl): on this machine it verifies about twice as fast as
+the OpenSSL path of `cryptography` (7,300/s against 3,600/s), which still serves for the key files.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+from pathlib import Path
+
+import msgspec
+import nacl.exceptions
+import nacl.signing
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from triwarn.errors import InputError
+from triwarn.share.schema import Message
+
+DOMAIN_PREFIX = b"triwarn-share-v1\x00"
+_canonical_encoder = msgspec.json.Encoder(order="sorted")
+
+
+def canonical_bytes(msg: Message) -> bytes:
+    """The exact bytes a signature covers (see the module docstring)."""
+    return DOMAIN_PREFIX + _canonical_encoder.encode(msgspec.structs.replace(msg, sig=""))
+
+
+SigningKey = nacl.signing.SigningKey
+VerifyKey = nacl.signing.VerifyKey
+
+
+def sign(msg: Message, key: SigningKey) -> Message:
+    """A copy of msg with `sig` set to the base64 Ed25519 signature of its canonical bytes."""
+    signature = key.sign(canonical_bytes(msg)).signature
+    return msgspec.structs.replace(msg, sig=base64.b64encode(signature).decode("ascii"))
+
+
+_SIG_SLOT = b'"sig":"'
+
+
+def seal(msg: Message, key: SigningKey) -> tuple[Message, bytes]:
+    """Sign msg; returns (msg with sig set, its wire bytes: the canonical JSON with the signature in)."""
+    canonical = _canonical_encoder.encode(msgspec.structs.replace(msg, sig=""))
+    signature = base64.b64encode(key.sign(DOMAIN_PREFIX + canonical).signature)
+    slot = canonical.index(_SIG_SLOT + b'"') + len(_SIG_SLOT)
+    wire = canonical[:slot] + signature + canonical[slot:]
+    return msgspec.structs.replace(msg, sig=signature.decode("ascii")), wire
+
+
+def verify_wire(data: bytes, msg: Message, key: VerifyKey) -> bool:
+    """True when `data` (received bytes, already decoded into `msg`) carries a valid signature by key."""
+    if not msg.sig:
+        return False
+    start = data.find(_SIG_SLOT)
+    if start < 0:
+        return False
+    start += len(_SIG_SLOT)
+    end = data.find(b'"', start)
+    if data[start:end] != msg.sig.encode("ascii"):
+        return verify(msg, key)
+    emptied = data[:start] + data[end:]
+    try:
+        signature = base64.b64decode(data[start:end], validate=True)
+        if len(signature) != 64:
+            return False
+        key.verify(DOMAIN_PREFIX + emptied, signature)
+        return True
+    except (binascii.Error, ValueError, nacl.exceptions.BadSignatureError):
+        pass
+    # Bytes in canonical form with a bad signature are bad; others get checked in canonical form.
+    if DOMAIN_PREFIX + emptied == canonical_bytes(msg):
+        return False
+    return verify(msg, key)
+
+
+def verify(msg: Message, key: VerifyKey) -> bool:
+    """True when msg.sig is a valid signature of msg by key; False if missing, malformed or wrong."""
+    if not msg.sig:
+        return False
+    try:
+        signature = base64.b64decode(msg.sig, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    if len(signature) != 64:
+        return False
+    try:
+        key.verify(canonical_bytes(msg), signature)
+    except nacl.exceptions.BadSignatureError:
+        return False
+    return True
+
+
+def new_key() -> SigningKey:
+    return SigningKey.generate()
+
+
+def public_key_text(key: SigningKey | VerifyKey) -> str:
+    """Base64 of the raw 32-byte public key."""
+    pub = key.verify_key if isinstance(key, SigningKey) else key
+    return base64.b64encode(bytes(pub)).decode("ascii")
+
+
+def parse_public_key(text: str, *, source: str = "public key") -> VerifyKey:
+    try:
+        raw = base64.b64decode(text.strip(), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise InputError(f"not base64: {exc}", source=source) from None
+    if len(raw) != 32:
+        raise InputError(f"an Ed25519 public key has 32 bytes, this has {len(raw)}", source=source)
+    return VerifyKey(raw)
+
+
+def write_key_pair(nation: str, directory: Path, *, overwrite: bool = False) -> tuple[Path, Path]:
+    """Create a key for `nation`: DIR/<nation>.key (PEM PKCS#8, mode 0600) and DIR/<nation>.pub.
+
+    Refuses to replace an existing private key unless overwrite is set. Returns (key path, pub path).
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    key_path = directory / f"{nation}.key"
+    pub_path = directory / f"{nation}.pub"
+    if key_path.exists() and not overwrite:
+        raise InputError("a private key already exists; refusing to overwrite it", source=str(key_path))
+    key = Ed25519PrivateKey.generate()
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption())
+    # Create with 0600 from the start so the key is never readable by others, even briefly.
+    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(pem)
+    os.chmod(key_path, 0o600)
+    raw_pub = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    pub_path.write_text(base64.b64encode(raw_pub).decode("ascii") + "\n")
+    return key_path, pub_path
+
+
+def load_private_key(path: Path) -> SigningKey:
+    """A key written by write_key_pair (PEM PKCS#8 Ed25519)."""
+    try:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except FileNotFoundError:
+        raise InputError("no such key file", source=str(path)) from None
+    except ValueError as exc:
+        raise InputError(f"not a PEM private key: {exc}", source=str(path)) from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise InputError("not an Ed25519 key", source=str(path))
+    return SigningKey(key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+                                        serialization.NoEncryption()))
+
+
+class TrustStore:
+    """Partners' public keys by nation code."""
+
+    def __init__(self, keys: dict[str, VerifyKey] | None = None) -> None:
+        self.keys: dict[str, VerifyKey] = dict(keys or {})
+
+    def add(self, nation: str, key: VerifyKey | SigningKey) -> None:
+        self.keys[nation] = key.verify_key if isinstance(key, SigningKey) else key
+
+    def get(self, nation: str) -> VerifyKey | None:
+        return self.keys.get(nation)
+
+    @classmethod
+    def load_dir(cls, directory: Path) -> TrustStore:
+        """Every DIR/<nation>.pub file."""
+        if not directory.is_dir():
+            raise InputError("trust store directory does not exist", source=str(directory))
+        store = cls()
+        for pub in sorted(directory.glob("*.pub")):
+            store.keys[pub.stem] = parse_public_key(pub.read_text(), source=str(pub))
+        return store

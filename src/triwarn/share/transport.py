@@ -1,0 +1,243 @@
+"""ShareTransport: the asyncio edge a national node uses to share over NATS JetStream.
+
+    t = ShareTransport(nation="kr", spec=spec, key=key, trust=trust, **net.node_credentials("kr"))
+    await t.connect()
+    await t.publish(TrackReport, tracks=[...])            # policy check, sign, store in OUT_KR
+    await t.start_receiving(on_message=handle)              # verify, dedupe, in order per sender
+    ...
+    await t.close()
+
+Publishing stores the message in the nation's own outbox stream (OUT_<N>) and waits for JetStream's
+acknowledgement, so once `publish` returns the message survives any link or hub outage. Receiving reads
+the nation's inbox stream (IN_<N>) through a durable consumer: a restarted node resumes after the last
+message it acknowledged. Each message is acknowledged after it was admitted (or rejected) and handed to
+the callback, so a clean restart neither loses nor repeats anything; after a crash, the at most one
+message in the callback's hands is delivered again and the node's idempotent picture absorbs it.
+
+The decisions are made by pure code (`Sender`, `Admission`) over data and the injected clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import ssl
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import nats
+import nats.errors
+import nats.js.errors
+from nats.js import api
+
+from triwarn.share import netconfig, signing
+from triwarn.share.admission import Admission, Verdict
+from triwarn.share.policy import NetworkSpec
+from triwarn.share.resync import SourceWatchdog
+from triwarn.share.schema import Message, decode
+from triwarn.share.sender import Outgoing, Sender
+
+log = logging.getLogger(__name__)
+
+OnMessage = Callable[[Message], Awaitable[None] | None]
+
+
+class PublishError(RuntimeError):
+    """The nation's own server did not store a message in time (it is not shared)."""
+
+
+class ShareTransport:
+    """Publish and receive signed messages for one nation.
+
+    servers/user/password/tls: the nation's exchange-account node login (LocalNetwork.node_credentials).
+    clock: returns UTC seconds; the envelope time of published messages and the receiver's time window
+    both use it (pass a simulated clock in exercises).
+    durable: the inbox consumer's name; reuse it across restarts to resume.
+    """
+
+    def __init__(self, nation: str, spec: NetworkSpec, key: signing.SigningKey, trust: signing.TrustStore,
+                 *, servers: list[str], user: str | None = None, password: str | None = None,
+                 tls: ssl.SSLContext | None = None,
+                 clock: Callable[[], float] = time.time, durable: str = "node",
+                 future_skew_s: float = 5.0, max_age_s: float = 900.0,
+                 ack_timeout_s: float = 2.0, publish_timeout_s: float = 30.0) -> None:
+        self.nation = nation
+        self.spec = spec
+        self.clock = clock
+        self.durable = durable
+        self.sender = Sender(nation, key, spec)
+        self.admission = Admission(nation, spec, trust, future_skew_s=future_skew_s, max_age_s=max_age_s)
+        self._connect_opts = {"servers": servers, "user": user, "password": password, "tls": tls}
+        self.ack_timeout_s = ack_timeout_s
+        self.publish_timeout_s = publish_timeout_s
+        self.published = 0
+        self.publish_retries = 0
+        self.nc: nats.NATS | None = None
+        self.js = None
+        self._sub = None
+        self._queue: asyncio.Queue[Message] | None = None
+        self._on_message: OnMessage | None = None
+        self.watchdog: SourceWatchdog | None = None
+        self.callback_errors = 0
+
+    @property
+    def counters(self) -> dict[str, int]:
+        """Receive counters (accepted and every reject reason) and publish counters, for metrics."""
+        out = {f"recv_{k}": v for k, v in self.admission.counters.items()}
+        out["published"] = self.published
+        out["publish_retries"] = self.publish_retries
+        out["callback_errors"] = self.callback_errors
+        out["inbox_resyncs"] = self.watchdog.resyncs if self.watchdog is not None else 0
+        for msg_class, n in self.sender.release.refused.items():
+            out[f"refused_{msg_class}"] = n
+        return out
+
+    async def connect(self, timeout_s: float = 30.0) -> None:
+        """Connect (retrying for up to timeout_s while the nation's server is not up yet; reconnecting
+        for ever afterwards) and continue the sequence from the last message in the outbox."""
+        async def on_error(exc: Exception) -> None:
+            log.info("%s: NATS connection: %s", self.nation, exc)
+
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                self.nc = await nats.connect(**self._connect_opts, max_reconnect_attempts=-1,
+                                             reconnect_time_wait=0.2, connect_timeout=2.0,
+                                             allow_reconnect=True, error_cb=on_error)
+                break
+            except (TimeoutError, OSError, nats.errors.NoServersError) as exc:
+                if time.monotonic() > deadline:
+                    raise ConnectionError(f"{self.nation}: no server at {self._connect_opts['servers']}: "
+                                       f"{exc}") from exc
+                await asyncio.sleep(0.2)
+        self.js = self.nc.jetstream(timeout=self.ack_timeout_s)
+        self.sender.next_seq = await self._last_published_seq() + 1
+        if self.nation != self.spec.hub:
+            self.watchdog = SourceWatchdog(self.nc, [netconfig.stream_in(self.nation)])
+            self.watchdog.start()
+
+    async def _last_published_seq(self) -> int:
+        stream = netconfig.stream_out(self.nation)
+        info = await self.js.stream_info(stream)
+        if info.state.messages == 0:
+            return 0
+        raw = await self.js.get_msg(stream, seq=info.state.last_seq)
+        return decode(raw.data).seq
+
+    # -- publishing -----------------------------------------------------------------------------------
+    def seal(self, cls: type[Message], *, to: tuple[str, ...] | None = None, **fields) -> Outgoing:
+        """Stamp, policy-check and sign without sending (what `publish` sends)."""
+        return self.sender.seal(cls, self.clock(), to=to, **fields)
+
+    async def publish(self, cls: type[Message], *, to: tuple[str, ...] | None = None, **fields) -> Outgoing:
+        """Seal a message and store it in the outbox for every released recipient; returns when stored.
+
+        A recipient the release policy refuses is counted and never sent. Raises PublishError if the
+        nation's own server has not stored it within publish_timeout_s (retries reuse the JetStream
+        message id, so a retry never stores a message twice).
+        """
+        out = self.seal(cls, to=to, **fields)
+        await self.send(out)
+        return out
+
+    async def send(self, out: Outgoing) -> None:
+        """Store an already sealed message (see `publish`)."""
+        pending = list(zip(out.subjects, out.recipients, strict=True))
+        deadline = time.monotonic() + self.publish_timeout_s
+        while pending:
+            futures = [await self.js.publish_async(subject, out.data,
+                                                   headers={"Nats-Msg-Id": out.dedupe_id(recipient)})
+                       for subject, recipient in pending]
+            done, _ = await asyncio.wait(futures, timeout=self.ack_timeout_s)
+            failed = []
+            for (subject, recipient), fut in zip(pending, futures, strict=True):
+                if fut not in done or fut.exception() is not None:
+                    failed.append((subject, recipient))
+                    if not fut.done():
+                        fut.cancel()
+            pending = failed
+            if not pending:
+                break
+            if time.monotonic() > deadline:
+                raise PublishError(f"{self.nation}: outbox did not store {out.msg.msg_id} for "
+                                   f"{[r for _, r in pending]} within {self.publish_timeout_s} s")
+            self.publish_retries += 1
+            await asyncio.sleep(0.05)
+        self.published += 1
+
+    async def publish_batch(self, outs: list[Outgoing]) -> None:
+        """Store many sealed messages with all acknowledgements in flight at once (throughput path)."""
+        futures = []
+        for out in outs:
+            for subject, recipient in zip(out.subjects, out.recipients, strict=True):
+                futures.append(await self.js.publish_async(
+                    subject, out.data, headers={"Nats-Msg-Id": out.dedupe_id(recipient)}))
+        results = await asyncio.gather(*futures, return_exceptions=True)
+        if any(isinstance(r, BaseException) for r in results):
+            # Fall back to the retrying path for all: the ids make the repeats harmless.
+            for out in outs:
+                await self.send(out)
+            return
+        self.published += len(outs)
+
+    # -- receiving ------------------------------------------------------------------------------------
+    async def start_receiving(self, on_message: OnMessage | None = None) -> None:
+        """Consume the inbox through the durable consumer. Accepted messages go to on_message (sync or
+        async), or, without one, to the `messages()` iterator. Rejections are counted and logged."""
+        self._on_message = on_message
+        if on_message is None:
+            self._queue = asyncio.Queue()
+        stream = netconfig.stream_in(self.nation)
+        config = api.ConsumerConfig(
+            durable_name=self.durable, ack_policy=api.AckPolicy.EXPLICIT,
+            deliver_policy=api.DeliverPolicy.ALL, max_ack_pending=20_000, ack_wait=30.0,
+        )
+        self._sub = await self.js.subscribe("tw.>", stream=stream, durable=self.durable, config=config,
+                                            manual_ack=True, cb=self._handle, pending_msgs_limit=200_000,
+                                            pending_bytes_limit=512 * 1024 * 1024)
+
+    async def _handle(self, raw) -> None:
+        verdict = self.admit(raw.data, raw.subject)
+        if verdict.accepted:
+            if self._on_message is not None:
+                try:
+                    result = self._on_message(verdict.msg)
+                    if asyncio.iscoroutine(result):
+                        await result
+                except Exception:
+                    # Redelivery would not help (the id is now known: it would come back as a duplicate),
+                    # so the failure is the node's to handle; log it loudly and carry on.
+                    self.callback_errors += 1
+                    log.exception("%s: on_message failed for %s", self.nation, verdict.msg.msg_id)
+            else:
+                self._queue.put_nowait(verdict.msg)
+        await raw.ack()
+
+    def admit(self, data: bytes, subject: str | None) -> Verdict:
+        """The pure admission decision against the transport's clock."""
+        return self.admission.admit(data, subject, self.clock())
+
+    async def messages(self) -> AsyncIterator[Message]:
+        """Accepted messages, in order per sender (when start_receiving had no callback)."""
+        if self._queue is None:
+            raise RuntimeError("start_receiving() without a callback first")
+        while True:
+            yield await self._queue.get()
+
+    async def stop_receiving(self) -> None:
+        if self._sub is not None:
+            with contextlib.suppress(nats.errors.Error, nats.js.errors.Error):
+                await self._sub.unsubscribe()
+            self._sub = None
+
+    async def close(self) -> None:
+        """Stop receiving (the durable consumer stays on the server for the next start) and disconnect."""
+        await self.stop_receiving()
+        if self.watchdog is not None:
+            await self.watchdog.stop()
+            self.watchdog = None
+        if self.nc is not None:
+            with contextlib.suppress(nats.errors.Error):
+                await self.nc.drain()
+            self.nc = None

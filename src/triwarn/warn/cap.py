@@ -1,0 +1,411 @@
+"""CAP 1.2: the one module that writes Common Alerting Protocol documents, and checks them.
+
+`to_cap(message)` turns a WarningMessage (state.py) into one CAP 1.2 XML document: one `<info>` per
+area group and language (en-US, ja-JP, ko-KR), areas as ISO 3166-2 geocodes plus simplified polygons
+("lat,lon" pairs, closed), references to every earlier message of the thread, the incident name in
+`<incidents>`, and `expires`. Times are UTC written "-00:00" without fractions (CoT's are the opposite:
+cot.py keeps its own formatter).
+
+`validate_cap(xml)` checks a document against the OASIS schema shipped in triwarn/data/cap and against
+the rules the schema cannot express, including the project's own: three languages, exercise markings,
+status never Actual from an exercise.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from functools import cache, lru_cache
+from pathlib import Path
+
+from lxml import etree
+from shapely.geometry import Polygon
+from shapely.geometry.base import BaseGeometry
+
+from triwarn.warn import texts
+from triwarn.warn.area_names import LANGUAGES, AreaNames, area_name
+from triwarn.warn.state import AreaWarning, WarningMessage
+
+CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
+XSD_PATH = Path(__file__).resolve().parents[1] / "data" / "cap" / "CAP-v1.2.xsd"
+POLYGON_TOLERANCE_DEG = 0.01  # about 1 km: far below the size of any warning area
+
+_CAP_TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}$")
+_FORBIDDEN_ID_RE = re.compile(r"[\s,<&]")
+_ISO3166_2_RE = re.compile(r"^[A-Z]{2}-[A-Z0-9]{1,3}$")
+
+# state: (responseType(s), urgency, severity, certainty)
+_INFO_CODES: dict[str, tuple[tuple[str, ...], str, str, str]] = {
+    "shelter": (("Shelter",), "Immediate", "Extreme", "Likely"),
+    "notice": (("Monitor",), "Expected", "Moderate", "Likely"),
+    "passed": (("Avoid", "Monitor"), "Past", "Minor", "Observed"),
+    "clear": (("AllClear",), "Past", "Minor", "Observed"),
+    "error": (("AllClear",), "Past", "Minor", "Unlikely"),
+}
+_GROUP_ORDER = ("shelter", "notice", "passed", "clear", "error")
+
+
+def cap_time(t_unix_s: float) -> str:
+    """Unix seconds to a CAP dateTime in UTC: whole seconds, written with the offset -00:00."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S-00:00", time.gmtime(int(t_unix_s // 1)))
+
+
+def cap_filename(msg: WarningMessage) -> str:
+    """A file name for the message: its identifier, which is unique and holds no path separator."""
+    return re.sub(r"[^A-Za-z0-9._@-]", "_", msg.identifier) + ".xml"
+
+
+@lru_cache(maxsize=512)
+def polygons_latlon(
+    geom: BaseGeometry | None, tolerance_deg: float = POLYGON_TOLERANCE_DEG
+) -> tuple[str, ...]:
+    """CAP polygon strings ("lat,lon" pairs, first pair repeated last) for a lon/lat shapely geometry.
+
+    Each part is simplified to about tolerance_deg; a part too small to keep its shape (a small island)
+    becomes its bounding box grown by the tolerance, so that no land of the area is left out.
+    """
+    if geom is None or geom.is_empty:
+        return ()
+    out = []
+    for part in getattr(geom, "geoms", [geom]):
+        if not isinstance(part, Polygon) or part.is_empty:
+            continue
+        # Each part is its own polygon, so the faster non-topological simplification is safe; a part it
+        # breaks falls back to a box below.
+        simple = part.simplify(tolerance_deg, preserve_topology=False)
+        ring = _ring_text(simple) if isinstance(simple, Polygon) and not simple.is_empty else None
+        if ring is None:
+            lon0, lat0, lon1, lat1 = part.buffer(tolerance_deg).bounds
+            box = Polygon([(lon0, lat0), (lon1, lat0), (lon1, lat1), (lon0, lat1)])
+            ring = _ring_text(box)
+        if ring is not None:
+            out.append(ring)
+    return tuple(out)
+
+
+CapPolygons = Callable[[str], Sequence[Sequence[tuple[float, float]]]]
+"""A lookup from an area code to its CAP polygons, each a closed sequence of (lat_deg, lon_deg)."""
+
+
+def _rings_text(code: str, cap_polygons: CapPolygons) -> tuple[str, ...]:
+    out = []
+    for ring in cap_polygons(code):
+        text = _ring_text(Polygon([(lon, lat) for lat, lon in ring]))
+        if text is not None:
+            out.append(text)
+    return tuple(out)
+
+
+def _ring_text(poly: Polygon) -> str | None:
+    pairs: list[str] = []
+    for lon, lat in poly.exterior.coords:
+        pair = f"{max(-90.0, min(90.0, lat)):.4f},{max(-180.0, min(180.0, lon)):.4f}"
+        if not pairs or pairs[-1] != pair:
+            pairs.append(pair)
+    if pairs[0] != pairs[-1]:
+        pairs.append(pairs[0])
+    if len(pairs) < 4 or len(set(pairs)) < 3:
+        return None
+    return " ".join(pairs)
+
+
+def _sub(parent: etree._Element, name: str, text: str | None = None) -> etree._Element:
+    el = etree.SubElement(parent, f"{{{CAP_NS}}}{name}")
+    if text is not None:
+        el.text = text
+    return el
+
+
+def _group_text(
+    state: str, areas: Sequence[AreaWarning], msg: WarningMessage, lang: str, names: AreaNames
+) -> texts.Text:
+    codes = [a.code for a in areas]
+    launch_t = None if msg.launch is None else msg.launch.time_unix_s
+    if state == "shelter":
+        return texts.shelter(codes, launch_t, lang, names)
+    if state == "notice":
+        return texts.notice(codes, launch_t, lang, names)
+    if state == "passed":
+        return texts.passed(codes, lang, names)
+    if state == "clear":
+        # One reason per group: the most telling one (passage not confirmed must be said).
+        reasons = {a.reason for a in areas}
+        for reason in ("lost_no_threat", "no_longer_at_risk", "landed", "beyond"):
+            if reason in reasons:
+                return texts.all_clear(codes, reason, lang, names)
+    reason = msg.cancel_reason or next((a.reason for a in areas if a.reason), "operator_error")
+    return texts.issued_in_error(codes, reason, lang, names)
+
+
+def _groups(msg: WarningMessage) -> list[tuple[str, list[AreaWarning]]]:
+    groups: list[tuple[str, list[AreaWarning]]] = []
+    for state in _GROUP_ORDER:
+        members = [a for a in msg.areas if a.state == state]
+        if state == "clear":
+            # A group shares one text, so clears with different reasons go in separate groups.
+            for reason in ("lost_no_threat", "no_longer_at_risk", "landed", "beyond"):
+                same = [a for a in members if a.reason == reason]
+                if same:
+                    groups.append((state, same))
+        elif members:
+            groups.append((state, members))
+    return groups
+
+
+def to_cap(
+    msg: WarningMessage,
+    *,
+    names: AreaNames = area_name,
+    web: str | None = None,
+    polygon_tolerance_deg: float = POLYGON_TOLERANCE_DEG,
+    cap_polygons: CapPolygons | None = None,
+) -> bytes:
+    """One CAP 1.2 document (UTF-8 bytes with an XML declaration) for the message.
+
+    Area polygons come from cap_polygons(code) when given (e.g. triwarn.geo.areas.AreaIndex.cap_polygons:
+    closed lists of (lat_deg, lon_deg)), else from each area's geometry, simplified here.
+
+    status is Exercise whenever the message comes from an exercise (message.exercise is set), and every
+    headline and description then says so; Actual otherwise. The issuer (state.Issuer) guarantees that a
+    live issuer never sees exercise input, so Actual here means a live issuer.
+    """
+    exercise = msg.exercise
+    alert = etree.Element(f"{{{CAP_NS}}}alert", nsmap={None: CAP_NS})
+    _sub(alert, "identifier", msg.identifier)
+    _sub(alert, "sender", msg.sender)
+    _sub(alert, "sent", cap_time(msg.sent_unix_s))
+    _sub(alert, "status", "Exercise" if exercise else "Actual")
+    _sub(alert, "msgType", msg.msg_type)
+    _sub(alert, "scope", "Public")
+    notes = []
+    if exercise:
+        notes.append(f"EXERCISE {exercise} / 訓練 / 훈련")
+    if msg.operator_note:
+        notes.append(msg.operator_note)
+    if notes:
+        _sub(alert, "note", " | ".join(notes))
+    if msg.references:
+        _sub(
+            alert,
+            "references",
+            " ".join(f"{r.sender},{r.identifier},{cap_time(r.sent_unix_s)}" for r in msg.references),
+        )
+    _sub(alert, "incidents", msg.incident)
+    for state, areas in _groups(msg):
+        responses, urgency, severity, certainty = _INFO_CODES[state]
+        onset_candidates = [a.enter_time_unix_s for a in areas if a.enter_time_unix_s is not None]
+        for lang in LANGUAGES:
+            text = _group_text(state, areas, msg, lang, names)
+            if exercise:
+                text = texts.mark_exercise(text, lang)
+            info = _sub(alert, "info")
+            _sub(info, "language", lang)
+            _sub(info, "category", "Security")
+            _sub(info, "category", "Safety")
+            _sub(info, "event", texts.EVENT[lang])
+            for response in responses:
+                _sub(info, "responseType", response)
+            _sub(info, "urgency", urgency)
+            _sub(info, "severity", severity)
+            _sub(info, "certainty", certainty)
+            _sub(info, "effective", cap_time(msg.sent_unix_s))
+            if state in ("shelter", "notice") and onset_candidates:
+                _sub(info, "onset", cap_time(max(min(onset_candidates), msg.sent_unix_s)))
+            _sub(info, "expires", cap_time(msg.expires_unix_s))
+            _sub(info, "senderName", texts.SENDER_NAME[lang])
+            _sub(info, "headline", text.headline)
+            _sub(info, "description", text.description)
+            _sub(info, "instruction", text.instruction)
+            if web:
+                _sub(info, "web", web)
+            for name, value in _parameters(msg):
+                param = _sub(info, "parameter")
+                _sub(param, "valueName", name)
+                _sub(param, "value", value)
+            for a in areas:
+                area = _sub(info, "area")
+                _sub(area, "areaDesc", names(a.code)[lang])
+                rings = (
+                    _rings_text(a.code, cap_polygons)
+                    if cap_polygons is not None
+                    else polygons_latlon(a.geometry, polygon_tolerance_deg)
+                )
+                for ring in rings:
+                    _sub(area, "polygon", ring)
+                geocode = _sub(area, "geocode")
+                _sub(geocode, "valueName", "ISO3166-2")
+                _sub(geocode, "value", a.code)
+    return etree.tostring(alert, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def _parameters(msg: WarningMessage) -> list[tuple[str, str]]:
+    out = []
+    if msg.launch is not None:
+        out.append(("launchTime", cap_time(msg.launch.time_unix_s)))
+        out.append(("launchPoint", f"{msg.launch.lat_deg:.3f},{msg.launch.lon_deg:.3f}"))
+    if msg.impact is not None and msg.msg_type != "Cancel":
+        imp = msg.impact
+        out.append(("predictedImpactPoint", f"{imp.lat_deg:.3f},{imp.lon_deg:.3f}"))
+        out.append(("predictedImpactTime", cap_time(imp.time_unix_s)))
+        out.append(
+            (
+                "predictedImpactEllipse",
+                f"semiMajorKm={imp.semi_major_m / 1000:.1f} semiMinorKm={imp.semi_minor_m / 1000:.1f} "
+                f"orientationDeg={imp.orientation_deg:.0f} confidence={imp.confidence:.2f}",
+            )
+        )
+    return out
+
+
+def write_cap(msg: WarningMessage, out_dir: Path, **kwargs) -> Path:
+    """Write the message's CAP document to out_dir/<identifier>.xml, refusing to overwrite a file."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / cap_filename(msg)
+    with open(path, "xb") as fh:  # "x": an identifier is never reused, so an existing file is a bug
+        fh.write(to_cap(msg, **kwargs))
+    return path
+
+
+# ------------------------------------------------------------------------------------------ validation
+
+
+@cache
+def _schema() -> etree.XMLSchema:
+    return etree.XMLSchema(etree.parse(str(XSD_PATH)))
+
+
+def _cap_dt(text: str | None) -> datetime | None:
+    if text is None or not _CAP_TIME_RE.match(text):
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def validate_cap(xml: bytes | str) -> list[str]:
+    """Every problem with a CAP 1.2 document, as readable strings; an empty list means valid.
+
+    Checks the OASIS XSD, then CAP rules the XSD cannot express (dateTime form and UTC as -00:00,
+    identifier/sender characters, references triples, polygons closed with >= 4 lat,lon pairs in range,
+    expires after sent), then this project's rules: en-US, ja-JP and ko-KR for every group of areas,
+    ISO 3166-2 geocodes, and an exercise marked as such in status, note, headline and description.
+    """
+    data = xml.encode() if isinstance(xml, str) else xml
+    try:
+        doc = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True))
+    except etree.XMLSyntaxError as exc:
+        return [f"not well-formed XML: {exc}"]
+    problems: list[str] = []
+    schema = _schema()
+    if not schema.validate(doc):
+        problems += [f"XSD line {e.line}: {e.message}" for e in schema.error_log]
+    ns = {"c": CAP_NS}
+
+    def txt(el, path):
+        found = el.find(path, ns)
+        return None if found is None else found.text
+
+    identifier, sender = txt(doc, "c:identifier"), txt(doc, "c:sender")
+    for name, value in (("identifier", identifier), ("sender", sender)):
+        if not value or _FORBIDDEN_ID_RE.search(value):
+            problems.append(f"{name} {value!r}: empty or holds a space, comma, < or &")
+    times = {}
+    for el in doc.iter(*(f"{{{CAP_NS}}}{n}" for n in ("sent", "effective", "onset", "expires"))):
+        name = etree.QName(el).localname
+        dt = _cap_dt(el.text)
+        if dt is None:
+            problems.append(f"{name} {el.text!r}: not YYYY-MM-DDThh:mm:ss±hh:mm (no Z, no fractions)")
+        elif el.text.endswith("+00:00"):
+            problems.append(f"{name} {el.text!r}: UTC must be written -00:00")
+        else:
+            times.setdefault(name, []).append(dt)
+    sent = times.get("sent", [None])[0]
+    if sent is not None:
+        for expires in times.get("expires", []):
+            if expires <= sent:
+                problems.append("expires is not after sent")
+    msg_type, status = txt(doc, "c:msgType"), txt(doc, "c:status")
+    refs = txt(doc, "c:references")
+    if msg_type in ("Update", "Cancel") and not refs:
+        problems.append(f"msgType {msg_type} without references")
+    for triple in (refs or "").split():
+        parts = triple.split(",")
+        if len(parts) != 3 or not parts[0] or not parts[1] or _cap_dt(parts[2]) is None:
+            problems.append(f"reference {triple!r} is not sender,identifier,sent")
+        elif parts[0] == sender and parts[1] == identifier:
+            problems.append(f"message references itself: {triple!r}")
+    for poly in doc.iter(f"{{{CAP_NS}}}polygon"):
+        problems += _polygon_problems(poly.text or "")
+    for gc in doc.iter(f"{{{CAP_NS}}}geocode"):
+        if txt(gc, "c:valueName") == "ISO3166-2" and not _ISO3166_2_RE.match(txt(gc, "c:value") or ""):
+            problems.append(f"geocode {txt(gc, 'c:value')!r} is not an ISO 3166-2 code")
+    infos = doc.findall("c:info", ns)
+    if msg_type in ("Alert", "Update", "Cancel") and not infos:
+        problems.append(f"msgType {msg_type} without <info>: nothing to tell the public")
+    by_group: dict[tuple, set[str]] = {}
+    for info in infos:
+        key = (
+            tuple(r.text for r in info.findall("c:responseType", ns)),
+            tuple(sorted(txt(a, "c:geocode/c:value") or "" for a in info.findall("c:area", ns))),
+        )
+        by_group.setdefault(key, set()).add(txt(info, "c:language") or "en-US")
+        if txt(info, "c:expires") is None:
+            problems.append("an <info> has no expires")
+    for (responses, codes), langs in by_group.items():
+        missing = set(LANGUAGES) - langs
+        if missing:
+            problems.append(
+                f"info {'/'.join(responses)} for {' '.join(codes)} lacks {', '.join(sorted(missing))}"
+            )
+    tags = {lang: texts.EXERCISE_TAG[lang] for lang in LANGUAGES}
+    if status == "Exercise":
+        if "EXERCISE" not in (txt(doc, "c:note") or ""):
+            problems.append("status Exercise without the exercise named in <note>")
+        for info in infos:
+            lang = txt(info, "c:language") or "en-US"
+            tag = tags.get(lang, "EXERCISE")
+            for field in ("headline", "description"):
+                if tag not in (txt(info, f"c:{field}") or ""):
+                    problems.append(f"exercise {lang} {field} does not say {tag!r}")
+    elif status == "Actual":
+        for info in infos:
+            lang = txt(info, "c:language") or "en-US"
+            if tags.get(lang, "EXERCISE") in (txt(info, "c:headline") or ""):
+                problems.append(f"status Actual but the {lang} headline says exercise")
+    return problems
+
+
+def _polygon_problems(text: str) -> list[str]:
+    pairs = text.split()
+    out = []
+    if len(pairs) < 4:
+        out.append(f"polygon has {len(pairs)} pairs; at least 4 are needed")
+    elif pairs[0] != pairs[-1]:
+        out.append(f"polygon not closed: {pairs[0]} != {pairs[-1]}")
+    for pair in pairs:
+        try:
+            lat_s, lon_s = pair.split(",")
+            lat, lon = float(lat_s), float(lon_s)
+        except ValueError:
+            out.append(f"polygon pair {pair!r} is not lat,lon")
+            continue
+        if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
+            out.append(f"polygon pair {pair!r} out of range (lat,lon order?)")
+    if len(set(pairs)) < 3:
+        out.append("polygon has fewer than 3 distinct points")
+    return out
+
+
+__all__ = [
+    "CAP_NS",
+    "XSD_PATH",
+    "cap_filename",
+    "cap_time",
+    "polygons_latlon",
+    "to_cap",
+    "validate_cap",
+    "write_cap",
+]

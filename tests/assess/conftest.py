@@ -1,0 +1,89 @@
+"""Truth flights for the assessment tests: triwarn.physics.flight.fly, sampled every second."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from triwarn.physics.dynamics import propagate
+from triwarn.physics.flight import fly
+from triwarn.physics.launch import LaunchSpec
+
+T0_UNIX_S = 1_700_000_000.0
+
+
+@dataclass
+class Truth:
+    """One flown launch. Times are seconds after launch; states (6,) ECEF metres and m/s."""
+
+    launch_lat_deg: float
+    launch_lon_deg: float
+    t_s: np.ndarray  # warhead samples, every second from 0 (and the impact)
+    states: np.ndarray
+    stages: dict[str, tuple[np.ndarray, np.ndarray]]  # spent stages: (t_s, states)
+    stage_end_s: tuple[float, ...]
+    burnout_t_s: float
+    impact_lat_deg: float
+    impact_lon_deg: float
+    impact_t_s: float
+
+    def _at(self, t_grid, states, t_s):
+        i = int(np.argmin(np.abs(t_grid - t_s)))
+        if abs(t_grid[i] - t_s) < 1e-9:
+            return states[i].copy()
+        p, v = propagate(states[i, None, :3], states[i, None, 3:], [t_s - t_grid[i]], max_step_s=1.0)
+        return np.concatenate([p[0], v[0]])
+
+    def boost_state(self, t_s: float) -> np.ndarray:
+        assert t_s <= self.burnout_t_s
+        return self._at(self.t_s, self.states, t_s)
+
+    def free_state(self, t_s: float) -> np.ndarray:
+        assert t_s >= self.burnout_t_s
+        return self._at(self.t_s, self.states, t_s)
+
+    def stage_state(self, stage_id: str, t_s: float) -> np.ndarray:
+        t_grid, states = self.stages[stage_id]
+        return self._at(t_grid, states, t_s)
+
+
+def _states(obj) -> np.ndarray:
+    return np.concatenate([obj.pos_ecef_m, obj.vel_ecef_mps], axis=1)
+
+
+@functools.cache
+def truth_flight(lat: float, lon: float, apogee_km: float, range_km: float, azimuth_deg: float) -> Truth:
+    flight = fly(LaunchSpec(lat, lon, apogee_km, range_km, azimuth_deg=azimuth_deg), 1.0)
+    objs = {o.object_id: o for o in flight.objects}
+    warhead = next(o for o in flight.objects if o.kind == "warhead")
+    stages = {k: (o.t_s, _states(o)) for k, o in objs.items() if o.kind == "stage"}
+    stage_end = tuple(float(v) for v in np.cumsum(flight.extra["stage_burn_s"]))
+    return Truth(lat, lon, warhead.t_s, _states(warhead), stages, stage_end, flight.burnout_t_s,
+                 flight.impact_lat_deg, flight.impact_lon_deg, float(warhead.t_s[-1]))
+
+
+@pytest.fixture(scope="session")
+def irbm() -> Truth:
+    """2022-10-04 style: IRBM from Mupyong-ni over Aomori (public reports: apogee ~970 km, ~4,600 km)."""
+    return truth_flight(40.6, 126.4, 970.0, 4600.0, 88.0)
+
+
+@pytest.fixture(scope="session")
+def lofted_icbm() -> Truth:
+    """2017-11-29 style: lofted ICBM from Pyongsong (apogee ~4,475 km, range ~950 km)."""
+    return truth_flight(39.25, 125.87, 4475.0, 950.0, 95.0)
+
+
+def state_cov(pos_sigma_m: float, vel_sigma_mps: float, corr: float = 0.3, seed: int = 1) -> np.ndarray:
+    """A full 6x6 covariance with the given per-axis sigmas and some position-velocity correlation."""
+    rng = np.random.default_rng(seed)
+    q, _ = np.linalg.qr(rng.standard_normal((3, 3)))
+    s = np.diag([pos_sigma_m] * 3 + [vel_sigma_mps] * 3)
+    c = np.eye(6)
+    c[:3, 3:] = c[3:, :3] = corr * np.eye(3)
+    rot = np.zeros((6, 6))
+    rot[:3, :3] = rot[3:, 3:] = q
+    return rot @ s @ c @ s @ rot.T
