@@ -11,14 +11,11 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@
 
-# The main job: a public launch (2022-10-04 IRBM over Aomori) flown, seen by three nations' sensors, and
-# replayed through three national nodes sharing over a local NATS network: tracks, fusion, assessment,
-# CAP and CoT warnings (status Exercise) in out/demo/replay.
+# The main job: `triwarn demo`, the 2022-10-04 IRBM overflight of Aomori as an exercise with three
+# nations' nodes sharing over an embedded NATS network (US hub) at about 10x real time; it serves the
+# operator UI (URL printed), and ends by printing the after-action report's path.
 demo: $(BIN)/.installed
-	$(BIN)/triwarn trajectory --launch 40.6,126.4 --aim 40.82,140.74 --apogee-km 970 --range-km 4600
-	$(BIN)/triwarn simulate src/triwarn/scenarios/2022-10-04-irbm-aomori.yaml --out out/demo --seed 1
-	$(BIN)/triwarn replay --sensors out/demo/sensors.yaml --measurements out/demo/measurements.jsonl \
-		--out out/demo/replay
+	$(BIN)/triwarn demo
 
 # The browser tests need Debian's chromium (and CJK fonts for readable screenshots); installed as root.
 chromium:

@@ -1,7 +1,7 @@
 """Benchmark: triwarn's tracker against Stone Soup on the same `triwarn simulate` files.
 
     .venv/bin/python bench/bench_tracking.py [--sizes 1,10,50,200,1000] [--workdir DIR]
-                                             [--stonesoup-max-detections 40000] [--q-jerk 1.0]
+                                             [--stonesoup-max-detections 40000] [--q-jerk 0.01]
 
 For each size (ballistic objects; SRBM-class launches each put up a warhead and a spent stage) it writes
 a scenario, runs `triwarn simulate`, then runs each tracker in its own process (so peak memory is its
@@ -67,7 +67,7 @@ def main() -> None:
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/triwarn-bench"))
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--stonesoup-max-detections", type=int, default=40_000)
-    ap.add_argument("--q-jerk", type=float, default=1.0, help="Stone Soup CA jerk density (m^2/s^5)")
+    ap.add_argument("--q-jerk", type=float, default=0.01, help="Stone Soup CA jerk density (m^2/s^5)")
     ap.add_argument("--one", nargs=2, metavar=("TRACKER", "FOLDER"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:

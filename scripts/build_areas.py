@@ -1,6 +1,6 @@
 """Regenerate the alert-area data in src/triwarn/data/areas/ from registry packages.
 
-    .venv/bin/pip install timezonefinder==9.0.0 pyshp==3.1.6   # build-only, not runtime deps
+    .venv/bin/pip install -e '.[geodata]'     # build-only packages, pinned in pyproject.toml
     .venv/bin/python scripts/build_areas.py [--cache DIR]
 
 Sources (fetched with the ordinary clients into --cache, default a temporary directory):
@@ -329,9 +329,9 @@ def build_land(src: dict[str, Path]) -> tuple[dict[str, object], dict[str, str]]
 def fill_inland_water(land: dict[str, object], codes: list[str]) -> None:
     """Count lakes and reservoirs as land: an impact or overflight there concerns the area around it.
 
-    NGII's provinces cut out large reservoirs (Chungju, Soyang, Daecheong...). Each area's holes are
-    filled except where another area lies (Gwangju inside Jeonnam); water left enclosed by the nation's
-    land on a border goes to the area that surrounds most of it.
+    NGII's provinces cut out lakes behind sea dikes (Yeongsan, Namyang, Sapgyo...). Each area's holes are
+    filled except where another area lies (Gwangju inside Jeonnam); water or gaps left enclosed by the
+    nation's land (or narrower than ~200 m) go to the area that surrounds most of each.
     """
     original = {c: land[c] for c in codes}
     for c in codes:
@@ -340,13 +340,18 @@ def fill_inland_water(land: dict[str, object], codes: list[str]) -> None:
         land[c] = polygonal(shapely.difference(filled, others))
     nation = shapely.union_all([land[c] for c in codes])
     holes = [Polygon(r) for p in parts(nation) for r in p.interiors]
-    for hole in holes:
-        rim = hole.buffer(0.002)
-        share = [shapely.intersection(rim, land[c]).area for c in codes]
-        best = codes[int(np.argmax(share))]
-        land[best] = polygonal(shapely.union(land[best], hole))
-    if holes:
-        log(f"{codes[0][:2]}: {len(holes)} lakes on area borders assigned to the area around them")
+    # cracks along borders that reach the coast are not holes: a 100 m morphological closing finds them
+    closed = shapely.buffer(shapely.buffer(nation, 0.001, quad_segs=2), -0.001, quad_segs=2)
+    cracks = [g for g in parts(shapely.difference(closed, nation)) if g.area > 1e-9]
+    holes = np.array(holes + cracks, dtype=object)
+    if holes.size:
+        log(f"{codes[0][:2]}: {holes.size} enclosed gaps, cracks or lakes on area borders given to a neighbour")
+        rims = shapely.buffer(holes, 0.002)
+        share = np.stack([shapely.area(shapely.intersection(rims, land[c])) for c in codes])
+        best = np.argmax(share, axis=0)
+        for i, c in enumerate(codes):
+            if np.any(best == i):
+                land[c] = polygonal(shapely.union_all([land[c], *holes[best == i]]))
 
 
 def simplify_land(land: dict[str, object]) -> dict[str, object]:
@@ -358,12 +363,14 @@ def simplify_land(land: dict[str, object]) -> dict[str, object]:
         try:
             simple = shapely.coverage_simplify(geoms, LAND_TOL_DEG, simplify_boundary=True)
         except shapely.errors.GEOSException:
+            log(f"{prefix}: land is not a clean coverage; simplifying each area alone")
             simple = shapely.simplify(geoms, LAND_TOL_DEG, preserve_topology=True)
         for code, g, orig in zip(codes, simple, geoms, strict=True):
             g = polygonal(g)
             if g.is_empty or len(parts(g)) < len(parts(orig)) // 2:  # coverage simplify may drop slivers
                 g = polygonal(shapely.simplify(orig, LAND_TOL_DEG, preserve_topology=True))
             out[code] = g
+        fill_inland_water(out, codes)  # slivers opened between neighbours by the simplification
     return out
 
 
@@ -478,8 +485,7 @@ def adjacency(land: dict[str, object]) -> dict[str, list[str]]:
 
 def finish(geom, tol_deg: float):
     geom = polygonal(shapely.simplify(geom, tol_deg, preserve_topology=True))
-    geom = split_antimeridian(geom)
-    return polygonal(shapely.set_precision(geom, 1e-6))
+    return split_antimeridian(geom)  # (no set_precision: snapping opened ~1000 gaps between provinces)
 
 
 def main() -> None:

@@ -49,7 +49,7 @@ def run_triwarn(folder: Path, interval_s: float = 1.0) -> tuple[Reports, dict]:
     return reports, {"detections": done, "cpu_s": cpu, "wall_s": wall}
 
 
-def run_stonesoup(folder: Path, interval_s: float = 1.0, q_jerk: float = 1.0, min_points: int = 3,
+def run_stonesoup(folder: Path, interval_s: float = 1.0, q_jerk: float = 0.01, min_points: int = 3,
                   max_coast_s: float = 5.0, budget_s: float | None = None) -> tuple[Reports, dict]:
     """Stone Soup 1.9.1, set up as docs/tracking.md describes: EKF predictor and updater, a constant-
     acceleration model per ECEF axis (jerk density q_jerk, m^2/s^5), Mahalanobis distance hypotheses

@@ -107,5 +107,75 @@ def replay(
                network=network)
 
 
+exercise_app = typer.Typer(add_completion=False, no_args_is_help=True,
+                           help="Exercises: scenarios with faults over three nodes, and an after-action report.")
+app.add_typer(exercise_app, name="exercise")
+
+
+@exercise_app.command("run")
+@_input_errors_exit_2
+def exercise_run(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML (launches, sensors, network, injects).")],
+    out: Annotated[Path, typer.Option(help="Output folder.")],
+    speed: Annotated[float | None, typer.Option(help="Sim seconds per wall second (default: as fast as it can).")]
+    = None,
+    fast: Annotated[bool, typer.Option("--fast", help="As fast as possible (the default).")] = False,
+    seed: Annotated[int, typer.Option(help="Random seed for the sensors.")] = 0,
+    step_s: Annotated[float | None, typer.Option("--step-s", help="Simulated-clock step (s).")] = None,
+    no_baseline: Annotated[bool, typer.Option("--no-baseline", help="Skip the no-sharing baseline run.")] = False,
+    end_after_s: Annotated[float | None, typer.Option("--end-after-s", help="Stop T+this many seconds.")] = None,
+) -> None:
+    """Run a scenario over three nodes on NATS with its faults; write replay outputs, metrics and report."""
+    from triwarn.exercise.commands import run_exercise_command
+
+    run_exercise_command(scenario=scenario, out=out, speed=speed, fast=fast, seed=seed, step_s=step_s,
+                         baseline=not no_baseline, end_after_s=end_after_s)
+
+
+@app.command()
+@_input_errors_exit_2
+def demo(
+    headless: Annotated[bool, typer.Option("--headless", help="Run without serving the operator UI.")] = False,
+    speed: Annotated[float, typer.Option(help="Sim seconds per wall second.")] = 10.0,
+    port: Annotated[int, typer.Option(help="UI port on 127.0.0.1 (0: a free one).")] = 0,
+    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("out/demo-exercise"),
+    seed: Annotated[int, typer.Option(help="Random seed for the sensors.")] = 1,
+    hold_s: Annotated[float, typer.Option("--hold-s", help="Keep the UI up this long after the run (s).")] = 0.0,
+) -> None:
+    """The October 2022 overflight on three nodes at about 10x real time, with the operator UI."""
+    from triwarn.exercise.commands import run_demo
+
+    run_demo(headless=headless, speed=speed, port=port, out=out, seed=seed, hold_s=hold_s)
+
+
+@app.command()
+@_input_errors_exit_2
+def node(
+    nation: Annotated[str, typer.Option(help="This node's nation code, e.g. kr.")],
+    keys: Annotated[Path, typer.Option(help="Key folder: NATION.key (own, private) and the partners' .pub.")],
+    servers: Annotated[str, typer.Option(help="The nation's own NATS server URL(s), comma-separated.")],
+    network: Annotated[Path | None, typer.Option(help="network.yaml (default: the embedded one).")] = None,
+    sensors: Annotated[Path | None, typer.Option(help="sensors.yaml with this nation's own sensors only.")] = None,
+    measurements: Annotated[Path | None, typer.Option(help="measurements.jsonl to replay on the clock.")] = None,
+    user: Annotated[str | None, typer.Option(help="NATS user (default: NATION_node).")] = None,
+    password: Annotated[str | None, typer.Option(help="NATS password.")] = None,
+    creds: Annotated[Path | None, typer.Option(help="credentials.json from `triwarn network config/up`.")] = None,
+    exercise: Annotated[str | None, typer.Option(help="Run as this exercise: every warning is Exercise.")] = None,
+    live: Annotated[bool, typer.Option("--live", help="Run live: warnings are CAP status Actual.")] = False,
+    epoch: Annotated[float | None, typer.Option(help="Unix time the recording's start is replayed at "
+                                                "(default: now; give all nodes the same).")] = None,
+    step_s: Annotated[float, typer.Option("--step-s", help="Step period on the clock (s).")] = 1.0,
+    port: Annotated[int, typer.Option(help="HTTP port on 127.0.0.1 for health/metrics (0: a free one).")] = 0,
+    out: Annotated[Path | None, typer.Option(help="Output folder for CAP files (default out/node-NATION).")]
+    = None,
+) -> None:
+    """Run one nation's live node: own sensors, tracking and warning, sharing over NATS, health and metrics."""
+    from triwarn.node.service import run_node
+
+    run_node(nation=nation, network=network, sensors=sensors, measurements=measurements, keys=keys,
+             servers=servers, user=user, password=password, creds=creds, exercise=exercise, live=live,
+             epoch=epoch, step_s=step_s, port=port, out=out)
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -149,6 +149,12 @@ def test_exclusive_zones_do_not_overlap_land(index):
     assert shapely.intersection(eez, sea).area < 1e-3 * sea.area
 
 
+def test_lakes_cut_out_of_the_source_count_as_land(index):
+    # NGII leaves Namyang lake (Hwaseong) and Sapgyo lake (Dangjin), behind sea dikes, out of every province
+    codes, zones = index.classify([37.126, 36.9714], [126.735, 126.6536])
+    assert codes.tolist() == ["KR-41", "KR-44"] and zones.tolist() == ["land", "land"]
+
+
 def test_landlocked_prefecture_has_no_sea(index):
     assert index.geometry("JP-09", "territorial_sea").area < 1e-6  # Tochigi
     assert index.classify([36.5551], [139.8828])[0][0] == "JP-09"  # Utsunomiya

@@ -58,7 +58,7 @@ def test_network_up_prints_urls_and_stops_cleanly_on_ctrl_c(tmp_path):
             if line.startswith("running"):
                 break
         proc.send_signal(subprocess.signal.SIGINT)
-        out, _ = proc.communicate(timeout=20)
+        out, _ = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -119,10 +119,15 @@ async def test_restarted_receiver_resumes_from_its_durable_consumer(net, spec, k
     await jp.connect()
     got = []
     await jp.start_receiving(got.append)
-    for _ in range(20):
+    first = await kr.publish(Heartbeat, node_state="ok")
+    for _ in range(19):
         await kr.publish(Heartbeat, node_state="ok")
     assert await wait_for(lambda: len(got) >= 20)
     await jp.close()  # the node goes away mid-stream ...
+    # ... someone on the path replays KR's first message while it is away (validly signed, same id) ...
+    nc = await nats.connect(**net.credentials("kr", "admin"))
+    await nc.jetstream().publish("tw.kr.jp.heartbeat", first.data, stream="OUT_KR")
+    await nc.close()
     for _ in range(30):
         await kr.publish(Heartbeat, node_state="ok")
     jp2 = transport(net, spec, keys, trust, "jp", durable="jp-node")  # ... and comes back
@@ -132,6 +137,8 @@ async def test_restarted_receiver_resumes_from_its_durable_consumer(net, spec, k
         assert await wait_for(lambda: len(got) >= 50)
         await asyncio.sleep(0.3)
         assert [m.seq for m in got if m.sender == "kr"] == list(range(1, 51))
+        # The restarted node re-learnt what it had acknowledged, so the replay is refused.
+        assert jp2.restored == 20 and jp2.counters["recv_duplicate"] == 1
     finally:
         await jp2.close()
         await kr.close()
@@ -179,3 +186,17 @@ async def test_network_runs_with_tls_end_to_end(spec, keys, trust, tls_files, tm
 
 async def _quiet(_exc):
     return None
+
+
+async def test_a_node_started_before_its_server_connects_once_the_server_is_up(net, spec, keys, trust):
+    await net.astop_server("jp")
+    jp = transport(net, spec, keys, trust, "jp")
+    connecting = asyncio.create_task(jp.connect(timeout_s=10.0))
+    await asyncio.sleep(0.5)
+    assert not connecting.done()
+    await net.astart_server("jp")
+    await connecting
+    try:
+        assert jp.nc.is_connected and jp.sender.next_seq == 1
+    finally:
+        await jp.close()

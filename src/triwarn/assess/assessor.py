@@ -39,6 +39,9 @@ FLAG_IMPLAUSIBLE = "implausible_state"
 FLAG_SEPARATED = "separated_piece"
 FLAG_CORRIDOR = "corridor"
 FLAG_SINGLE_NATION = "single_nation"
+# On an impact prediction: this cycle did not recompute the track's area risks, so its last ones still
+# hold (the warning stage must not read the missing area_risk events as "no risk").
+FLAG_AREAS_HELD = "areas_held"
 MAX_ALT_M = 8000e3
 MAX_SPEED_MPS = 7900.0
 MAX_POS_SIGMA_M = 300e3
@@ -53,6 +56,10 @@ class AssessConfig:
 
     n_draws: int = 8  # state draws per ballistic track flown for overflight probabilities
     n_impact_samples: int = 200  # draws from each impact distribution for impact probabilities
+    # Cadence: a ballistic track's impact is predicted at most this often (0: every step), a boosting
+    # track's corridor likewise; new tracks and tracks that just turned ballistic are predicted at once.
+    impact_interval_s: float = 0.0
+    corridor_interval_s: float = 0.0
     area_interval_s: float = 5.0  # area risk of a ballistic track is recomputed this often...
     area_tracks_per_step: int = 100  # ...for at most this many tracks per step (new tracks first)
     min_probability: float = 0.01  # area_risk events below this are not emitted
@@ -61,7 +68,7 @@ class AssessConfig:
     max_time_s: float = 6000.0  # prediction horizon (a lofted ICBM flies ~70 min)
     launch_samples: int = 100
     max_launch_estimates: int = 50  # per step; more new tracks wait for the next steps (bounded work)
-    trace_substeps: int = 4  # ground-track points per integration step (30 s) for overflight
+    trace_substeps: int = 8  # ground-track points per integration step (60 s) for overflight
     forget_s: float = 300.0
     seed: int = 0
 
@@ -73,6 +80,8 @@ class _History:
     last_unix_s: float = 0.0
     boost: list = field(default_factory=list)  # [(t, pos, vel)], the last few boosting states
     last_area_unix_s: float | None = None
+    last_impact_unix_s: float | None = None
+    last_corridor_unix_s: float | None = None
     born_near: set = field(default_factory=set)  # tracks within SEPARATION_RADIUS_M when this one appeared
     launch_id: str | None = None
     role: str = "primary"
@@ -285,44 +294,67 @@ class Assessor:
 
     def _ballistic(self, t, idx, live, t_tr, pos, vel, cov, roles, ids, quality, flags, nations):
         cfg = self.config
-        imp = predict_impacts(t_tr[idx], pos[idx], vel[idx], cov[idx], max_time_s=cfg.max_time_s)
-        events: list[Event] = []
-        for j, i in enumerate(idx):
-            if not imp.landed[j]:
-                continue
-            events.append(ImpactPrediction(
-                t=t, track=live[i].track_id, launch_id=ids[i], lat_deg=float(imp.lat_deg[j]),
-                lon_deg=float(imp.lon_deg[j]), time_unix_s=float(imp.time_unix_s[j]),
-                time_sigma_s=float(imp.time_sigma_s[j]), semi_major_m=float(imp.semi_major_m[j]),
-                semi_minor_m=float(imp.semi_minor_m[j]), orientation_deg=float(imp.orientation_deg[j]),
-                powered=False, object=roles[i], quality=float(quality[i]), flags=list(flags[i]),
-                nations=nations[i]))
-        if self.areas is None:
-            return events
-        due = self._area_due(t, [live[i].track_id for i in idx], imp.landed)
+        track_ids = [live[i].track_id for i in idx]
+        due = _due(t, [self._hist[tid] for tid in track_ids], "last_impact_unix_s", cfg.impact_interval_s)
         if not due.size:
-            return events
-        sub = idx[due]
-        # The tracks due for areas fly again with random draws and their paths kept: ground tracks.
-        imp_a = predict_impacts(t_tr[sub], pos[sub], vel[sub], cov[sub], n_draws=cfg.n_draws, rng=self._rng,
-                                max_time_s=cfg.max_time_s, trace=True)
-        z = self._rng.standard_normal((sub.size, cfg.n_impact_samples, 2))
-        chol = np.linalg.cholesky(imp.cov_en_m2[due] + 1e-6 * np.eye(2))
-        en = np.einsum("nij,nmj->nmi", chol, z)
-        s_lat, s_lon = enu_offsets_to_geodetic_deg(en, imp.lat_deg[due], imp.lon_deg[due])
-        hits = area_risk.impact_risk(self.areas, s_lat, s_lon, imp.time_unix_s[due])
-        lat, lon, tt, valid = _ground_tracks(imp_a.trace_t_unix_s, imp_a.trace_pos_ecef_m, cfg.trace_substeps)
-        hits.extend(area_risk.overflight_risk(self.areas, lat, lon, tt, valid))
-        events.extend(self._area_events(t, hits, sub, live, ids, roles, quality, flags, powered=False))
+            return []
+        for j in due:
+            h = self._hist[track_ids[j]]
+            h.last_impact_unix_s = t
+            h.last_corridor_unix_s = None  # should it boost again, its corridor is due at once
+        idx = idx[due]
+        with_areas = self._area_due(t, [live[i].track_id for i in idx]) if self.areas is not None else \
+            np.zeros(0, int)
+        rest = np.setdiff1d(np.arange(idx.size), with_areas)
+        events: list[Event] = []
+        # The tracks due for areas fly with random draws and their paths kept (ground tracks); the others
+        # only with their cubature points. Both give the same impact point and ellipse.
+        if with_areas.size:
+            sub = idx[with_areas]
+            imp_a = predict_impacts(t_tr[sub], pos[sub], vel[sub], cov[sub], n_draws=cfg.n_draws,
+                                    rng=self._rng, max_time_s=cfg.max_time_s, trace=True)
+            events.extend(self._impact_events(t, sub, imp_a, live, roles, ids, quality, flags, nations, []))
+            events.extend(self._impact_areas(t, sub, imp_a, live, ids, roles, quality, flags))
+        if rest.size:
+            sub = idx[rest]
+            imp = predict_impacts(t_tr[sub], pos[sub], vel[sub], cov[sub], max_time_s=cfg.max_time_s)
+            held = [FLAG_AREAS_HELD] if self.areas is not None else []
+            events.extend(self._impact_events(t, sub, imp, live, roles, ids, quality, flags, nations, held))
         return events
 
-    def _area_due(self, t: float, track_ids: list[str], landed: np.ndarray) -> np.ndarray:
+    @staticmethod
+    def _impact_events(t, sub, imp, live, roles, ids, quality, flags, nations, extra) -> list[Event]:
+        return [ImpactPrediction(
+            t=t, track=live[i].track_id, launch_id=ids[i], lat_deg=float(imp.lat_deg[j]),
+            lon_deg=float(imp.lon_deg[j]), time_unix_s=float(imp.time_unix_s[j]),
+            time_sigma_s=float(imp.time_sigma_s[j]), semi_major_m=float(imp.semi_major_m[j]),
+            semi_minor_m=float(imp.semi_minor_m[j]), orientation_deg=float(imp.orientation_deg[j]),
+            powered=False, object=roles[i], quality=float(quality[i]), flags=[*flags[i], *extra],
+            nations=nations[i]) for j, i in enumerate(sub) if imp.landed[j]]
+
+    def _impact_areas(self, t, sub, imp_a, live, ids, roles, quality, flags) -> list[Event]:
+        """Area risks of the tracks sub, whose flight imp_a was made with draws and traces."""
+        cfg = self.config
+        ok = np.flatnonzero(imp_a.landed)
+        if not ok.size:
+            return []
+        z = self._rng.standard_normal((ok.size, cfg.n_impact_samples, 2))
+        chol = np.linalg.cholesky(imp_a.cov_en_m2[ok] + 1e-6 * np.eye(2))
+        en = np.einsum("nij,nmj->nmi", chol, z)
+        s_lat, s_lon = enu_offsets_to_geodetic_deg(en, imp_a.lat_deg[ok], imp_a.lon_deg[ok])
+        hits = area_risk.impact_risk(self.areas, s_lat, s_lon, imp_a.time_unix_s[ok])
+        lat, lon, tt, valid = _ground_tracks(imp_a.trace_t_unix_s[:, ok], imp_a.trace_pos_ecef_m[:, ok],
+                                             cfg.trace_substeps)
+        hits.extend(area_risk.overflight_risk(self.areas, lat, lon, tt, valid))
+        return self._area_events(t, hits, sub[ok], live, ids, roles, quality, flags, powered=False)
+
+    def _area_due(self, t: float, track_ids: list[str]) -> np.ndarray:
         """Indices of the tracks whose area risk is recomputed now: never assessed or not for
         area_interval_s, stalest first, at most area_tracks_per_step (bounded work per step)."""
         cfg = self.config
         age = np.array([t - h.last_area_unix_s if h.last_area_unix_s is not None else np.inf
                         for h in (self._hist[tid] for tid in track_ids)])
-        cand = np.flatnonzero(landed & (age >= cfg.area_interval_s - 1e-9))
+        cand = np.flatnonzero(age >= cfg.area_interval_s - 1e-9)
         due = cand[np.argsort(-age[cand], kind="stable")][: cfg.area_tracks_per_step]
         for j in due:
             self._hist[track_ids[j]].last_area_unix_s = t
@@ -331,6 +363,14 @@ class Assessor:
     # -- powered: corridor ----------------------------------------------------------------------------------
 
     def _powered(self, t, idx, live, t_tr, pos, vel, roles, ids, quality, flags, nations):
+        hist = [self._hist[live[i].track_id] for i in idx]
+        due = _due(t, hist, "last_corridor_unix_s", self.config.corridor_interval_s)
+        if not due.size:
+            return []
+        for j in due:
+            hist[j].last_corridor_unix_s = t
+            hist[j].last_impact_unix_s = None  # at burnout its first impact prediction is due at once
+        idx = idx[due]
         cor = predict_corridors(t_tr[idx], pos[idx], vel[idx])
         events: list[Event] = []
         rows = np.arange(idx.size)
@@ -377,6 +417,12 @@ class Assessor:
                 enter_time_unix_s=hit.enter_time_unix_s, powered=powered, object=roles[i],
                 quality=float(quality[i]), flags=[*flags[i], *extra]))
         return out
+
+
+def _due(t: float, hist: list[_History], attr: str, interval_s: float) -> np.ndarray:
+    """Indices of the histories whose `attr` time is unset or at least interval_s before t."""
+    return np.array([k for k, h in enumerate(hist)
+                     if getattr(h, attr) is None or t - getattr(h, attr) >= interval_s - 1e-9], dtype=int)
 
 
 def _implausible(pos, vel, cov) -> np.ndarray:

@@ -71,7 +71,8 @@ def predict_corridors(
     dv = dv_max[:, None] * frac[None, :]  # (N, K)
     v_nodes = vel[:, None, :] + dv[..., None] * push[:, None, :]
     p_nodes = np.broadcast_to(pos[:, None, :], v_nodes.shape)
-    hits = fly_to_ground(p_nodes.reshape(-1, 3), v_nodes.reshape(-1, 3), max_time_s=max_time_s)
+    hits = fly_to_ground(p_nodes.reshape(-1, 3), v_nodes.reshape(-1, 3), max_time_s=max_time_s,
+                         step_vacuum_s=60.0)  # within a metre of 5 s steps, at half the cost of 30 s
     h_lat, h_lon, _ = ecef_to_geodetic(hits.pos_ecef_m)
     node_lat = np.degrees(h_lat).reshape(n, n_nodes)
     node_lon = (np.mod(np.degrees(h_lon) + 180.0, 360.0) - 180.0).reshape(n, n_nodes)

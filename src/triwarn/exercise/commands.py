@@ -22,3 +22,96 @@ def run_replay(*, sensors: Path, measurements: Path, out: Path, share: bool, ste
     for row in summary.get("sharing_gain", []):
         console.print(f"  {row['node']} {row['area']}: first shelter alert shared={row['first_shelter_shared_unix_s']} "
                       f"alone={row['first_shelter_alone_unix_s']} gain_s={row['gain_s']}")
+
+
+def run_exercise_command(*, scenario: Path, out: Path, speed: float | None, fast: bool, seed: int,
+                         step_s: float | None, baseline: bool, end_after_s: float | None) -> dict:
+    """`triwarn exercise run`: run the scenario and print where the outputs and the report are."""
+    from triwarn.errors import InputError
+    from triwarn.exercise.engine import ExerciseOptions, run_exercise
+    from triwarn.exercise.plan import load_plan
+
+    if fast and speed is not None:
+        raise InputError("give --speed X or --fast, not both", field="--speed")
+    if speed is not None and not speed > 0:
+        raise InputError(f"--speed must be positive, got {speed}", field="--speed")
+    console = Console(stderr=True)
+    plan = load_plan(scenario)
+    metrics = run_exercise(plan, out, ExerciseOptions(speed=None if fast else speed, seed=seed, step_s=step_s,
+                                                      baseline=baseline, end_after_s=end_after_s))
+    _print_outcome(console, metrics, out)
+    return metrics
+
+
+def _print_outcome(console: Console, metrics: dict, out: Path) -> None:
+    info, wall = metrics["exercise"], metrics["wall_s"]
+    t0 = info["t0_unix_s"]
+    span = info["t_end_unix_s"] - info["t_start_unix_s"]
+    console.print(f"exercise {info['name']}: {span:.0f} s simulated in {wall['shared_run']:.1f} s "
+                  f"(+ baseline {wall['baseline_run']:.1f} s); {info['cap_messages']} CAP messages (Exercise)")
+    for r in metrics["first_alerts"]:
+        if r["first_shelter_shared_unix_s"] is None and r["first_shelter_alone_unix_s"] is None:
+            continue
+        rel = lambda t: "-" if t is None else f"T+{t - t0:.0f}s"  # noqa: E731
+        console.print(f"  {r['node']} {r['area']}: shelter shared {rel(r['first_shelter_shared_unix_s'])}, "
+                      f"alone {rel(r['first_shelter_alone_unix_s'])}, true entry {rel(r['truth_enter_unix_s'])}")
+    print(f"metrics: {Path(out) / 'metrics.json'}")
+    print(f"report: {Path(out) / 'report.html'}", flush=True)
+
+
+DEMO_SCENARIO = "2022-10-04-irbm-aomori.yaml"
+
+
+def run_demo(*, headless: bool, speed: float, port: int, out: Path, seed: int = 1, hold_s: float = 0.0,
+             end_after_s: float | None = None) -> dict:
+    """`triwarn demo`: the October 2022 overflight on three nodes at `speed` x real time over the embedded
+    NATS network, with the operator UI fed from the nodes (unless headless); prints the UI's URL, then the
+    report's path. Returns the metrics (with wall_s.first_alert: wall seconds from start to the first alert).
+    """
+    import asyncio
+    import importlib.resources
+
+    from triwarn.errors import InputError
+    from triwarn.exercise.engine import ExerciseOptions, exercise_async
+    from triwarn.exercise.plan import load_plan
+
+    if not speed > 0:
+        raise InputError(f"--speed must be positive, got {speed}", field="--speed")
+    wall0 = time.perf_counter()
+    console = Console(stderr=True)
+    scenario = importlib.resources.files("triwarn") / "scenarios" / DEMO_SCENARIO
+    plan = load_plan(Path(str(scenario)))
+
+    async def main() -> dict:
+        from triwarn.node.lockstep import RunLog
+
+        run_log = RunLog()
+        opts = ExerciseOptions(speed=speed, seed=seed, end_after_s=end_after_s, run_log=run_log, wall_start=wall0)
+        running = None
+        if not headless:
+            from triwarn.api.app import create_app
+            from triwarn.api.picture import NATIONS, PictureHub
+            from triwarn.api.serve import start_server
+            from triwarn.exercise.pictures import PictureFeed
+
+            hub = PictureHub(NATIONS)
+            feed = PictureFeed(hub, plan.name, plan.links, run_log)
+            opts.on_step.append(feed.on_step)
+            running = await start_server(create_app(hub, title="triwarn demo"), port=port)
+            print(f"triwarn operator UI: {running.url}/", flush=True)
+        try:
+            metrics = await exercise_async(plan, out, opts)
+            if running is not None and hold_s > 0:
+                console.print(f"run finished; the UI stays up for {hold_s:.0f} s")
+                await asyncio.sleep(hold_s)
+        finally:
+            if running is not None:
+                await running.stop()
+        return metrics
+
+    metrics = asyncio.run(main())
+    first = metrics["wall_s"].get("first_alert")
+    console.print(f"demo wall time {time.perf_counter() - wall0:.0f} s; first alert "
+                  f"{'-' if first is None else f'{first:.1f} s'} after the demo started")
+    _print_outcome(console, metrics, out)
+    return metrics

@@ -92,7 +92,8 @@ class RunOutputs:
                 self.cot_count += 1
 
 
-def _nations_with_sensors(sensors: Mapping[str, object]) -> list[str]:
+def nations_with_sensors(sensors: Mapping[str, object]) -> list[str]:
+    """The nations owning at least one of the sensors, in NATION_ORDER."""
     owned = {getattr(s, "nation", None) for s in sensors.values()}
     return [n for n in NATION_ORDER if n in owned]
 
@@ -152,34 +153,41 @@ def _area_firsts(alerts: dict) -> dict[tuple[str, str], float]:
     return firsts
 
 
-def run_baseline(sensors, log: MeasurementLog, nations, times, *, exercise: str, areas, run_tag: str) -> dict:
+def run_baseline(sensors, log: MeasurementLog, nations, times, *, exercise: str, areas, run_tag: str,
+                 feeds=None, on_step=None) -> dict:
     """Each nation alone (no partner data): returns the issued messages per node."""
     nodes = make_nodes(sensors, nations, exercise=exercise, areas=areas, run_tag=run_tag)
-    feeds = {n: NodeFeed.for_nation(log, sensors, n) for n in nations}
-    asyncio.run(run_lockstep(nodes, feeds, times))
+    feeds = feeds if feeds is not None else {n: NodeFeed.for_nation(log, sensors, n) for n in nations}
+    asyncio.run(run_lockstep(nodes, feeds, times, on_step=on_step))
     return {n: node.issued for n, node in nodes.items()}
 
 
 async def run_shared(sensors, log: MeasurementLog, nations, times, *, exercise: str, areas, spec: NetworkSpec,
-                     workdir: Path, on_step, links: LinkModel | None, run_tag: str) -> tuple[dict, dict]:
+                     workdir: Path, on_step, links: LinkModel | None, run_tag: str,
+                     future_skew_s: float = 5.0, max_age_s: float = 900.0, feeds=None, **lockstep) -> tuple[dict, dict]:
+    """The nations' nodes over a local NATS network started for the run (in workdir), in lockstep.
+
+    feeds: the nodes' detections (default: cut from log). future_skew_s / max_age_s: the receivers'
+    admission window. Extra keyword arguments go to run_lockstep (on_tick, speed, run_log).
+    Returns the issued warnings per node and the run's counters (with each transport's counters).
+    """
     keys = {n: signing.new_key() for n in spec.nations}
-    feeds = {n: NodeFeed.for_nation(log, sensors, n) for n in nations}
+    feeds = feeds if feeds is not None else {n: NodeFeed.for_nation(log, sensors, n) for n in nations}
     net = await asyncio.to_thread(LocalNetwork.start, spec, workdir)
-    clock = [float(times[0])]
     transports = {}
     try:
         trust = signing.TrustStore()
         for n, k in keys.items():
             trust.add(n, k)
         for n in nations:
-            tr = ShareTransport(n, spec, keys[n], trust, **net.node_credentials(n), clock=lambda: clock[0],
-                                durable=f"replay{run_tag}")
+            tr = ShareTransport(n, spec, keys[n], trust, **net.node_credentials(n), durable=f"replay{run_tag}",
+                                future_skew_s=future_skew_s, max_age_s=max_age_s)
             await tr.connect()
             transports[n] = tr
         nodes = make_nodes(sensors, nations, exercise=exercise, areas=areas, run_tag=run_tag,
                            transports=transports)
         stats = await run_lockstep(nodes, feeds, times, transports=transports, links=links, on_step=on_step,
-                                   clock_cell=clock)
+                                   **lockstep)
         for n, tr in transports.items():
             stats[f"{n}_counters"] = tr.counters
     finally:
@@ -195,7 +203,7 @@ def replay(sensors_path: Path, measurements_path: Path, out: Path, *, share: boo
     """Run the replay; returns the summary (also written to out/summary.json)."""
     sensors = load_sensors(sensors_path)
     log = read_measurements(measurements_path, sensors)
-    nations = _nations_with_sensors(sensors)
+    nations = nations_with_sensors(sensors)
     times = step_times(log, step_s)
     areas = AreaIndex.load()
     run_tag = new_run_id(float(times[0]), os.urandom(8))

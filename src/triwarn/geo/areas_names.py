@@ -1,8 +1,9 @@
 """Names of the alert areas in English, Japanese and Korean, keyed by ISO 3166-2 code.
 
-Korea: ISO 3166-2 kept the codes of Gangwon (KR-42) and Jeonbuk (KR-45) when both became "special
-self-governing provinces" (2023 and 2024); the names below are the current ones. Some lists use KR-51
-and KR-52 for them: `CODE_ALIASES` maps those to the ISO codes.
+Korea: Gangwon (KR-42) and Jeonbuk (KR-45) became "special self-governing provinces" in 2023 and 2024;
+the names below are the current ones. The iso-codes database shows KR-42 renamed in place; Jeonbuk is
+taken to have kept KR-45 likewise (see docs/geodata.md). Some lists use KR-51 and KR-52 for them:
+`CODE_ALIASES` maps those to the codes used here.
 """
 
 from __future__ import annotations

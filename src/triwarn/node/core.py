@@ -18,7 +18,7 @@ state, covariance, mode, quality and the contributing nation only.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import msgspec
 import numpy as np
@@ -47,6 +47,13 @@ WARNS_FOR = {"jp": ("JP-",), "kr": ("KR-",), "us": ("US-",)}
 TRACKS_PER_REPORT = 256  # track states per signed message (one signature covers them all)
 
 
+def node_assess_config() -> AssessConfig:
+    """The assessment cadence of a node: a ballistic track's impact and area risks every 5 s, a boosting
+    track's corridor every 5 s (new tracks and burnouts at once). Impact prediction is the heaviest
+    stage; 5 s keeps a 20-minute replay fast and costs at most 5 s of warning time."""
+    return AssessConfig(impact_interval_s=5.0, corridor_interval_s=5.0, area_interval_s=5.0)
+
+
 @dataclass(frozen=True)
 class NodeSettings:
     """How one node runs. exercise: the exercise name (every warning is CAP status Exercise); None for
@@ -59,7 +66,7 @@ class NodeSettings:
     partner_max_age_s: float = 12.0  # a partner track not refreshed for this long leaves the picture
     lost_after_s: float = 15.0  # a system track gone this long is reported lost to the warning stage
     warn_policy: WarnPolicy = field(default_factory=WarnPolicy)
-    assess: AssessConfig = field(default_factory=AssessConfig)
+    assess: AssessConfig = field(default_factory=node_assess_config)
 
 
 @dataclass
@@ -113,8 +120,13 @@ class NationalNode:
                         exercise=settings.exercise)
         # Land plus territorial sea: an object is past an area only when it is past both.
         geometry = (lambda code: areas.geometry(code, "territorial_sea", nested=True)) if areas is not None else None
-        self.warner = WarningMachine(issuer, settings.run_id, policy=settings.warn_policy,
-                                     area_geometry=geometry)
+        policy = settings.warn_policy
+        if policy.alert_adjacent and not policy.adjacency and areas is not None:
+            # J-Alert practice: neighbours of an area at risk are alerted with it (own areas only).
+            own = [c for c in areas.codes if self._mine(c)] if hasattr(areas, "codes") else []
+            policy = replace(policy, adjacency={c: tuple(a for a in areas.adjacent(c) if self._mine(a))
+                                                for c in own})
+        self.warner = WarningMachine(issuer, settings.run_id, policy=policy, area_geometry=geometry)
         self.areas = areas
         self.sender = sender
         self.admission = admission

@@ -1,19 +1,29 @@
-"""Drive national nodes on one simulated clock in lockstep: deliver, process, publish, next step.
+"""Drive national nodes on one simulated clock in lockstep: deliver, process, publish, settle, next step.
 
 Used by `triwarn replay` and exercises. Each step k at sim time t_k:
-  1. deliver: every node waits until each partner it can reach has published its heartbeat of step
-     k-1 (messages of one sender arrive in order, so everything that partner sent before is in), then
-     takes the partner messages whose link is up and whose simulated latency has passed, sorted by
-     (sender, sequence) so that the order never depends on the machine's timing;
+  1. deliver: every node takes the partner messages whose link is up and whose simulated latency has
+     passed since they were published, sorted by (sender, sequence) so that the order never depends on
+     the machine's timing;
   2. process: every node steps on its own detections with time in (t_{k-1}, t_k] (IR reports when
      they become available, t_available);
-  3. publish: every node's sealed messages and a heartbeat go out through its own NATS server.
+  3. publish: every node's sealed messages and a heartbeat go out through its own NATS server;
+  4. settle: the run waits (wall clock, bounded) until every receiving transport has decided on
+     (admitted or rejected) every message published to it so far, so admission always happens at the
+     receiver's clock of the step the message was published in.
 So a run is deterministic for a given input and seed however fast or loaded the machine is.
 
 Link faults are simulated at the receiving edge on the sim clock: while a nation's link to the hub
 (or the hub itself) is down, messages over it are held, exactly as the JetStream outbox holds them, and
-delivered in order when it returns. Real server outages are exercised by the share tests.
-With network=None the nodes run alone (no sharing at all): the `--no-share` baseline.
+delivered in order when it returns (a held message older than the receiver's admission window when it
+would be delivered is dropped and counted, as the receiver would reject it as stale). Real server
+outages are exercised by the share tests.
+
+Clock offsets: a node's host clock may be off by LinkModel.clock_offsets_s[nation] seconds. Its
+message envelopes (sent_unix_s) and its admission window use that clock; sensor and track times come
+from the (GPS-timed) sensors and are not offset. The receiver's admission decides what a skew does
+(`from_future` beyond its future_skew_s).
+
+With transports=None the nodes run alone (no sharing at all): the `--no-share` baseline.
 """
 
 from __future__ import annotations
@@ -28,9 +38,16 @@ import numpy as np
 from triwarn.node.core import NationalNode, StepResult
 from triwarn.sensors.formats import IrDetections, MeasurementLog, RadarDetections
 from triwarn.share.schema import Heartbeat, Message
+from triwarn.share.sender import Outgoing, Sender
 from triwarn.share.transport import ShareTransport
 
-HEARTBEAT_WAIT_S = 30.0  # wall seconds a node waits for a partner's heartbeat before calling it missing
+SETTLE_WAIT_S = 30.0  # wall seconds a step waits for published messages to reach their receivers
+SETTLE_POLL_S = 0.02  # re-check period while waiting (rejected messages wake no one)
+PUBLISH_WAIT_S = 60.0  # wall seconds a node's own server gets to store a step's messages
+
+
+class LockstepError(RuntimeError):
+    """The run cannot go on: a node's own NATS server stopped storing its messages."""
 
 
 @dataclass(frozen=True)
@@ -44,11 +61,12 @@ class LinkOutage:
 
 @dataclass
 class LinkModel:
-    """Sim-time link behaviour: one-way latency per message and outages."""
+    """Sim-time link behaviour: one-way latency per message, outages and per-node clock offsets (s)."""
 
     hub: str = "us"
     latency_s: float = 0.0
     outages: Sequence[LinkOutage] = ()
+    clock_offsets_s: Mapping[str, float] = field(default_factory=dict)
 
     def up(self, nation: str, t: float) -> bool:
         return not any(o.start_unix_s <= t < o.end_unix_s and o.nation in (nation, self.hub) for o in self.outages)
@@ -56,6 +74,9 @@ class LinkModel:
     def reachable(self, a: str, b: str, t: float) -> bool:
         """Can a message from a reach b at sim time t (both links and the hub up)?"""
         return self.up(a, t) and self.up(b, t)
+
+    def offset(self, nation: str) -> float:
+        return float(self.clock_offsets_s.get(nation, 0.0))
 
 
 @dataclass
@@ -85,14 +106,61 @@ class NodeFeed:
         return self.radar.take(slice(a, b)), self.ir.take(slice(c, d))
 
 
+class OffsetSender:
+    """A Sender whose clock runs offset_s ahead of the sim clock (negative: behind); all else delegated."""
+
+    def __init__(self, inner: Sender, offset_s: float) -> None:
+        self._inner = inner
+        self.offset_s = float(offset_s)
+
+    def seal(self, cls, now_unix_s: float, **kwargs) -> Outgoing:
+        return self._inner.seal(cls, now_unix_s + self.offset_s, **kwargs)
+
+    def __getattr__(self, name: str):
+        return getattr(self._inner, name)
+
+
+@dataclass
+class StepTiming:
+    """One node's step: sim time, wall seconds spent in NationalNode.step, messages delivered to it."""
+
+    nation: str
+    t_unix_s: float
+    wall_s: float
+    delivered: int
+
+
+@dataclass
+class Delivery:
+    """One partner message handed to a node: who sent it, its class, and the sim/wall transit times."""
+
+    receiver: str
+    sender: str
+    kind: str
+    published_unix_s: float  # true sim time of publication (not the sender's possibly offset clock)
+    delivered_unix_s: float
+    wall_transit_s: float | None  # wall time from publish to the receiving transport's decision
+
+
+@dataclass
+class RunLog:
+    """What a lockstep run measured, for metrics and reports (filled as the run goes)."""
+
+    timings: list[StepTiming] = field(default_factory=list)
+    deliveries: list[Delivery] = field(default_factory=list)
+    held_max: dict[str, int] = field(default_factory=dict)  # most messages held at once per receiver
+    expired_in_hold: int = 0
+
+
 @dataclass
 class _Inbox:
     held: list[Message] = field(default_factory=list)
-    heartbeat_t: dict[str, float] = field(default_factory=dict)
+    recv_wall: dict[str, float] = field(default_factory=dict)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 OnStep = Callable[[str, StepResult], None]
+OnTick = Callable[[int, float], None]  # (step index, sim time) after every node has stepped
 
 
 async def run_lockstep(
@@ -103,76 +171,156 @@ async def run_lockstep(
     transports: Mapping[str, ShareTransport] | None = None,
     links: LinkModel | None = None,
     on_step: OnStep | None = None,
+    on_tick: OnTick | None = None,
+    speed: float | None = None,
+    run_log: RunLog | None = None,
     clock_cell: list[float] | None = None,
 ) -> dict[str, int]:
     """Run every node over times_unix_s. transports (connected, one per node; None: no sharing).
 
-    clock_cell: the one-element list the transports' clocks read; it is set to each step's sim time.
-    Returns counters: missing heartbeats (waits that timed out) and messages delivered.
+    The run sets each transport's clock to the sim clock plus the node's offset (links.clock_offsets_s)
+    and wraps the node's sender likewise. speed: pace steps at that many sim seconds per wall second
+    (None: as fast as possible). on_step(nation, result) after each node's step; on_tick(k, t) after
+    each whole step. run_log collects step timings and deliveries. clock_cell, if given, is also set
+    to each step's sim time. Returns counters: delivered, missing (messages that did not reach their
+    receiver within SETTLE_WAIT_S), held_at_end (held back by a link still down at the end),
+    in_flight_at_end (published too late to arrive), expired_in_hold.
     """
     links = links or LinkModel()
-    stats = {"delivered": 0, "missing_heartbeats": 0, "held_at_end": 0}
+    log = run_log if run_log is not None else RunLog()
+    stats = {"delivered": 0, "missing": 0, "missing_heartbeats": 0, "held_at_end": 0, "in_flight_at_end": 0,
+             "expired_in_hold": 0}
     inboxes = {n: _Inbox() for n in nodes}
+    sim_now = [float(times_unix_s[0]) if len(times_unix_s) else 0.0]
+    published_at: dict[str, tuple[float, float]] = {}  # msg id -> (sim t, wall t) of publication
+    expected: dict[str, int] = dict.fromkeys(nodes, 0)  # messages published to each receiver so far
     if transports:
         for n, tr in transports.items():
             box = inboxes[n]
+            offset = links.offset(n)
+            tr.clock = lambda offset=offset: sim_now[0] + offset
+            if offset and not isinstance(nodes[n].sender, OffsetSender):
+                nodes[n].sender = OffsetSender(nodes[n].sender, offset)
 
             def on_message(msg: Message, box: _Inbox = box) -> None:
-                if isinstance(msg, Heartbeat):
-                    box.heartbeat_t[msg.sender] = max(box.heartbeat_t.get(msg.sender, -np.inf), msg.sent_unix_s)
-                else:
+                box.recv_wall[msg.msg_id] = time.perf_counter()
+                if not isinstance(msg, Heartbeat):
                     box.held.append(msg)
                 box.changed.set()
 
             await tr.start_receiving(on_message)
 
+    wall0 = time.perf_counter()
+    t_first = float(times_unix_s[0]) if len(times_unix_s) else 0.0
     prev_t = -np.inf
-    for t in map(float, times_unix_s):
+    for k, t in enumerate(map(float, times_unix_s)):
+        sim_now[0] = t
         if clock_cell is not None:
             clock_cell[0] = t
-        if transports and np.isfinite(prev_t):
-            for n in nodes:
-                stats["missing_heartbeats"] += await _wait_heartbeats(n, inboxes[n], nodes, prev_t, links)
+        if speed:
+            ahead = wall0 + (t - t_first) / speed - time.perf_counter()
+            if ahead > 0:
+                await asyncio.sleep(ahead)
         for n, node in nodes.items():
+            delivered = 0
             if transports:
-                box = inboxes[n]
-                ready = [m for m in box.held
-                         if links.reachable(m.sender, n, t) and m.sent_unix_s + links.latency_s <= t]
-                if ready:
-                    ids = {id(m) for m in ready}
-                    box.held = [m for m in box.held if id(m) not in ids]
-                    for m in sorted(ready, key=lambda m: (m.sender, m.seq)):
-                        node.ingest_message(m)
-                    stats["delivered"] += len(ready)
+                delivered = _deliver(n, node, inboxes[n], t, links, published_at, log, stats)
             radar, ir = feeds[n].slice(prev_t, t) if n in feeds else (None, None)
+            w0 = time.perf_counter()
             result = node.step(t, radar, ir)
+            log.timings.append(StepTiming(n, t, time.perf_counter() - w0, delivered))
             if transports:
                 tr = transports[n]
-                hb = tr.sender.seal(Heartbeat, t, node_state="exercise" if node.settings.exercise else "ok",
-                                    tracks_held=len(result.system_tracks))
+                hb = node.sender.seal(Heartbeat, t, node_state="exercise" if node.settings.exercise else "ok",
+                                      tracks_held=len(result.system_tracks))
                 outs = [o for o in [*result.outgoing, hb] if o.subjects]
-                await tr.publish_batch(outs)
+                wall = time.perf_counter()
+                for o in outs:
+                    published_at[o.msg.msg_id] = (t, wall)
+                    for r in o.recipients:
+                        if r in expected:
+                            expected[r] += 1
+                try:  # a dead server would leave the acknowledgements pending for ever
+                    await asyncio.wait_for(tr.publish_batch(outs), timeout=PUBLISH_WAIT_S)
+                except TimeoutError:
+                    raise LockstepError(f"{n}: its NATS server stored no message for {PUBLISH_WAIT_S:.0f} s "
+                                        f"at sim time {t:.0f}: is the server down?") from None
             if on_step is not None:
                 on_step(n, result)
+        if transports:
+            stats["missing"] += await _settle(transports, inboxes, expected)
+        if on_tick is not None:
+            on_tick(k, t)
         prev_t = t
-    stats["held_at_end"] = sum(len(b.held) for b in inboxes.values())
+    t_last = prev_t
+    held = [published_at.get(m.msg_id, (m.sent_unix_s, None))[0] for b in inboxes.values() for m in b.held]
+    # Messages of the last step (or still within their latency) are in flight, not held back by a fault.
+    stats["in_flight_at_end"] = sum(1 for tp in held if tp + links.latency_s > t_last or tp >= t_last)
+    stats["held_at_end"] = len(held) - stats["in_flight_at_end"]
+    stats["expired_in_hold"] = log.expired_in_hold
+    stats["missing_heartbeats"] = stats["missing"]  # the name older callers read
     return stats
 
 
-async def _wait_heartbeats(nation: str, box: _Inbox, nodes, t_prev: float, links: LinkModel) -> int:
-    """Wait (wall clock, bounded) for the step-t_prev heartbeat of every partner reachable then."""
-    want = [p for p in nodes if p != nation and links.reachable(p, nation, t_prev)]
-    deadline = time.monotonic() + HEARTBEAT_WAIT_S
+def _deliver(n: str, node: NationalNode, box: _Inbox, t: float, links: LinkModel,
+             published_at: dict[str, tuple[float, float]], log: RunLog, stats: dict[str, int]) -> int:
+    """Hand node n the held messages that have reached it by sim time t; returns how many."""
+    if not box.held:
+        return 0
+    ready, keep = [], []
+    for m in box.held:
+        t_pub = published_at.get(m.msg_id, (m.sent_unix_s, None))[0]
+        # Never within the step it was published in: whether it had arrived would depend on timing.
+        if t_pub < t and t_pub + links.latency_s <= t and links.reachable(m.sender, n, t):
+            ready.append(m)
+        else:
+            keep.append(m)
+    log.held_max[n] = max(log.held_max.get(n, 0), len(box.held))
+    box.held = keep
+    if not ready:
+        return 0
+    max_age = node.admission.max_age_s if node.admission is not None else np.inf
+    now_receiver = t + links.offset(n)
+    count = 0
+    for m in sorted(ready, key=lambda m: (m.sender, m.seq)):
+        t_pub, wall_pub = published_at.get(m.msg_id, (m.sent_unix_s, None))
+        if now_receiver - m.sent_unix_s > max_age:
+            log.expired_in_hold += 1  # the receiver would have rejected it as stale on arrival
+            continue
+        node.ingest_message(m)
+        count += 1
+        wall_recv = box.recv_wall.pop(m.msg_id, None)
+        log.deliveries.append(Delivery(n, m.sender, type(m).__name__, t_pub, t,
+                                       None if wall_pub is None or wall_recv is None else wall_recv - wall_pub))
+    stats["delivered"] += count
+    return count
+
+
+def _decided(tr: ShareTransport) -> int:
+    """Messages the transport's admission has decided on (accepted or rejected for any reason)."""
+    return sum(tr.admission.counters.values())
+
+
+async def _settle(transports: Mapping[str, ShareTransport], inboxes: Mapping[str, _Inbox],
+                  expected: dict[str, int]) -> int:
+    """Wait (wall clock, bounded) until each transport has decided on every message sent to it.
+
+    Messages still missing at the deadline are written off (counted and no longer waited for), so one
+    lost message costs one wait, not one per remaining step."""
+    deadline = time.monotonic() + SETTLE_WAIT_S
     missing = 0
-    for p in want:
-        while box.heartbeat_t.get(p, -np.inf) < t_prev:
+    for n, tr in transports.items():
+        box = inboxes[n]
+        while _decided(tr) < expected.get(n, 0):
             left = deadline - time.monotonic()
             if left <= 0:
-                missing += 1
+                lost = expected[n] - _decided(tr)
+                missing += lost
+                expected[n] -= lost
                 break
             box.changed.clear()
             try:
-                await asyncio.wait_for(box.changed.wait(), timeout=min(left, 1.0))
+                await asyncio.wait_for(box.changed.wait(), timeout=min(left, SETTLE_POLL_S))
             except TimeoutError:
                 pass
     return missing

@@ -74,16 +74,32 @@ class Admission:
     last_seq: dict[str, int] = field(default_factory=dict)
     counters: dict[str, int] = field(default_factory=lambda: dict.fromkeys(("accepted", *REJECT_REASONS), 0))
     _seen: OrderedDict[str, None] = field(default_factory=OrderedDict)
+    _restoring: bool = False
 
     def _reject(self, reason: str, detail: str, msg: Message | None = None) -> Verdict:
         self.counters[reason] += 1
-        if reason != "duplicate":
+        if reason != "duplicate" and not self._restoring:
             log.warning("%s rejected a message: %s: %s", self.nation, reason, detail)
         return Verdict(msg=None, reason=reason, detail=detail)
 
     def admit(self, data: bytes, subject: str | None, now_unix_s: float) -> Verdict:
         """Check one received message (raw bytes and the subject it came on; None skips the subject
         check, for messages read from a file) against the receiver's clock now_unix_s (UTC s)."""
+        return self._check(data, subject, now_unix_s)
+
+    def restore(self, data: bytes, subject: str | None) -> bool:
+        """Re-learn the state (sequence, id) of a message accepted before a restart, without the time
+        window and without counting; True if it was a valid message."""
+        saved = dict(self.counters)
+        self._restoring = True
+        try:
+            return self._check(data, subject, None).accepted
+        finally:
+            self.counters = saved
+            self._restoring = False
+
+    def _check(self, data: bytes, subject: str | None, now_unix_s: float | None) -> Verdict:
+        """All checks; now_unix_s None skips the time window (restoring state only)."""
         try:
             msg = decode(data)
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:
@@ -103,8 +119,9 @@ class Admission:
         if key is None:
             return self._reject("unknown_sender", f"no public key for {msg.sender!r}")
         if not signing.verify_wire(data, msg, key):
-            return self._reject("bad_signature", f"{msg_class} {msg.msg_id} from {msg.sender} seq {msg.seq}")
-        ahead_s = msg.sent_unix_s - now_unix_s
+            return self._reject("bad_signature",
+                                f"{msg_class} {msg.msg_id} from {msg.sender} seq {msg.seq}")
+        ahead_s = 0.0 if now_unix_s is None else msg.sent_unix_s - now_unix_s
         if ahead_s > self.future_skew_s:
             return self._reject("from_future", f"sent {ahead_s:.3f} s ahead of this clock "
                                 f"(tolerance {self.future_skew_s} s): check the clocks")

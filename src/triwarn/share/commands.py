@@ -6,7 +6,7 @@ import functools
 import signal
 import sys
 import tempfile
-import time
+import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -116,22 +116,23 @@ def network_up(
     clustered = frozenset(_nation(c) for c in cluster or [])
     root = workdir or Path(tempfile.mkdtemp(prefix="triwarn-net-"))
 
-    def stop_on_term(_signum, _frame):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop_on_term)
+    # Ctrl-C and SIGTERM only raise a flag: an interrupt arriving mid-start or mid-shutdown must not
+    # leave servers running behind us.
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda _signum, _frame: stop.set())
     with LocalNetwork.start(spec, root, clustered=clustered) as net:
         for nation in spec.nations:
             creds = net.node_credentials(nation)
             print(f"{nation}: {' '.join(creds['servers'])}  node user {creds['user']}")
         print(f"configs and credentials: {root / 'config'}   logs: {root / 'logs'}")
         print("running; Ctrl-C stops the servers", flush=True)
-        try:
-            while all(p.poll() is None for p in net.procs.values()):
-                time.sleep(0.5)
+        while not stop.is_set() and all(p.poll() is None for p in net.procs.values()):
+            stop.wait(0.5)
+        if stop.is_set():
+            print("stopping", flush=True)
+        else:
             print("a server exited; stopping the others", file=sys.stderr)
-        except KeyboardInterrupt:
-            print("stopping")
 
 
 @network_app.command("schema")

@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 class Outgoing:
     """A sealed message and where it goes: one (subject, recipient) per released recipient.
 
-    msg_id_header is the JetStream de-duplication id for each subject (the message id plus recipient).
+    dedupe_id(recipient) is the JetStream de-duplication id for each subject (message id + recipient).
     """
 
     msg: Message

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
+import ctypes.util
 import json
 import os
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -55,6 +58,16 @@ def free_ports(count: int) -> list[int]:
     finally:
         for s in socks:
             s.close()
+
+
+def _die_with_parent() -> None:
+    """In the child before exec (Linux): ask for SIGTERM when the process that started the server dies,
+    so that a killed test or `network up` leaves no servers behind."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def _run_in_thread(coro) -> None:
@@ -197,7 +210,7 @@ class LocalNetwork:
         conf = self.workdir / "config" / f"{name}.conf"
         log = open(self._log(name), "ab")  # the child keeps its own copy
         self.procs[name] = subprocess.Popen([self._binary, "-c", str(conf)], stdout=log, stderr=log,
-                                            stdin=subprocess.DEVNULL)
+                                            stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
         log.close()
 
     def stop_server(self, name: str, *, timeout_s: float = 10.0) -> None:

@@ -13,7 +13,7 @@ slot emptied again (`verify_wire`), without encoding anything; only bytes that a
 form (re-formatted by some relay) are re-encoded first. With sorted keys the top-level ``sig`` is the
 first ``"sig":"`` in the text (no nested object has that key, and JSON strings escape quotes).
 
-Key files (written by `triwarn keys new`): ``<nation>.key`` holds the raw 32-byte private key in PEM
+Key files (written by `triwarn keys new`): ``<nation>.key`` holds the private key in PEM
 PKCS#8 (mode 0600); ``<nation>.pub`` the public key as one line of base64 of the raw 32 bytes. A trust
 store is a directory of ``<nation>.pub`` files.
 

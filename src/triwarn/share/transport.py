@@ -61,7 +61,8 @@ class ShareTransport:
                  tls: ssl.SSLContext | None = None,
                  clock: Callable[[], float] = time.time, durable: str = "node",
                  future_skew_s: float = 5.0, max_age_s: float = 900.0,
-                 ack_timeout_s: float = 2.0, publish_timeout_s: float = 30.0) -> None:
+                 ack_timeout_s: float = 2.0, publish_timeout_s: float = 30.0,
+                 restore_window: int = 5000) -> None:
         self.nation = nation
         self.spec = spec
         self.clock = clock
@@ -80,6 +81,8 @@ class ShareTransport:
         self._on_message: OnMessage | None = None
         self.watchdog: SourceWatchdog | None = None
         self.callback_errors = 0
+        self.restore_window = restore_window
+        self.restored = 0
 
     @property
     def counters(self) -> dict[str, int]:
@@ -102,14 +105,16 @@ class ShareTransport:
         deadline = time.monotonic() + timeout_s
         while True:
             try:
-                self.nc = await nats.connect(**self._connect_opts, max_reconnect_attempts=-1,
-                                             reconnect_time_wait=0.2, connect_timeout=2.0,
-                                             allow_reconnect=True, error_cb=on_error)
+                # With unlimited reconnects nats-py also retries the first connection for ever: bound it.
+                self.nc = await asyncio.wait_for(
+                    nats.connect(**self._connect_opts, max_reconnect_attempts=-1, reconnect_time_wait=0.2,
+                                 connect_timeout=2.0, allow_reconnect=True, error_cb=on_error),
+                    timeout=max(0.5, deadline - time.monotonic()))
                 break
             except (TimeoutError, OSError, nats.errors.NoServersError) as exc:
                 if time.monotonic() > deadline:
                     raise ConnectionError(f"{self.nation}: no server at {self._connect_opts['servers']}: "
-                                       f"{exc}") from exc
+                                          f"{exc!r}") from exc
                 await asyncio.sleep(0.2)
         self.js = self.nc.jetstream(timeout=self.ack_timeout_s)
         self.sender.next_seq = await self._last_published_seq() + 1
@@ -173,9 +178,13 @@ class ShareTransport:
             for subject, recipient in zip(out.subjects, out.recipients, strict=True):
                 futures.append(await self.js.publish_async(
                     subject, out.data, headers={"Nats-Msg-Id": out.dedupe_id(recipient)}))
-        results = await asyncio.gather(*futures, return_exceptions=True)
-        if any(isinstance(r, BaseException) for r in results):
-            # Fall back to the retrying path for all: the ids make the repeats harmless.
+        # An acknowledgement can be lost with a dying server and its future then never completes:
+        # wait a bounded time, then fall back to the retrying path for all (bounded by
+        # publish_timeout_s; the message ids make the repeats harmless).
+        done, pending = await asyncio.wait(futures, timeout=self.ack_timeout_s) if futures else (set(), set())
+        for fut in pending:
+            fut.cancel()
+        if pending or any(f.exception() is not None for f in done):
             for out in outs:
                 await self.send(out)
             return
@@ -189,6 +198,7 @@ class ShareTransport:
         if on_message is None:
             self._queue = asyncio.Queue()
         stream = netconfig.stream_in(self.nation)
+        self.restored = await self._restore_admission_state(stream)
         config = api.ConsumerConfig(
             durable_name=self.durable, ack_policy=api.AckPolicy.EXPLICIT,
             deliver_policy=api.DeliverPolicy.ALL, max_ack_pending=20_000, ack_wait=30.0,
@@ -196,6 +206,39 @@ class ShareTransport:
         self._sub = await self.js.subscribe("tw.>", stream=stream, durable=self.durable, config=config,
                                             manual_ack=True, cb=self._handle, pending_msgs_limit=200_000,
                                             pending_bytes_limit=512 * 1024 * 1024)
+
+    async def _restore_admission_state(self, stream: str) -> int:
+        """After a restart, re-learn sequence numbers and ids from the last `restore_window` messages the
+        durable consumer had acknowledged, so that a replay of one of them is still refused. Returns
+        how many messages were read."""
+        try:
+            info = await self.js.consumer_info(stream, self.durable)
+        except nats.js.errors.NotFoundError:
+            return 0
+        floor = info.ack_floor.stream_seq if info.ack_floor else 0
+        if not floor:
+            return 0
+        first = max(1, floor - self.restore_window + 1)
+        sub = await self.js.subscribe(
+            "tw.>", stream=stream, ordered_consumer=True,
+            config=api.ConsumerConfig(deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=first))
+        read = 0
+        try:
+            while True:
+                try:
+                    raw = await sub.next_msg(timeout=2.0)
+                except nats.errors.TimeoutError:
+                    break
+                if raw.metadata.sequence.stream > floor:
+                    break
+                self.admission.restore(raw.data, raw.subject)
+                read += 1
+                if raw.metadata.sequence.stream == floor:
+                    break
+        finally:
+            with contextlib.suppress(nats.errors.Error, nats.js.errors.Error):
+                await sub.unsubscribe()
+        return read
 
     async def _handle(self, raw) -> None:
         verdict = self.admit(raw.data, raw.subject)

@@ -95,6 +95,9 @@ class ImpactPrediction:
     short: bool = False
     launch_id: str | None = None
     exercise: str | None = None
+    areas_held: bool = False  # its track's area risks were not recomputed with it: the last ones hold
+    quality: float = 1.0  # the assessment's trust in [0, 1]
+    time_sigma_s: float | None = None  # 1-sigma of the impact time, when the assessment gives it
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,8 @@ class AreaRisk:
     implausible: bool = False
     launch_id: str | None = None
     exercise: str | None = None
+    quality: float = 1.0  # the assessment's trust in [0, 1]
+    powered: bool = False  # from a boosting track's corridor (where it can land, not where it will)
 
 
 @dataclass(frozen=True)
@@ -253,6 +258,9 @@ def parse_event(
             short=short,
             launch_id=launch_id,
             exercise=exercise,
+            areas_held="areas_held" in (ev.get("flags") or ()),
+            quality=_probability(ev, "quality", source, line, optional=True) if "quality" in ev else 1.0,
+            time_sigma_s=_num(ev, "time_sigma_s", source, line, optional=True),
         )
     if kind == "area_risk":
         area = _text(ev, "area", source, line)
@@ -279,6 +287,8 @@ def parse_event(
             implausible=implausible,
             launch_id=launch_id,
             exercise=exercise,
+            quality=_probability(ev, "quality", source, line, optional=True) if "quality" in ev else 1.0,
+            powered=bool(ev.get("powered", False)),
         )
     lat, lon = _lat_lon(ev, source, line)
     status = _text(ev, "status", source, line, default="alive")
@@ -365,23 +375,34 @@ class WarnPolicy:
     """Thresholds and timings. Probabilities in [0, 1], times in seconds, distances in metres.
 
     - on/off_probability: an area is sheltered at on and let go below off (hysteresis), and not before
-      min_hold_s; notice_on_probability: EEZ-only impact notice.
+      min_hold_s nor before it has stayed below off for off_hold_s (an area the ground track only
+      clips drops out of single assessment cycles); notice_on_probability: EEZ-only impact notice.
     - adjacency maps an area code to the codes of its neighbours; with alert_adjacent they are sheltered
       together with it (Japan's practice since 2023, about a minute earlier for the neighbours).
     - expires_s: each message's lifetime; refresh_s: a standing warning is re-issued this often.
     - lost_after_s: a track with no evidence for this long is lost (the tracker says nothing when it
       drops one). landed_alt_m: seen this low, it has landed; lost below lost_low_alt_m within
       lost_late_s of its predicted impact, it has landed too. impact_margin_s: after the predicted
-      impact time plus this, nothing of that track can still be flying.
+      impact time plus this, nothing of that track can still be flying; when the prediction gives the
+      time's 1-sigma, 4 sigma (at least impact_margin_min_s) if that is shorter.
     - pass_margin_m: how far behind the object the whole area must be for "passed"; beyond_margin_m:
       for the all-clear of a passed area.
     - short_track_s: a track seen for less is "short" (a candidate for a separated-piece error).
+    - continue_m, continue_dt_s: a lost track is continued by a live one of its incident seen within
+      continue_dt_s after it, within continue_m of where the lost one was heading (one object, two tracks).
+    - Trust (docs/warnings.md): an area risk counts only if its quality is at least min_quality (the
+      assessment discounts short tracks and implausible states below 0.5), it does not come from a
+      boosting object's corridor (unless warn_powered: a corridor bounds where the object can land, all
+      along its azimuth, it does not say where it will), and it is not a separated piece's overflight
+      (unless separated_overflight: a spent stage must not inherit the warhead's path; where it falls
+      on land or territorial sea still counts, a falling stage is a hazard of its own).
     """
 
     on_probability: float = 0.05
     off_probability: float = 0.01
     notice_on_probability: float = 0.05
     min_hold_s: float = 60.0
+    off_hold_s: float = 30.0
     alert_adjacent: bool = False
     adjacency: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     expires_s: float = 1800.0
@@ -391,9 +412,15 @@ class WarnPolicy:
     lost_low_alt_m: float = 50_000.0
     lost_late_s: float = 90.0
     impact_margin_s: float = 120.0
+    impact_margin_min_s: float = 15.0
     pass_margin_m: float = 10_000.0
     beyond_margin_m: float = 300_000.0
     short_track_s: float = 90.0
+    continue_m: float = 30_000.0
+    continue_dt_s: float = 30.0
+    min_quality: float = 0.5
+    warn_powered: bool = False
+    separated_overflight: bool = False
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.off_probability < self.on_probability <= 1.0:
@@ -461,6 +488,7 @@ class _Track:
     risk: dict[tuple[str, str], tuple[float, float, float | None]] = field(default_factory=dict)
     impact: ImpactPrediction | None = None
     discredited: bool = False
+    continued_by: str | None = None  # a live track of the incident that carries on this lost one's motion
 
 
 @dataclass
@@ -473,6 +501,7 @@ class _Area:
     on_since_t: float
     reason: str | None = None
     support: set[str] = field(default_factory=set)
+    low_since_t: float | None = None  # since when its risk has been below off_probability
 
 
 @dataclass
@@ -595,7 +624,14 @@ class WarningMachine:
         if launch_id:
             inc = self._by_launch.get(launch_id)
             if inc is None or inc.closed:
-                inc = self._by_launch[launch_id] = self._new_incident(t)
+                # The track's events before its launch was estimated opened an incident: that is this
+                # launch's incident (one incident per launch), unless it already belongs to another.
+                prior = self._track_incident.get(track) if track else None
+                bound = {id(i) for i in self._by_launch.values()}
+                if prior is not None and not prior.closed and id(prior) not in bound:
+                    inc = self._by_launch[launch_id] = prior
+                else:
+                    inc = self._by_launch[launch_id] = self._new_incident(t)
         elif track and track in self._track_incident and not self._track_incident[track].closed:
             inc = self._track_incident[track]
         else:
@@ -627,6 +663,18 @@ class WarningMachine:
         trk.last_t = max(trk.last_t, t)
         return trk
 
+    def _trusted(self, rec: ImpactPrediction | AreaRisk) -> bool:
+        """Whether the event may change who is sent to shelter (see WarnPolicy)."""
+        pol = self.policy
+        if rec.quality < pol.min_quality or (rec.powered and not pol.warn_powered):
+            return False
+        if isinstance(rec, AreaRisk):
+            if rec.implausible:
+                return False
+            if rec.object == "separated" and rec.kind == "overflight" and not pol.separated_overflight:
+                return False
+        return True
+
     def _apply(self, rec: InputEvent) -> None:
         if isinstance(rec, LaunchEvent):
             inc = self._launch_incident(rec)
@@ -645,15 +693,20 @@ class WarningMachine:
             else:
                 trk.lost_t = rec.t if trk.lost_t is None else trk.lost_t
             return
-        if rec.t > trk.batch_t:
+        trusted = self._trusted(rec)
+        # Only a trusted cycle replaces the track's risks: a boosting-mode corridor or a low-quality
+        # cycle in between (the tracker's mode or quality wobbling) must not wipe them, or the areas
+        # would be let go and alerted again (seen on the replayed 2022-10-04 IRBM).
+        if trusted and rec.t > trk.batch_t and not (isinstance(rec, ImpactPrediction) and rec.areas_held):
             trk.batch_t = rec.t
             trk.risk = {}
         trk.object = rec.object
         trk.short = rec.short
         if isinstance(rec, ImpactPrediction):
-            trk.impact = rec
+            if not rec.powered:  # a corridor's time is the earliest possible impact, not the impact
+                trk.impact = rec
             return
-        if rec.implausible:  # a state no missile can have puts nobody at risk
+        if not trusted:  # a state no missile can have, or not trusted enough to send people to shelter
             return
         trk.risk[(rec.area, rec.kind)] = (rec.probability, rec.probability_eez, rec.enter_time_unix_s)
 
@@ -688,7 +741,13 @@ class WarningMachine:
     def _flight_over(self, trk: _Track, now: float) -> bool:
         if self._has_landed(trk, now):
             return True
-        return trk.impact is not None and now >= trk.impact.time_unix_s + self.policy.impact_margin_s
+        if trk.impact is None:
+            return False
+        pol = self.policy
+        margin = pol.impact_margin_s
+        if trk.impact.time_sigma_s is not None:  # the prediction says how sure it is of the time
+            margin = min(margin, max(pol.impact_margin_min_s, 4.0 * trk.impact.time_sigma_s))
+        return now >= trk.impact.time_unix_s + margin
 
     def _discredit(self, inc: _Incident, now: float) -> None:
         """A lost, briefly seen (or separated) piece's track is discredited once a live primary or
@@ -719,6 +778,48 @@ class WarningMachine:
                     trk.discredited = True
                     break
 
+    def _continue_lost(self, inc: _Incident, now: float) -> None:
+        """Mark lost tracks whose motion a live track of the same incident continues: extrapolated from
+        its last two observations to the live track's last one, it is within continue_m of it.
+
+        With sharing, one object is often held as two system tracks (own and partner) and the partner's
+        ends first, e.g. at the edge of its radars' cover. Without this, every area it supported could
+        neither pass nor clear until its predicted impact time plus margin (seen on the replayed
+        2022-10-04 IRBM: Aomori all-cleared 15 min late). An object that vanished with no live companion
+        where it should be (2022-11-03) stays lost and unpassed.
+        """
+        pol = self.policy
+        live = [u for u in inc.tracks.values()
+                if len(u.obs) == 2 and not u.discredited and not self._is_lost(u, now)]
+        if not live:
+            return
+        for trk in inc.tracks.values():
+            if trk.continued_by is not None or len(trk.obs) < 2 or not self._is_lost(trk, now):
+                continue
+            (a, b) = trk.obs
+            span = b.t - a.t
+            for u in live:
+                c = u.obs[-1]
+                if u is trk or span <= 0.0 or not 0.0 <= c.t - b.t <= pol.continue_dt_s:
+                    continue
+                pa, pb, pc = _unit(a.lat_deg, a.lon_deg), _unit(b.lat_deg, b.lon_deg), _unit(c.lat_deg, c.lon_deg)
+                guess = pb + (pb - pa) * (c.t - b.t) / span
+                guess /= np.linalg.norm(guess)
+                gap_m = MEAN_EARTH_RADIUS_M * float(np.arccos(np.clip(guess @ pc, -1.0, 1.0)))
+                alt_guess_m = b.alt_m + (b.alt_m - a.alt_m) * (c.t - b.t) / span
+                if gap_m <= pol.continue_m and abs(c.alt_m - alt_guess_m) <= pol.continue_m:
+                    trk.continued_by = u.track_id
+                    break
+
+    @staticmethod
+    def _continuer(inc: _Incident, trk: _Track) -> _Track:
+        for _ in range(8):  # a short chain at most; never loop
+            nxt = inc.tracks.get(trk.continued_by) if trk.continued_by else None
+            if nxt is None:
+                return trk
+            trk = nxt
+        return trk
+
     def _current_risk(self, inc: _Incident, now: float):
         """Per area, over the tracks that count: territory (land or territorial sea) probability, its
         kind, entry time and supporting tracks; and EEZ-only impact probability with the same."""
@@ -726,8 +827,8 @@ class WarningMachine:
         terr: dict[str, tuple[float, str, float | None, set[str]]] = {}
         eez: dict[str, tuple[float, float | None, set[str]]] = {}
         for trk in inc.tracks.values():
-            if trk.discredited or self._flight_over(trk, now):
-                continue
+            if trk.discredited or trk.continued_by is not None or self._flight_over(trk, now):
+                continue  # a continued track's last risks are superseded by its continuer's
             for (code, kind), (p, p_eez, enter) in trk.risk.items():
                 old = terr.get(code, (0.0, kind, None, set()))
                 sup = old[3] | ({trk.track_id} if p >= pol.off_probability else set())
@@ -789,6 +890,7 @@ class WarningMachine:
     def _evaluate(self, inc: _Incident, now: float) -> WarningMessage | None:
         pol = self.policy
         self._discredit(inc, now)
+        self._continue_lost(inc, now)
         terr, eez = self._current_risk(inc, now)
         changed = False
         for code in sorted(set(terr) | set(eez) | set(inc.areas)):
@@ -836,8 +938,14 @@ class WarningMachine:
         """Move an active area to passed, clear or error when the evidence says so; p is its current
         probability over the tracks that count."""
         pol = self.policy
+        if p < pol.off_probability:
+            area.low_since_t = now if area.low_since_t is None else area.low_since_t
+        else:
+            area.low_since_t = None
         tracks = [inc.tracks[t] for t in area.support if t in inc.tracks]
         credited = [t for t in tracks if not t.discredited]
+        # A lost track continued by a live one is that one from now on (one object, two system tracks).
+        credited = list({id(c): c for c in (self._continuer(inc, t) for t in credited)}.values())
         if tracks and not credited:
             area.state, area.reason = "error", "separated_piece"
             return
@@ -862,16 +970,21 @@ class WarningMachine:
         ):
             area.state, area.reason = "passed", None
             return
-        if p < pol.off_probability and now - area.on_since_t >= pol.min_hold_s:
+        if (p < pol.off_probability and now - area.on_since_t >= pol.min_hold_s
+                and now - area.low_since_t >= pol.off_hold_s):
             # A prediction that drops the area while the object is passing it must not pre-empt the
             # observed passage: wait until it is seen past.
             if not any(self._alongside(area.code, t) for t in flying if not self._is_lost(t, now)):
                 area.state, area.reason = "clear", "no_longer_at_risk"
 
     def _seen_past(self, code: str, trk: _Track, now: float, margin_m: float) -> bool:
-        """The track is alive and its last observation has the whole area behind it by margin_m."""
-        if self._is_lost(trk, now):
-            return False
+        """The track's last observation has the whole area behind it by margin_m.
+
+        A track lost after that observation was still seen past the area (a ballistic object does not
+        turn back); one lost before it never was, whatever its predicted path (2022-11-03). With
+        sharing, one object is often held as two system tracks and one of them (a partner's) ends
+        first: without this, its area could only be let go when the whole flight was over.
+        """
         along = self._along_m(code, trk)
         return along is not None and not along[2] and along[1] <= -margin_m
 

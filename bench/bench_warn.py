@@ -1,0 +1,92 @@
+"""Warnings against truth, end to end (issue 6's goals): simulate, replay with sharing (the replay also
+runs the no-share baseline), score the warnings of both runs against truth.jsonl.
+
+Run: .venv/bin/python bench/bench_warn.py [--seed N] [--only aomori|guam] [--keep DIR]
+
+Per scenario it prints: replay wall time (shared run plus the in-process no-share baseline), and for the
+shared and the no-share run: per area on the true path the shelter-alert lead time before the warhead
+reaches it (goal >= 180 s), the delay from the first trusted prediction over the threshold to the
+alert (goal <= 60 s), false alerts (shelter for an area > 100 km from the true ground track and impact:
+goal none), wrong "passed", all-clears before the object passed, all-clear lag after the evidence
+(goal <= 10 s), and the sharing gain per area. Definitions: triwarn.warn.scoring.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+from triwarn.exercise.replay import replay
+from triwarn.geo.areas import AreaIndex
+from triwarn.sensors.commands import run_simulate
+from triwarn.sensors.formats import read_truth
+from triwarn.warn.scoring import score_warnings, warhead_path
+from triwarn.warn.state import WarnPolicy
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = {
+    "aomori": ROOT / "src/triwarn/scenarios/2022-10-04-irbm-aomori.yaml",
+    "guam": ROOT / "src/triwarn/scenarios/irbm-toward-guam.yaml",
+}
+
+
+def _print_score(label: str, sc: dict) -> None:
+    print(f"  [{label}] flight {sc['flight_s']:.0f} s; areas on the true path: {len(sc['areas_on_path'])}")
+    for a in sc["areas_on_path"]:
+        shelter = "-" if a["shelter_after_launch_s"] is None else f"+{a['shelter_after_launch_s']:.1f} s"
+        lead = "MISSED" if a["lead_s"] is None else f"{a['lead_s']:.1f} s"
+        print(f"    {a['area']:6s} reached +{a['reach_after_launch_s']:6.1f} s  shelter {shelter:>9s}  lead {lead}")
+    print(f"    lead goal (>= 180 s everywhere) met: {sc['lead_goal_met']}  (min lead {sc['min_lead_s']})")
+    print(f"    max delay prediction -> alert: {sc['max_delay_s']} s over {len(sc['alert_delays'])} alerts")
+    print(f"    false alerts (> 100 km): {len(sc['false_alerts'])} {sc['false_alerts']}")
+    print(f"    wrong 'passed': {len(sc['wrong_passed'])} {sc['wrong_passed']}")
+    print(f"    all-clear before the object passed: {len(sc['early_clear'])} {sc['early_clear']}")
+    print(f"    all-clear lag after evidence: max {sc['max_clear_lag_s']} s {sc['clear_lag']}")
+
+
+def run_one(name: str, scenario: Path, seed: int, work: Path, areas) -> dict:
+    sim = work / f"{name}-sim"
+    run_simulate(scenario, sim, seed=seed)
+    out = work / f"{name}-replay"
+    t0 = time.perf_counter()
+    summary = replay(sim / "sensors.yaml", sim / "measurements.jsonl", out, share=True, step_s=1.0)
+    wall = time.perf_counter() - t0
+    path = warhead_path(read_truth(sim / "truth.jsonl"))
+    events = [json.loads(line) for line in (out / "events.jsonl").read_text().splitlines()]
+    on = WarnPolicy().on_probability
+    shared = score_warnings(path, summary["alerts"], events, areas, on_probability=on)
+    # The baseline's events are not written out, so its delay column has no crossings (None).
+    alone = score_warnings(path, summary.get("no_share_alerts", {}), [], areas, on_probability=on)
+    print(f"\n== {name}: {scenario.name} (seed {seed})")
+    print(f"  replay wall time (shared run + no-share baseline): {wall:.1f} s; "
+          f"{summary['cap_messages']} CAP messages")
+    _print_score("shared", shared)
+    _print_score("no-share", alone)
+    print("  sharing gain (first shelter alert, alone minus shared, s):")
+    for g in summary.get("sharing_gain", []):
+        print(f"    {g['node']} {g['area']:6s} gain {g['gain_s']}")
+    return {"wall_s": wall, "shared": shared, "no_share": alone, "sharing_gain": summary.get("sharing_gain")}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--only", choices=sorted(SCENARIOS))
+    ap.add_argument("--keep", type=Path, help="keep the simulated data and replay outputs here")
+    ap.add_argument("--json", type=Path, help="write all figures here")
+    args = ap.parse_args()
+    areas = AreaIndex.load()
+    names = [args.only] if args.only else list(SCENARIOS)
+    with tempfile.TemporaryDirectory(prefix="bench-warn-") as tmp:
+        work = args.keep or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        results = {n: run_one(n, SCENARIOS[n], args.seed, work, areas) for n in names}
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2, default=float))
+
+
+if __name__ == "__main__":
+    main()

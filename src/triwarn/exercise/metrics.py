@@ -1,0 +1,227 @@
+"""An exercise's figures: what the truth did, what each node saw and said, and what sharing gained.
+
+`Recorder.on_step` is fed every node's StepResult during the shared run. It keeps, per node, a thinned
+record of system tracks and impact predictions (for the map) and, at every step, the error of each
+track against the nearest true object and of each ballistic impact prediction against that object's
+true impact point. `exercise_metrics` then joins that with the truth's area crossings (AreaIndex over
+the true ground tracks), the first alerts with and without sharing, the lockstep's latencies and
+timings, and the planned faults. Units: times unix seconds (sim clock) unless named *_wall_s, distances
+metres, positions degrees.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from triwarn.assess.events import ImpactPrediction
+from triwarn.geo import geodesic
+from triwarn.geo.frames import ecef_to_geodetic
+from triwarn.node.core import StepResult
+from triwarn.node.lockstep import RunLog
+from triwarn.sensors.paths import ObjectPaths
+
+MAP_INTERVAL_S = 10.0  # map samples of tracks and ellipses per node and track
+WARN_ZONES = ("land", "territorial_sea")  # where J-Alert practice warns (not the EEZ)
+
+
+@dataclass
+class Recorder:
+    """Collects per-step figures of the shared run (see the module docstring)."""
+
+    paths: ObjectPaths
+    map_interval_s: float = MAP_INTERVAL_S
+    tracks: list[dict] = field(default_factory=list)  # thinned: node, track, t, lat, lon, alt, nations
+    ellipses: list[dict] = field(default_factory=list)  # thinned impact predictions
+    track_error: list[tuple[str, float, float]] = field(default_factory=list)  # node, t, median error m
+    impact_error: list[tuple[str, float, str, float]] = field(default_factory=list)  # node, t, track, m
+    _last_map: dict[tuple[str, str], float] = field(default_factory=dict)
+    _last_ell: dict[tuple[str, str], float] = field(default_factory=dict)
+    _impact_lat: np.ndarray = field(init=False)
+    _impact_lon: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        if self.paths.n_objects:
+            last = self.paths.pos_ecef_m[self.paths.start[1:] - 1]
+            lat, lon, _ = ecef_to_geodetic(last)
+            self._impact_lat, self._impact_lon = np.degrees(lat), np.degrees(lon)
+        else:
+            self._impact_lat = self._impact_lon = np.zeros(0)
+
+    def on_step(self, nation: str, res: StepResult) -> None:
+        t = res.t_unix_s
+        nearest: dict[str, int] = {}
+        live = [s for s in res.system_tracks if not s.coasting]
+        if live:
+            pos = np.stack([s.pos_ecef_m for s in live])
+            lat, lon, alt = ecef_to_geodetic(pos)
+            lat, lon = np.degrees(lat), np.degrees(lon)
+            truth = self.paths.sample(np.array([t]))
+            if len(truth):
+                gap = np.linalg.norm(pos[:, None, :] - truth.pos_ecef_m[None, :, :], axis=-1)
+                j = np.argmin(gap, axis=1)
+                err = gap[np.arange(len(live)), j]
+                self.track_error.append((nation, t, float(np.median(err))))
+                nearest = {s.track_id: int(truth.object_idx[j[i]]) for i, s in enumerate(live)}
+            for i, s in enumerate(live):
+                key = (nation, s.track_id)
+                if t - self._last_map.get(key, -np.inf) >= self.map_interval_s:
+                    self._last_map[key] = t
+                    self.tracks.append({"node": nation, "track": s.track_id, "t": t, "lat": round(float(lat[i]), 4),
+                                        "lon": round(float(lon[i]), 4), "alt_km": round(float(alt[i]) / 1e3, 1),
+                                        "nations": list(s.nations)})
+        for ev in res.events:
+            if not isinstance(ev, ImpactPrediction):
+                continue
+            obj = nearest.get(ev.track)
+            if obj is not None and not ev.powered and ev.object != "separated":
+                d, _ = geodesic.inverse(ev.lat_deg, ev.lon_deg, self._impact_lat[obj], self._impact_lon[obj])
+                self.impact_error.append((nation, t, ev.track, float(d)))
+            key = (nation, ev.track)
+            if t - self._last_ell.get(key, -np.inf) >= self.map_interval_s:
+                self._last_ell[key] = t
+                self.ellipses.append({"node": nation, "track": ev.track, "t": t, "lat": ev.lat_deg,
+                                      "lon": ev.lon_deg, "a_m": ev.semi_major_m, "b_m": ev.semi_minor_m,
+                                      "az_deg": ev.orientation_deg, "powered": ev.powered})
+
+
+def truth_ground_tracks(paths: ObjectPaths, dt_s: float = 1.0) -> list[dict]:
+    """Each object's ground track sampled every dt_s: id, kind, launch, t[], lat[], lon[], alt_km[]."""
+    out = []
+    for o, oid in enumerate(paths.object_ids):
+        a, b = paths.start[o], paths.start[o + 1]
+        t = paths.t_unix_s[a:b]
+        grid = np.arange(np.ceil(t[0] / dt_s) * dt_s, t[-1], dt_s)
+        grid = np.append(grid, t[-1])
+        one = ObjectPaths([oid], [paths.kind[o]], [paths.launch[o]], t, paths.pos_ecef_m[a:b],
+                          paths.vel_ecef_mps[a:b], paths.boost[a:b], np.array([0, b - a]))
+        s = one.sample(grid)
+        lat, lon, alt = ecef_to_geodetic(s.pos_ecef_m)
+        out.append({"id": oid, "kind": paths.kind[o], "launch": paths.launch[o], "t": s.t_unix_s,
+                    "lat": np.degrees(lat), "lon": np.degrees(lon), "alt_km": alt / 1e3})
+    return out
+
+
+def truth_area_passages(ground: list[dict], areas) -> list[dict]:
+    """When each true object was over each area's land or territorial sea (first and last sample).
+
+    impact: the object came down there. Also lists EEZ-only impacts (zone "eez") for the record.
+    """
+    out = []
+    for g in ground:
+        codes, zones = areas.classify(g["lat"], g["lon"])
+        inside = np.isin(zones, WARN_ZONES)
+        for code in sorted(set(codes[inside].tolist())):
+            idx = np.flatnonzero(inside & (codes == code))
+            out.append({"area": code, "object": g["id"], "kind": g["kind"],
+                        "enter_unix_s": float(g["t"][idx[0]]), "exit_unix_s": float(g["t"][idx[-1]]),
+                        "impact": bool(idx[-1] == len(g["t"]) - 1)})
+        if codes.size and zones[-1] == "eez":
+            out.append({"area": str(codes[-1]), "object": g["id"], "kind": g["kind"],
+                        "enter_unix_s": float(g["t"][-1]), "exit_unix_s": float(g["t"][-1]), "impact": True,
+                        "zone": "eez"})
+    return out
+
+
+def first_alert_table(alerts_shared: Mapping, alerts_alone: Mapping | None, passages: list[dict]) -> list[dict]:
+    """One row per (node, area) alerted in either run or crossed by the truth (over land or sea).
+
+    first shelter alert with and without sharing, the gain (alone - shared), the true entry time and the
+    warning time (entry - first shelter alert, shared), all unix s or seconds.
+    """
+    def firsts(alerts: Mapping | None) -> dict[tuple[str, str], dict]:
+        out: dict[tuple[str, str], dict] = {}
+        for node, incs in (alerts or {}).items():
+            for areas in incs.values():
+                for code, rec in areas.items():
+                    cur = out.setdefault((node, code), {"shelter": None, "notice": None})
+                    for key, src in (("shelter", "first_shelter_unix_s"), ("notice", "first_notice_unix_s")):
+                        v = rec.get(src)
+                        if v is not None and (cur[key] is None or v < cur[key]):
+                            cur[key] = v
+        return out
+
+    shared, alone = firsts(alerts_shared), firsts(alerts_alone)
+    enter: dict[str, float] = {}
+    for p in passages:
+        if p.get("zone") != "eez":
+            enter[p["area"]] = min(enter.get(p["area"], np.inf), p["enter_unix_s"])
+    nodes = sorted({k[0] for k in shared} | {k[0] for k in alone})
+    keys = set(shared) | set(alone)
+    for code in enter:  # a crossed area its nation never alerted is a row too (a miss)
+        owner = code[:2].lower()
+        if owner in nodes:
+            keys.add((owner, code))
+    rows = []
+    for node, code in sorted(keys):
+        s = shared.get((node, code), {})
+        a = alone.get((node, code), {})
+        ts, ta = s.get("shelter"), a.get("shelter")
+        te = enter.get(code)
+        rows.append({"node": node, "area": code, "first_shelter_shared_unix_s": ts,
+                     "first_shelter_alone_unix_s": ta,
+                     "first_notice_shared_unix_s": s.get("notice"), "first_notice_alone_unix_s": a.get("notice"),
+                     "gain_s": (ta - ts) if ts is not None and ta is not None else None,
+                     "truth_enter_unix_s": te,
+                     "warning_time_s": (te - ts) if te is not None and ts is not None else None})
+    return rows
+
+
+def histogram(values, bins: int = 20) -> dict:
+    """Counts over equal bins: {edges, counts, n, p50, p95, max} (empty-safe)."""
+    v = np.asarray([x for x in values if x is not None], float)
+    if v.size == 0:
+        return {"edges": [], "counts": [], "n": 0, "p50": None, "p95": None, "max": None}
+    lo, hi = float(v.min()), float(v.max())
+    if hi <= lo:
+        hi = lo + 1e-9
+    counts, edges = np.histogram(v, bins=bins, range=(lo, hi))
+    return {"edges": edges.tolist(), "counts": counts.tolist(), "n": int(v.size),
+            "p50": float(np.percentile(v, 50)), "p95": float(np.percentile(v, 95)), "max": float(v.max())}
+
+
+def exercise_metrics(*, plan_info: dict, recorder: Recorder, run_log: RunLog, stats: Mapping,
+                     alerts_shared: Mapping, alerts_alone: Mapping | None, passages: list[dict],
+                     inject_effects: list[dict], wall_s: Mapping[str, float]) -> dict:
+    """Everything metrics.json holds (and report.html draws)."""
+    sim_lat = [d.delivered_unix_s - d.published_unix_s for d in run_log.deliveries]
+    wall_lat = [d.wall_transit_s * 1e3 for d in run_log.deliveries if d.wall_transit_s is not None]
+    step_ms = {n: [t.wall_s * 1e3 for t in run_log.timings if t.nation == n]
+               for n in sorted({t.nation for t in run_log.timings})}
+    rejections = {}
+    for key, counters in stats.items():
+        if key.endswith("_counters"):
+            nation = key[: -len("_counters")]
+            rejections[nation] = {k[len("recv_"):]: v for k, v in counters.items()
+                                  if k.startswith("recv_") and k != "recv_accepted" and v}
+    received = {}
+    for d in run_log.deliveries:
+        per = received.setdefault(d.receiver, {})
+        per[d.sender] = per.get(d.sender, 0) + 1
+    impact_err = {}
+    for node, t, track, err in recorder.impact_error:
+        impact_err.setdefault(node, []).append([t, track, round(err, 1)])
+    track_err = {}
+    for node, t, err in recorder.track_error:
+        track_err.setdefault(node, []).append([t, round(err, 1)])
+    table = first_alert_table(alerts_shared, alerts_alone, passages)
+    return {
+        "exercise": plan_info,
+        "wall_s": dict(wall_s),
+        "transport": {k: v for k, v in stats.items() if not k.endswith("_counters")},
+        "rejections": rejections,
+        "delivered_by_receiver": received,
+        "latency": {
+            "sim_s": histogram(sim_lat),
+            "wall_transit_ms": histogram(wall_lat),
+            "step_wall_ms": {n: histogram(v) for n, v in step_ms.items()},
+        },
+        "first_alerts": table,
+        "truth_passages": passages,
+        "prediction_error": {"impact_m": impact_err, "track_m": track_err},
+        "faults": plan_info.get("faults", []),
+        "inject_effects": inject_effects,
+        "held_max": dict(run_log.held_max),
+    }

@@ -1,0 +1,81 @@
+"""Prometheus metrics of one live node, in a registry of its own (several nodes may share a process).
+
+Names (all prefixed `triwarn_node_`, each labelled with the node's `nation`):
+
+=================================  =========  ==============================================================
+steps_total                        counter    steps run
+steps_skipped_total                counter    clock steps skipped because the node was behind
+step_duration_seconds              histogram  wall time of one step (tracking, fusion, assessment, warning)
+step_lag_seconds                   gauge      how late the last step started on the node clock
+detections_total{kind}             counter    own detections taken in (radar, ir)
+tracks_held                        gauge      system tracks in the picture after the last step
+own_tracks                         gauge      the node's own (national) tracks after the last step
+messages_published_total{kind}     counter    messages stored in the outbox, by message class
+messages_received_total{sender,    counter    partner messages accepted, by sender and class
+  kind}
+messages_rejected_total{reason}    counter    partner messages refused, by admission reason (read from the
+                                              transport at scrape time)
+publish_failures_total             counter    attempts to store a step's messages that failed (retried)
+link_up{partner}                   gauge      1 while the partner was heard within the link timeout, else 0
+cap_messages_total{status}         counter    CAP messages issued (Actual or Exercise)
+=================================  =========  ==============================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily
+
+STEP_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+class _RejectCollector:
+    """Reject counters kept by the share admission, exposed as they are when scraped."""
+
+    def __init__(self, nation: str, read: Callable[[], Mapping[str, int]]) -> None:
+        self.nation = nation
+        self.read = read
+
+    def collect(self):
+        family = CounterMetricFamily("triwarn_node_messages_rejected", "Partner messages refused, by reason",
+                                     labels=["nation", "reason"])
+        for reason, n in sorted(self.read().items()):
+            family.add_metric([self.nation, reason], float(n))
+        yield family
+
+
+class NodeMetrics:
+    """The node's metrics; `render()` gives the Prometheus text exposition."""
+
+    def __init__(self, nation: str, rejects: Callable[[], Mapping[str, int]]) -> None:
+        self.nation = nation
+        r = self.registry = CollectorRegistry()
+        p = "triwarn_node_"
+        n = ["nation"]
+        self.steps = Counter(p + "steps", "Steps run", n, registry=r).labels(nation)
+        self.steps_skipped = Counter(p + "steps_skipped", "Clock steps skipped while behind", n,
+                                     registry=r).labels(nation)
+        self.step_duration = Histogram(p + "step_duration_seconds", "Wall time of one step", n,
+                                       buckets=STEP_BUCKETS_S, registry=r).labels(nation)
+        self.step_lag = Gauge(p + "step_lag_seconds", "How late the last step started (node clock)", n,
+                              registry=r).labels(nation)
+        self.detections = Counter(p + "detections", "Own detections taken in", [*n, "kind"], registry=r)
+        self.tracks_held = Gauge(p + "tracks_held", "System tracks after the last step", n,
+                                 registry=r).labels(nation)
+        self.own_tracks = Gauge(p + "own_tracks", "Own national tracks after the last step", n,
+                                registry=r).labels(nation)
+        self.published = Counter(p + "messages_published", "Messages stored in the outbox", [*n, "kind"],
+                                 registry=r)
+        self.received = Counter(p + "messages_received", "Partner messages accepted", [*n, "sender", "kind"],
+                                registry=r)
+        self.publish_failures = Counter(p + "publish_failures", "Failed (retried) attempts to store messages",
+                                        n, registry=r).labels(nation)
+        self.link_up = Gauge(p + "link_up", "1 while the partner is heard within the link timeout", [*n, "partner"],
+                             registry=r)
+        self.cap_messages = Counter(p + "cap_messages", "CAP messages issued", [*n, "status"], registry=r)
+        r.register(_RejectCollector(nation, rejects))
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
