@@ -1,7 +1,7 @@
 import numpy as np
 from scipy.stats import chi2
 
-from triwarn.fusion.associate import assign, distance_matrix
+from triwarn.fusion.associate import GATE_D2, assign, distance_matrix, pair_distance2
 from triwarn.fusion.fuser import Fuser
 from triwarn.fusion.intersection import covariance_intersection, simplex_lattice
 from triwarn.fusion.predictor import cubature_points, points_mean_cov, predict_states
@@ -154,3 +154,81 @@ def test_system_track_id_is_stable_through_a_gap_and_a_hand_over():
     assert out[0].nations == ("JP",)
     # After more than max_coast_s of silence the track is dropped.
     assert fuser.update(T0 + 100, {}) == []
+
+
+def _lagging_report(obj, track_id, t, lag_m, lag_mps, pos_sigma, vel_sigma, mode="boost"):
+    """A tracker-like report of obj at t whose filter lags an unmodelled thrust: its position is lag_m and its
+    velocity lag_mps behind the truth along the direction of flight, with a covariance that does not hold
+    that bias (as a real filter's does not)."""
+    p, v = obj.state(t)
+    u = v / np.linalg.norm(v)
+    return NationalTrack(track_id, t, p - lag_m * u, v - lag_mps * u, _cov(pos_sigma, vel_sigma), mode=mode)
+
+
+def test_two_nations_lagging_boost_tracks_of_one_object_become_one_system_track_and_stay_one():
+    """Regression (issue 5): Korea's and Japan's tracks of one boosting warhead lag the thrust by different
+    amounts, so the 6-D distance on their own covariances is far outside the gate while they are boosting.
+    They must still be one system track, with Korea's (older) id, and stay one after burnout."""
+    obj = Object(*_ballistic_state(speed=2500.0, climb_deg=40.0), seed=5)
+    kr_lag, jp_lag = (900.0, 250.0), (-700.0, -220.0)  # (m, m/s): one behind, one ahead
+    # Without the mismatch allowance this pair is far outside the gate: the test would pass vacuously
+    # otherwise.
+    kr0 = _lagging_report(obj, "k1", T0 + 2, *kr_lag, 300.0, 60.0)
+    jp0 = _lagging_report(obj, "j1", T0 + 2, *jp_lag, 250.0, 50.0)
+    d2_own = pair_distance2(np.r_[kr0.pos_ecef_m, kr0.vel_ecef_mps], kr0.cov_ecef_m2,
+                            np.r_[jp0.pos_ecef_m, jp0.vel_ecef_mps], jp0.cov_ecef_m2)
+    assert d2_own > 2 * GATE_D2
+    fuser = Fuser()
+    for k in range(20):
+        t = T0 + k
+        boosting = k < 8
+        reports = {"KR": [_lagging_report(obj, "k1", t, *kr_lag, 300.0, 60.0) if boosting
+                          else obj.report("k1", t)]}
+        if k >= 2:  # Japan's radar picks the object up two seconds later
+            reports["JP"] = [_lagging_report(obj, "j1", t, *jp_lag, 250.0, 50.0) if boosting
+                             else obj.report("j1", t)]
+        out = fuser.update(t, reports)
+        live = [o for o in out if not o.coasting]
+        assert [o.track_id for o in live] == ["S1"], (k, [(o.track_id, o.sources) for o in out])
+        if k >= 2:
+            assert live[0].nations == ("JP", "KR")
+
+
+def test_split_system_tracks_of_one_object_are_merged_keeping_the_older_id():
+    """Japan's first track of a boosting object lags it by more than any allowance (8 km, 900 m/s), so it
+    starts a system track of its own; its filter then converges step by step, each step consistent with
+    its own last state. Once the two system tracks agree they are merged; Korea's older id survives. A
+    different object reported by Japan alone is not touched."""
+    obj = Object(*_ballistic_state(speed=2500.0, climb_deg=40.0), seed=6)
+    far = Object(*_ballistic_state(lat_deg=41.0, speed=2500.0, climb_deg=40.0), seed=7)  # ~110 km away
+    jp_lags = [(8000.0, 900.0), (6500.0, 750.0), (5000.0, 600.0), (3500.0, 450.0), (2000.0, 300.0),
+               (1000.0, 150.0), (0.0, 0.0), (0.0, 0.0)]
+    fuser = Fuser()
+    fuser.update(T0, {"KR": [_lagging_report(obj, "k1", T0, 0.0, 0.0, 300.0, 60.0)]})
+    for k, lag in enumerate(jp_lags, start=1):
+        t = T0 + k
+        out = fuser.update(t, {"KR": [_lagging_report(obj, "k1", t, 0.0, 0.0, 300.0, 60.0)],
+                               "JP": [_lagging_report(obj, "j1", t, *lag, 300.0, 60.0),
+                                      _lagging_report(far, "j2", t, 0.0, 0.0, 300.0, 60.0)]})
+        if k == 1:
+            assert len(out) == 3  # the split this test is about did happen
+    by_sources = {o.sources: o.track_id for o in out if not o.coasting}
+    assert by_sources == {("JP:j1", "KR:k1"): "S1", ("JP:j2",): "S3"}
+
+
+def test_one_nations_two_close_tracks_are_never_merged():
+    """Just after separation Korea resolves the warhead and the spent stage 1.5 km apart, both boosting,
+    Japan sees only one of them: the mismatch allowance would gate all three together, but a nation that
+    reports two tracks sees two objects, so they stay two system tracks."""
+    warhead = Object(*_ballistic_state(speed=2500.0, climb_deg=40.0), seed=8)
+    stage = Object(*_ballistic_state(lat_deg=40.0135, speed=2500.0, climb_deg=40.0), seed=9)
+    fuser = Fuser()
+    for k in range(6):
+        t = T0 + k
+        out = fuser.update(t, {
+            "KR": [_lagging_report(warhead, "k1", t, 300.0, 80.0, 300.0, 60.0),
+                   _lagging_report(stage, "k2", t, 300.0, 80.0, 300.0, 60.0)],
+            "JP": [_lagging_report(warhead, "j1", t, -300.0, -80.0, 300.0, 60.0)],
+        })
+        assert len(out) == 2
+        assert all(sum(s.startswith("KR:") for s in o.sources) == 1 for o in out)

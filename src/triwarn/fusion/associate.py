@@ -4,6 +4,13 @@ Two estimates a (pos, vel) with covariance Pa and b with Pb of the same object d
 Gaussian whose covariance is at most Pa + Pb, so d^2 = (a - b)^T (Pa + Pb)^-1 (a - b) is chi-square with
 6 degrees of freedom. Pairs beyond the gate are never associated; the rest are assigned one-to-one by
 minimum total d^2 (Hungarian algorithm, scipy's linear_sum_assignment).
+
+That bound assumes each tracker's covariance describes its error. Two nations' trackers of one object
+also differ by model mismatch that neither covariance holds: while the object boosts, each filter lags
+the unknown thrust by its own amount (hundreds of m/s and about a kilometre apart is common), and even in
+free flight sensor registration biases leave a floor of some tens of metres. Gating therefore adds a
+mismatch covariance per track, set by its mode (mismatch_cov), to Pa + Pb. It widens the gate only; the
+fused estimate still uses the trackers' own covariances.
 """
 
 from __future__ import annotations
@@ -15,7 +22,29 @@ from scipy.stats import chi2
 
 GATE_PROBABILITY = 0.9995
 GATE_D2 = float(chi2.ppf(GATE_PROBABILITY, 6))
+# An existing binding is dropped only beyond a wider gate than a new pair must pass (hysteresis), so one
+# noisy step does not split a system track.
+KEEP_GATE_D2 = float(chi2.ppf(1.0 - 1e-6, 6))
+# Per-axis standard deviations of the error between two trackers' estimates of one object that their
+# covariances do not hold: thrust lag while boosting, registration bias in free flight.
+MISMATCH_BOOST_M, MISMATCH_BOOST_MPS = 1000.0, 200.0
+MISMATCH_BALLISTIC_M, MISMATCH_BALLISTIC_MPS = 100.0, 5.0
 _NO_PAIR = 1e12
+
+
+def mismatch_cov(boosting: ArrayLike) -> NDArray[np.float64]:
+    """Diagonal model-mismatch covariances (..., 6, 6) over [pos_m, vel_mps] for tracks boosting (bool, (...,)).
+
+    Added to a track's covariance for gating only (see the module docstring).
+    """
+    b = np.asarray(boosting, bool)
+    pos_var = np.where(b, MISMATCH_BOOST_M**2, MISMATCH_BALLISTIC_M**2)
+    vel_var = np.where(b, MISMATCH_BOOST_MPS**2, MISMATCH_BALLISTIC_MPS**2)
+    out = np.zeros((*b.shape, 6, 6))
+    idx = np.arange(3)
+    out[..., idx, idx] = pos_var[..., None]
+    out[..., idx + 3, idx + 3] = vel_var[..., None]
+    return out
 
 
 def pair_distance2(

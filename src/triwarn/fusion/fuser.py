@@ -3,14 +3,16 @@
 Each call of Fuser.update(t, tracks_by_nation) does, for all tracks at once:
 1. predicts every national track and every live system track to t with the flight model (cubature
    points through J2 free flight, plus process noise that is large while an object is boosting);
-2. keeps each national track on the system track it fed before while it stays inside the gate (so ids
+2. keeps each national track on the system track it fed before while it stays inside a wider gate (so ids
    survive hand-overs: a system track lives on as long as any nation still reports it);
 3. assigns the remaining national tracks, nation by nation, to system tracks that have no track of that
-   nation yet (statistical distance, chi-square gate, 2-D assignment); one left over starts a new system
-   track, which later nations in the same call may join;
-4. fuses each system track's contributions by covariance intersection; a track seen by one nation alone
+   nation yet (statistical distance with a model-mismatch allowance per mode, chi-square gate, 2-D
+   assignment); one left over starts a new system track, which later nations in the same call may join;
+4. merges system tracks of this call that hold disjoint nations' tracks of one object (inside the gate),
+   keeping the older id, so a split made while the gate could not join them does not last;
+5. fuses each system track's contributions by covariance intersection; a track seen by one nation alone
    is passed through as it is;
-5. coasts system tracks nobody reported (prediction only, `coasting` set) for up to max_coast_s, so a
+6. coasts system tracks nobody reported (prediction only, `coasting` set) for up to max_coast_s, so a
    track that reappears after a gap, from the same nation or another, gets its old id back.
 
 The class holds no clock and does no I/O: the caller gives the time and the tracks.
@@ -23,7 +25,14 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from triwarn.fusion.associate import GATE_D2, assign, distance_matrix, pair_distance2
+from triwarn.fusion.associate import (
+    GATE_D2,
+    KEEP_GATE_D2,
+    assign,
+    distance_matrix,
+    mismatch_cov,
+    pair_distance2,
+)
 from triwarn.fusion.intersection import covariance_intersection
 from triwarn.fusion.predictor import Q_BALLISTIC_M2_S3, Q_BOOST_M2_S3, predict_states
 from triwarn.fusion.track import MODE_BALLISTIC, MODE_BOOST, NationalTrack, SystemTrack
@@ -35,17 +44,21 @@ class _Contribution:
     track: NationalTrack
     state: np.ndarray  # predicted to the fusion time, (6,)
     cov: np.ndarray  # (6, 6)
+    gate_cov: np.ndarray  # cov plus the mode's model-mismatch covariance, for gating only, (6, 6)
 
 
 @dataclass
 class Fuser:
     """Track-to-track fusion over nations. Times are unix seconds; states ECEF (m, m/s).
 
-    gate_d2: chi-square gate on the 6-D statistical distance; max_coast_s: how long a system track nobody
+    gate_d2: chi-square gate on the 6-D statistical distance (track covariances plus the modes' mismatch
+    allowance, see associate.py) for a new pair or a merge; keep_gate_d2: the wider gate an existing
+    binding must leave before it is dropped; max_coast_s: how long a system track nobody
     reports is kept for re-association; id_prefix starts every system track id.
     """
 
     gate_d2: float = GATE_D2
+    keep_gate_d2: float = KEEP_GATE_D2
     max_coast_s: float = 60.0
     id_prefix: str = "S"
     _tracks: dict[str, SystemTrack] = field(default_factory=dict, repr=False)
@@ -59,21 +72,23 @@ class Fuser:
         t = float(t_unix_s)
         contribs = self._predict_national(t, tracks_by_nation)
         prior_ids, prior_state, prior_cov = self._predict_system(t)
+        prior_gate_cov = prior_cov + mismatch_cov(
+            np.array([self._tracks[s].mode == MODE_BOOST for s in prior_ids], bool))
         prior_index = {sid: i for i, sid in enumerate(prior_ids)}
 
         members: dict[str, list[_Contribution]] = {}
         free: list[_Contribution] = []
-        # 2. Keep existing bindings that are still statistically consistent.
+        # 2. Keep existing bindings that are still statistically consistent (with hysteresis).
         bound = [(c, self._bindings.get((c.nation, c.track.track_id))) for c in contribs]
         keep_idx = [i for i, (_c, sid) in enumerate(bound) if sid in prior_index]
         if keep_idx:
             rows = np.array([prior_index[bound[i][1]] for i in keep_idx])
             nat_state = np.stack([bound[i][0].state for i in keep_idx])
-            nat_cov = np.stack([bound[i][0].cov for i in keep_idx])
-            d2 = pair_distance2(nat_state, nat_cov, prior_state[rows], prior_cov[rows])
+            nat_cov = np.stack([bound[i][0].gate_cov for i in keep_idx])
+            d2 = pair_distance2(nat_state, nat_cov, prior_state[rows], prior_gate_cov[rows])
             for j, i in enumerate(keep_idx):
                 c, sid = bound[i]
-                if d2[j] <= self.gate_d2:
+                if d2[j] <= self.keep_gate_d2:
                     members.setdefault(sid, []).append(c)
                 else:
                     del self._bindings[(c.nation, c.track.track_id)]
@@ -90,11 +105,11 @@ class Fuser:
             if cand_ids:
                 # A system track is gated on its prediction, or, if it was born in this call, on the
                 # track that started it.
-                gating = [(prior_state[prior_index[s]], prior_cov[prior_index[s]]) if s in prior_index
-                          else (members[s][0].state, members[s][0].cov) for s in cand_ids]
+                gating = [(prior_state[prior_index[s]], prior_gate_cov[prior_index[s]]) if s in prior_index
+                          else (members[s][0].state, members[s][0].gate_cov) for s in cand_ids]
                 cand_state = np.stack([g[0] for g in gating])
                 cand_cov = np.stack([g[1] for g in gating])
-                cost = distance_matrix(np.stack([c.state for c in mine]), np.stack([c.cov for c in mine]),
+                cost = distance_matrix(np.stack([c.state for c in mine]), np.stack([c.gate_cov for c in mine]),
                                        cand_state, cand_cov, self.gate_d2)
                 rows, cols = assign(cost)
                 for r, k in zip(rows, cols, strict=True):
@@ -108,6 +123,8 @@ class Fuser:
                     members[sid] = [c]
                     self._bindings[(nation, c.track.track_id)] = sid
 
+        # 4. Merge system tracks that hold one object under different nations' tracks.
+        self._merge(members)
         self._fuse(t, members)
         self._coast(t, prior_ids, prior_state, prior_cov, members)
         return [self._tracks[sid] for sid in sorted(self._tracks, key=_id_order)]
@@ -130,7 +147,48 @@ class Fuser:
         q = np.array([Q_BOOST_M2_S3 if tr.mode == MODE_BOOST else Q_BALLISTIC_M2_S3 for _n, tr in flat])
         pos, vel, cov = predict_states(pos, vel, cov, dt, q)
         state = np.concatenate([pos, vel], axis=-1)
-        return [_Contribution(n, tr, state[i], cov[i]) for i, (n, tr) in enumerate(flat)]
+        gate_cov = cov + mismatch_cov(np.array([tr.mode == MODE_BOOST for _n, tr in flat], bool))
+        return [_Contribution(n, tr, state[i], cov[i], gate_cov[i]) for i, (n, tr) in enumerate(flat)]
+
+    def _merge(self, members: dict[str, list[_Contribution]]) -> None:
+        """Join system tracks of this call whose nations do not overlap and whose estimates pass the gate.
+
+        A split arises when one nation's track of an object starts (or leaves its binding) while the
+        partners' system track is out of the gate, e.g. during boost; without this step the two system
+        tracks would each keep their own binding for ever. Each system track is represented by its
+        contribution with the smallest position covariance; candidate pairs are joined best-first, the
+        older id surviving, and only while the joined nations stay disjoint (a nation that reports two
+        tracks sees two objects). Bindings of the absorbed id move to the survivor.
+        """
+        sids = [s for s in members if members[s]]
+        if len(sids) < 2:
+            return
+        reps = [min(members[s], key=lambda c: np.trace(c.cov[:3, :3])) for s in sids]
+        state = np.stack([c.state for c in reps])
+        gate_cov = np.stack([c.gate_cov for c in reps])
+        d2 = distance_matrix(state, gate_cov, state, gate_cov, self.gate_d2)
+        d2[np.tril_indices(len(sids))] = np.inf
+        ia, ib = np.nonzero(np.isfinite(d2))
+        if ia.size == 0:
+            return
+        root = {s: s for s in sids}
+
+        def find(s: str) -> str:
+            while root[s] != s:
+                s = root[s]
+            return s
+
+        for k in np.argsort(d2[ia, ib], kind="stable"):
+            a, b = find(sids[ia[k]]), find(sids[ib[k]])
+            if a == b or {c.nation for c in members[a]} & {c.nation for c in members[b]}:
+                continue
+            keep, gone = sorted((a, b), key=_id_order)
+            members[keep].extend(members.pop(gone))
+            root[gone] = keep
+            self._tracks.pop(gone, None)
+            for key, sid in self._bindings.items():
+                if sid == gone:
+                    self._bindings[key] = keep
 
     def _predict_system(self, t: float):
         ids = list(self._tracks)
@@ -173,7 +231,7 @@ class Fuser:
 
     def _coast(self, t, prior_ids, prior_state, prior_cov, members) -> None:
         for i, sid in enumerate(prior_ids):
-            if sid in members:
+            if sid in members or sid not in self._tracks:  # fused now, or merged into another track
                 continue
             old = self._tracks[sid]
             if t - old.last_update_unix_s > self.max_coast_s:

@@ -17,6 +17,7 @@ state, covariance, mode, quality and the contributing nation only.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
@@ -45,6 +46,7 @@ NATIONS = ("us", "jp", "kr")
 # The areas each nation warns: its own subdivisions and territories (ISO 3166-2 prefixes).
 WARNS_FOR = {"jp": ("JP-",), "kr": ("KR-",), "us": ("US-",)}
 TRACKS_PER_REPORT = 256  # track states per signed message (one signature covers them all)
+PARTNER_EVENTS_KEPT = 2000  # partner events kept for display
 
 
 def node_assess_config() -> AssessConfig:
@@ -131,7 +133,8 @@ class NationalNode:
         self.sender = sender
         self.admission = admission
         self._partners: dict[tuple[str, str], _PartnerTrack] = {}
-        self._partner_events: list[object] = []
+        # The newest partner events only: a live node runs for months.
+        self._partner_events: deque[object] = deque(maxlen=PARTNER_EVENTS_KEPT)
         self._alive: dict[str, float] = {}  # system track id -> last time seen
         self.issued: list[WarningMessage] = []
 
@@ -181,7 +184,7 @@ class NationalNode:
             self._partner_events.append(msg)
 
     def partner_events(self) -> list[object]:
-        """Partner launch events, impact predictions and warning states received so far (for display)."""
+        """The latest partner launch events, impact predictions and warning states (for display)."""
         return list(self._partner_events)
 
     # -------------------------------------------------------------------------------------- stepping

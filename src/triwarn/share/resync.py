@@ -76,6 +76,7 @@ class SourceWatchdog:
         self.resyncs = 0
         self._last: dict[str, float] = {}
         self._task: asyncio.Task | None = None
+        self._stopping = False
 
     async def check_once(self) -> None:
         for stream in self.streams:
@@ -91,16 +92,22 @@ class SourceWatchdog:
                     break
 
     async def _run(self) -> None:
-        while True:
+        # The flag, not only the cancellation, ends the loop: on Python 3.11 asyncio.wait_for (inside
+        # nats-py's request) can swallow a cancellation that races with its timeout, and a loop that
+        # relied on it alone would then run, and its stop() wait, for ever.
+        while not self._stopping:
             with contextlib.suppress(nats.errors.Error, RuntimeError, OSError, asyncio.TimeoutError):
                 await self.check_once()
-            await asyncio.sleep(self.interval_s)
+            if not self._stopping:
+                await asyncio.sleep(self.interval_s)
 
     def start(self) -> None:
+        self._stopping = False
         self._task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
         if self._task is not None:
+            self._stopping = True
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
