@@ -3,14 +3,12 @@ the work; an InputError anywhere becomes a one-line message on stderr and exit c
 
 from __future__ import annotations
 
-import functools
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from triwarn.errors import InputError
+from triwarn.errors import exit_2_on_input_error
 from triwarn.share.commands import keys_app, network_app
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
@@ -18,20 +16,10 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(network_app, name="network")
 
 
-def _input_errors_exit_2(fn):
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except InputError as exc:
-            print(f"triwarn: error: {exc}", file=sys.stderr)
-            raise typer.Exit(code=2) from None
-
-    return wrapper
 
 
 @app.command()
-@_input_errors_exit_2
+@exit_2_on_input_error
 def trajectory(
     launch: Annotated[str, typer.Option(help="Launch point LAT,LON in degrees.")],
     apogee_km: Annotated[float, typer.Option("--apogee-km", help="Reported apogee (km).")],
@@ -50,7 +38,7 @@ def trajectory(
 
 
 @app.command()
-@_input_errors_exit_2
+@exit_2_on_input_error
 def simulate(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML (launches and sensors).")],
     out: Annotated[Path, typer.Option(help="Output folder.")],
@@ -63,7 +51,7 @@ def simulate(
 
 
 @app.command()
-@_input_errors_exit_2
+@exit_2_on_input_error
 def track(
     sensors: Annotated[Path, typer.Option(help="sensors.yaml")],
     measurements: Annotated[Path, typer.Option(help="measurements.jsonl")],
@@ -77,7 +65,7 @@ def track(
 
 
 @app.command()
-@_input_errors_exit_2
+@exit_2_on_input_error
 def assess(
     tracks: Annotated[list[Path], typer.Option(help="tracks.jsonl; repeat for several nations' files.")],
     out: Annotated[Path, typer.Option(help="Output events.jsonl")],
@@ -91,7 +79,7 @@ def assess(
 
 
 @app.command()
-@_input_errors_exit_2
+@exit_2_on_input_error
 def replay(
     sensors: Annotated[Path, typer.Option(help="sensors.yaml")],
     measurements: Annotated[Path, typer.Option(help="measurements.jsonl")],
@@ -113,7 +101,7 @@ app.add_typer(exercise_app, name="exercise")
 
 
 @exercise_app.command("run")
-@_input_errors_exit_2
+@exit_2_on_input_error
 def exercise_run(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML (launches, sensors, network, injects).")],
     out: Annotated[Path, typer.Option(help="Output folder.")],
@@ -133,7 +121,7 @@ def exercise_run(
 
 
 @app.command()
-@_input_errors_exit_2
+@exit_2_on_input_error
 def demo(
     headless: Annotated[bool, typer.Option("--headless", help="Run without serving the operator UI.")] = False,
     speed: Annotated[float, typer.Option(help="Sim seconds per wall second.")] = 10.0,
@@ -149,7 +137,7 @@ def demo(
 
 
 @app.command()
-@_input_errors_exit_2
+@exit_2_on_input_error
 def node(
     nation: Annotated[str, typer.Option(help="This node's nation code, e.g. kr.")],
     keys: Annotated[Path, typer.Option(help="Key folder: NATION.key (own, private) and the partners' .pub.")],

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import signal
 import sys
 import tempfile
@@ -12,23 +11,13 @@ from typing import Annotated
 
 import typer
 
-from triwarn.errors import InputError
+from triwarn.errors import InputError, exit_2_on_input_error
 
 keys_app = typer.Typer(no_args_is_help=True, help="Nation signing keys (Ed25519).")
 network_app = typer.Typer(no_args_is_help=True,
                           help="The three-nation NATS network: config and local servers.")
 
 
-def _input_errors_exit_2(fn):
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except InputError as exc:
-            print(f"triwarn: error: {exc}", file=sys.stderr)
-            raise typer.Exit(code=2) from None
-
-    return wrapper
 
 
 def _nation(value: str) -> str:
@@ -38,7 +27,7 @@ def _nation(value: str) -> str:
 
 
 @keys_app.command("new")
-@_input_errors_exit_2
+@exit_2_on_input_error
 def keys_new(
     nation: Annotated[str, typer.Option(help="Two-letter nation code, e.g. kr.")],
     directory: Annotated[Path, typer.Option("--dir", help="Where to write NATION.key and NATION.pub.")] = (
@@ -54,7 +43,7 @@ def keys_new(
 
 
 @keys_app.command("trust")
-@_input_errors_exit_2
+@exit_2_on_input_error
 def keys_trust(
     directory: Annotated[Path, typer.Argument(help="Trust store: a directory of NATION.pub files.")],
 ) -> None:
@@ -69,7 +58,7 @@ def keys_trust(
 
 
 @network_app.command("config")
-@_input_errors_exit_2
+@exit_2_on_input_error
 def network_config(
     out: Annotated[Path, typer.Option(help="Directory for the server configs.")],
     network: Annotated[Path | None, typer.Option(help="network.yaml (default: the embedded one).")] = None,
@@ -101,7 +90,7 @@ def network_config(
 
 
 @network_app.command("up")
-@_input_errors_exit_2
+@exit_2_on_input_error
 def network_up(
     network: Annotated[Path | None, typer.Option(help="network.yaml (default: the embedded one).")] = None,
     workdir: Annotated[Path | None, typer.Option(help="Configs, logs, JetStream (default temp).")] = None,
@@ -136,7 +125,7 @@ def network_up(
 
 
 @network_app.command("schema")
-@_input_errors_exit_2
+@exit_2_on_input_error
 def network_schema(
     out: Annotated[Path, typer.Option(help="Directory for the JSON Schema files.")] = Path("docs/schema"),
 ) -> None:
