@@ -45,7 +45,8 @@ def run_triwarn(folder: Path, interval_s: float = 1.0) -> tuple[Reports, dict]:
         wall += time.perf_counter() - w0
         done = end
         rep = tracker.tracks_at(tick)
-        reports[tick] = (rep.track_ids, rep.pos_ecef_m)
+        # ids as one numpy string array per tick: a million small str objects would dominate the RSS
+        reports[tick] = (np.asarray(rep.track_ids, dtype=np.str_), rep.pos_ecef_m)
     return reports, {"detections": done, "cpu_s": cpu, "wall_s": wall}
 
 

@@ -354,7 +354,7 @@ def test_fast_and_line_by_line_paths_agree(tmp_path, sensors, monkeypatch):
     path = tmp_path / "m.jsonl"
     path.write_text("\n".join(lines) + "\n")
     whole = read_measurements(path, sensors)  # one chunk holding bad lines: line by line
-    monkeypatch.setattr(formats, "READ_CHUNK_LINES", 7)  # most 7-line chunks are clean: the array path
+    monkeypatch.setattr(formats, "READ_BLOCK_BYTES", 700)  # most ~7-line blocks are clean: the array path
     chunked = read_measurements(path, sensors)
     assert whole.skips.counts == chunked.skips.counts and whole.skips.reordered == chunked.skips.reordered
     for name in ("t_unix_s", "sensor_idx", "range_m", "az_rad", "el_rad", "line"):
@@ -362,3 +362,50 @@ def test_fast_and_line_by_line_paths_agree(tmp_path, sensors, monkeypatch):
     for name in ("t_unix_s", "platform_ecef_m", "los_ecef", "t_available_unix_s", "line"):
         np.testing.assert_array_equal(getattr(whole.ir, name), getattr(chunked.ir, name))
     assert len(whole.ir) == 28 and whole.skips.total >= len(bad) - 1
+
+
+def test_block_reading_keeps_line_numbers_and_values(tmp_path, sensors, monkeypatch):
+    # Blocks of a few lines: lines straddle block ends, a blank line and two objects on one line land
+    # inside blocks; the result must be what one whole-file block gives, line numbers included.
+    from triwarn.sensors import formats
+
+    lines = [radar_line(10.0 + 0.5 * k, range_m=1e5 + k) for k in range(60)]
+    lines.insert(23, "")
+    lines.insert(41, radar_line(40.0) + " " + radar_line(40.0))  # two objects: one malformed line
+    path = tmp_path / "m.jsonl"
+    path.write_text("\n".join(lines))  # no final newline
+    whole = read_measurements(path, sensors)
+    monkeypatch.setattr(formats, "READ_BLOCK_BYTES", 150)
+    blocks = read_measurements(path, sensors)
+    assert blocks.skips.counts == whole.skips.counts and blocks.skips.counts["malformed_json"] == 1
+    np.testing.assert_array_equal(blocks.radar.line, whole.radar.line)
+    np.testing.assert_array_equal(blocks.radar.range_m, whole.radar.range_m)
+    assert len(blocks) == 60 and blocks.radar.line[-1] == 62 and 24 not in blocks.radar.line.tolist()
+    with pytest.raises(InputError) as err:
+        read_measurements(path, sensors, strict=True)
+    assert err.value.line == 42
+
+
+def test_truth_blocks_agree_and_name_a_late_bad_line(tmp_path, monkeypatch):
+    from triwarn.sensors import formats
+
+    rng = np.random.default_rng(5)
+    n = 400
+    truth = TruthLog([f"L{i}/warhead" for i in range(7)], 1.6e9 + np.arange(n) * 0.5,
+                     (np.arange(n) % 7).astype(np.int32), rng.normal(size=(n, 3)) * 1e6,
+                     rng.normal(size=(n, 3)) * 1e3, np.array(["boost", "ballistic", ""] * 133 + ["boost"]),
+                     {f"L{i}/warhead": "warhead" for i in range(7)}, {f"L{i}/warhead": f"L{i}" for i in range(7)})
+    path = tmp_path / "truth.jsonl"
+    write_truth(path, truth)
+    whole = read_truth(path)
+    monkeypatch.setattr(formats, "READ_BLOCK_BYTES", 1000)
+    blocks = read_truth(path)
+    assert blocks.object_ids == whole.object_ids and blocks.kind == whole.kind and blocks.launch == whole.launch
+    for name in ("t_unix_s", "object_idx", "pos_ecef_m", "vel_ecef_mps", "phase"):
+        np.testing.assert_array_equal(getattr(blocks, name), getattr(whole, name))
+    text = path.read_text().splitlines()
+    text[350] = text[350].replace('"ecef_m":[', '"ecef_m":[1.0,')
+    path.write_text("\n".join(text) + "\n")
+    with pytest.raises(InputError) as err:
+        read_truth(path)
+    assert err.value.line == 351 and err.value.field == "ecef_m"

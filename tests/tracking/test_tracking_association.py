@@ -83,3 +83,52 @@ def test_duplicates_and_lost_tracks_are_deleted():
     low[0] = 6_378_137.0 - 500.0
     lost = delete_lost(100.0, np.array([79.0, 99.0, 99.0]), np.stack([high, low, high]), p, settings)
     assert lost.tolist() == [True, True, False]
+
+
+def test_spatial_candidates_and_nearest_within_equal_a_kd_tree():
+    from scipy.spatial import cKDTree
+
+    from triwarn.tracking.initiation import nearest_within
+
+    rng = np.random.default_rng(4)
+    tracks = rng.uniform(-50e3, 50e3, (300, 3))
+    meas = rng.uniform(-50e3, 50e3, (200, 3))
+    radius = rng.uniform(1e3, 2e4, 300)
+    ti, mj = spatial_candidates(tracks, radius, meas)
+    want = {(i, j) for i, near in enumerate(cKDTree(meas).query_ball_point(tracks, radius)) for j in near}
+    assert set(zip(ti.tolist(), mj.tolist(), strict=True)) == want and len(ti) == len(want) > 100
+
+    new_i, old_i, dist = nearest_within(tracks, meas, 3, 6e3)
+    d_ref, j_ref = cKDTree(meas).query(tracks, k=3, distance_upper_bound=6e3)
+    keep = np.isfinite(d_ref)
+    np.testing.assert_array_equal(new_i, np.nonzero(keep)[0])
+    np.testing.assert_array_equal(old_i, j_ref[keep])
+    np.testing.assert_allclose(dist, d_ref[keep], rtol=1e-12)
+
+
+def test_one_solve_over_all_clusters_equals_solving_each_cluster(monkeypatch):
+    from triwarn.tracking import association
+
+    rng = np.random.default_rng(11)
+    # 40 clusters of 2-4 tracks and 1-4 measurements, each sparsely connected, unbalanced on purpose
+    ti, mj = [], []
+    t0 = m0 = 0
+    for _ in range(40):
+        nt, nm = rng.integers(2, 5), rng.integers(1, 5)
+        for a in range(nt):
+            for b in range(nm):
+                if rng.random() < 0.6 or a == b:
+                    ti.append(t0 + a)
+                    mj.append(m0 + min(b, nm - 1))
+        t0, m0 = t0 + nt, m0 + nm
+    pairs = np.unique(np.stack([ti, mj], 1), axis=0)
+    ti, mj = pairs[:, 0], pairs[:, 1]
+    cost = rng.uniform(-5.0, 20.0, ti.size)
+    one_t, one_m = gnn_assign(ti, mj, cost, t0, m0)
+    monkeypatch.setattr(association, "_ONE_SOLVE_MAX_CELLS", 0)
+    each_t, each_m = gnn_assign(ti, mj, cost, t0, m0)
+    lookup = {(a, b): c for a, b, c in zip(ti.tolist(), mj.tolist(), cost.tolist(), strict=True)}
+    assert sorted(zip(one_t.tolist(), one_m.tolist(), strict=True)) == sorted(
+        zip(each_t.tolist(), each_m.tolist(), strict=True))
+    assert len(set(one_t.tolist())) == len(one_t) and len(set(one_m.tolist())) == len(one_m)
+    assert len(one_t) > 60 and all((a, b) in lookup for a, b in zip(one_t.tolist(), one_m.tolist(), strict=True))

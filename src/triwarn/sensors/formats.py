@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -529,7 +529,60 @@ def _from_python_json(raw: bytes, struct_type: type = _Line) -> Any:
         raise _Reject("malformed_field", name, text.split(" - at ")[0].replace(" | null", "")) from None
 
 
-READ_CHUNK_LINES = 20_000  # lines decoded and checked at once on the fast path
+READ_BLOCK_BYTES = 2 << 20  # bytes of whole lines decoded and checked at once (~20,000 detections)
+_BLANK_LINE = re.compile(rb"\n[ \t\r]*\n")
+
+
+def _open_for_reading(path: Path, what: str) -> Any:
+    try:
+        return path.open("rb")
+    except FileNotFoundError:
+        raise InputError(f"{what} file not found", source=str(path)) from None
+    except OSError as exc:
+        raise InputError(f"cannot read {what} file: {exc}", source=str(path)) from None
+
+
+def _line_blocks(fh: Any, source: str, what: str) -> Iterator[tuple[int, bytes]]:
+    """(number of the block's first line, block) for blocks of whole lines of about READ_BLOCK_BYTES.
+
+    The whole file is never held in memory: only one block and the columns made from earlier ones.
+    """
+    first = 1
+    carry = b""
+    while True:
+        try:
+            data = fh.read(READ_BLOCK_BYTES)
+        except OSError as exc:
+            raise InputError(f"cannot read {what} file: {exc}", source=source) from None
+        if not data:
+            break
+        data = carry + data
+        end = data.rfind(b"\n") + 1
+        if end == 0:
+            carry = data  # one very long line: keep reading until it ends
+            continue
+        block, carry = data[:end], data[end:]
+        yield first, block
+        first += block.count(b"\n")
+    if carry:
+        yield first, carry
+
+
+def _block_lines(block: bytes) -> list[bytes]:
+    """The lines of a block (without the final newline's empty remainder)."""
+    raws = block.split(b"\n")
+    if raws and raws[-1] == b"":
+        raws.pop()
+    return raws
+
+
+def _clean_block_count(block: bytes) -> int | None:
+    """Number of lines of a block without blank lines (so that line k of a decode is file line first + k),
+    or None when it holds a blank line."""
+    closed = block if block.endswith(b"\n") else block + b"\n"
+    if _BLANK_LINE.search(b"\n" + closed) is not None:
+        return None
+    return closed.count(b"\n")
 
 
 class _ReadState:
@@ -693,37 +746,28 @@ def read_measurements(
     """
     path = Path(path)
     source = str(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError("measurements file not found", source=source) from None
-    except OSError as exc:
-        raise InputError(f"cannot read measurements file: {exc}", source=source) from None
-
+    fh = _open_for_reading(path, "measurements")
     sensor_ids = list(sensors)
     st = _ReadState([isinstance(sensors[sid], RadarSensor) for sid in sensor_ids],
                     {sid: i for i, sid in enumerate(sensor_ids)}, reorder_window_s, strict, source)
     decoder = msgspec.json.Decoder(_Line)
-    raw_lines = data.split(b"\n")
-    while raw_lines and not raw_lines[-1].strip():
-        raw_lines.pop()  # the final newline, and blank lines after the last line
-    if re.search(rb"(^|\n)[ \t\r]*(\n|$)", data.rstrip()) is None:
-        linenos_all: Any = range(1, len(raw_lines) + 1)  # no blank line: skip the per-line test
-    else:
-        linenos_all = [i for i, raw in enumerate(raw_lines, start=1) if raw.strip()]
-    for a in range(0, len(linenos_all), READ_CHUNK_LINES):
-        linenos = linenos_all[a:a + READ_CHUNK_LINES]
-        if isinstance(linenos, range):
-            raws = raw_lines[linenos.start - 1:linenos.stop - 1]
-            linenos = list(linenos)
-        else:
-            raws = [raw_lines[i - 1] for i in linenos]
-        try:
-            recs = decoder.decode_lines(b"\n".join(raws))
-        except (msgspec.DecodeError, msgspec.ValidationError):
+    with fh:
+        for first, block in _line_blocks(fh, source, "measurements"):
+            n_lines = _clean_block_count(block)
             recs = None
-        if recs is None or len(recs) != len(raws) or not _fast_chunk(recs, np.asarray(linenos, np.int64), st):
-            _slow_chunk(raws, linenos, decoder, st)
+            if n_lines is not None:
+                try:
+                    recs = decoder.decode_lines(block)
+                except (msgspec.DecodeError, msgspec.ValidationError):
+                    recs = None
+            # Two objects on one line would decode as two records: the count check sends such a block,
+            # and any block with a bad or blank line, down the line-by-line path.
+            if (recs is not None and len(recs) == n_lines
+                    and _fast_chunk(recs, np.arange(first, first + n_lines, dtype=np.int64), st)):
+                continue
+            del recs
+            raws = _block_lines(block)
+            _slow_chunk(raws, list(range(first, first + len(raws))), decoder, st)
 
     n_ok = sum(len(c[0]) for c in st.radar) + sum(len(c[0]) for c in st.ir)
     skips = st.skips
@@ -878,26 +922,43 @@ def write_truth(path: str | Path, truth: TruthLog) -> int:
     return len(order)
 
 
-def read_truth(path: str | Path) -> TruthLog:
-    """Read truth.jsonl. Extra fields are ignored; a bad line raises InputError naming file, line, field."""
-    path = Path(path)
-    source = str(path)
+def _truth_block_fast(recs: list[_TruthLine], index_of: dict[str, int], kind: dict[str, str],
+                      launch: dict[str, str]) -> tuple[NDArray, ...] | None:
+    """Columns of a decoded block of truth lines, or None (nothing taken) if any line is bad."""
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError("truth file not found", source=source) from None
-    except OSError as exc:
-        raise InputError(f"cannot read truth file: {exc}", source=source) from None
-    decoder = msgspec.json.Decoder(_TruthLine)
-    index_of: dict[str, int] = {}
-    kind: dict[str, str] = {}
-    launch: dict[str, str] = {}
+        t = np.array([r.t for r in recs], float)
+        pos = np.array([r.ecef_m for r in recs], float)
+        vel = np.array([r.vel_ecef_mps for r in recs], float)
+    except (TypeError, ValueError):  # a missing field or a ragged vector
+        return None
+    n = len(recs)
+    if pos.shape != (n, 3) or vel.shape != (n, 3) or t.shape != (n,):
+        return None
+    if not (np.isfinite(t).all() and np.isfinite(pos).all() and np.isfinite(vel).all()):
+        return None
+    objects = [r.object for r in recs]
+    if None in objects:
+        return None
+    obj = np.empty(n, np.int32)
+    for k, r in enumerate(recs):
+        obj[k] = index_of.setdefault(r.object, len(index_of))
+        if r.kind is not None:
+            kind[r.object] = r.kind
+        if r.launch is not None:
+            launch[r.object] = r.launch
+    phase = np.asarray([r.phase or "" for r in recs], dtype=np.str_)
+    return t, obj, pos, vel, phase
+
+
+def _truth_block_slow(raws: list[bytes], first: int, decoder: msgspec.json.Decoder, source: str,
+                      index_of: dict[str, int], kind: dict[str, str], launch: dict[str, str]) -> tuple[NDArray, ...]:
+    """Line by line: columns of the good lines; the first bad line raises InputError (file, line, field)."""
     t_l: list[float] = []
     o_l: list[int] = []
     p_l: list[list[float]] = []
     v_l: list[list[float]] = []
     ph_l: list[str] = []
-    for lineno, raw in enumerate(data.split(b"\n"), start=1):
+    for lineno, raw in enumerate(raws, start=first):
         if not raw.strip():
             continue
         try:
@@ -923,8 +984,40 @@ def read_truth(path: str | Path) -> TruthLog:
         p_l.append(rec.ecef_m)
         v_l.append(rec.vel_ecef_mps)
         ph_l.append(rec.phase or "")
-    if not t_l:
+    return (np.asarray(t_l, float), np.asarray(o_l, np.int32), np.asarray(p_l, float).reshape(-1, 3),
+            np.asarray(v_l, float).reshape(-1, 3), np.asarray(ph_l, dtype=np.str_))
+
+
+def read_truth(path: str | Path) -> TruthLog:
+    """Read truth.jsonl. Extra fields are ignored; a bad line raises InputError naming file, line, field.
+
+    Read a block of lines at a time (clean blocks decoded into arrays at once), so memory holds the
+    columns and one block, never the file or a Python object per line.
+    """
+    path = Path(path)
+    source = str(path)
+    fh = _open_for_reading(path, "truth")
+    decoder = msgspec.json.Decoder(_TruthLine)
+    index_of: dict[str, int] = {}
+    kind: dict[str, str] = {}
+    launch: dict[str, str] = {}
+    chunks: list[tuple[NDArray, ...]] = []
+    with fh:
+        for first, block in _line_blocks(fh, source, "truth"):
+            n_lines = _clean_block_count(block)
+            cols = None
+            if n_lines is not None:
+                try:
+                    recs = decoder.decode_lines(block)
+                except (msgspec.DecodeError, msgspec.ValidationError):
+                    recs = []
+                if len(recs) == n_lines:
+                    cols = _truth_block_fast(recs, index_of, kind, launch)
+                del recs
+            if cols is None:
+                cols = _truth_block_slow(_block_lines(block), first, decoder, source, index_of, kind, launch)
+            chunks.append(cols)
+    if not chunks or sum(len(c[0]) for c in chunks) == 0:
         raise InputError("truth file has no samples", source=source)
-    return TruthLog(list(index_of), np.asarray(t_l, float), np.asarray(o_l, np.int32),
-                    np.asarray(p_l, float).reshape(-1, 3), np.asarray(v_l, float).reshape(-1, 3),
-                    np.asarray(ph_l, dtype=np.str_), kind, launch)
+    t, obj, pos, vel, phase = (np.concatenate([c[k] for c in chunks]) for k in range(5))
+    return TruthLog(list(index_of), t, obj, pos, vel, phase, kind, launch)

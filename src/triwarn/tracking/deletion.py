@@ -5,13 +5,15 @@ All functions take arrays over the live tracks and return boolean masks of the o
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
-from triwarn.physics.dynamics import approx_alt_m
+from triwarn.geo.wgs84 import A_M, E2
 
 
 @dataclass(frozen=True)
@@ -27,18 +29,33 @@ class DeletionSettings:
     duplicate_d2: float = 16.0  # chi-square(6) distance between two tracks' states: the same object
 
 
-def delete_lost(t_now_s: float, last_hit_t_s: NDArray, x: NDArray, p: NDArray,
-                settings: DeletionSettings) -> NDArray:
-    """Tracks to delete at t_now_s: unseen too long, too uncertain, or below the ground.
+@njit(cache=True, nogil=True, error_model="numpy")
+def _lost(t_now_s, idx, last_hit_t_s, x, p, max_coast_s, max_coast_low_s, low_alt_m, max_sigma_pos_m, min_alt_m):
+    out = np.empty(idx.size, np.bool_)
+    for k in range(idx.size):
+        n = idx[k]
+        rn = math.sqrt(x[n, 0] ** 2 + x[n, 1] ** 2 + x[n, 2] ** 2)
+        sin2 = (x[n, 2] / rn) ** 2
+        # height above the ellipsoid, the closed form of physics.dynamics.approx_alt_m (< 30 m error)
+        alt = rn - A_M * math.sqrt((1.0 - E2) / (1.0 - E2 * (1.0 - sin2)))
+        coast = max_coast_low_s if alt < low_alt_m else max_coast_s
+        sigma = math.sqrt(p[n, 0, 0] + p[n, 1, 1] + p[n, 2, 2])
+        # written so that a NaN anywhere counts as lost
+        out[k] = not ((t_now_s - last_hit_t_s[n]) <= coast and sigma <= max_sigma_pos_m and alt >= min_alt_m)
+    return out
 
-    last_hit_t_s (N,), x (N, 9) ECEF states at their own times, p (N, 9, 9).
+
+def delete_lost(t_now_s: float, last_hit_t_s: NDArray, x: NDArray, p: NDArray,
+                settings: DeletionSettings, idx: NDArray | None = None) -> NDArray:
+    """Tracks to delete at t_now_s: unseen too long, too uncertain, or below the ground (or not finite).
+
+    last_hit_t_s (N,), x (N, 9) ECEF states at their own times, p (N, 9, 9) or its position block (N, 3, 3).
+    idx: test only these rows (the mask then has idx's length); default all. Compiled: it runs every frame.
     """
-    alt = approx_alt_m(x[:, 0:3])
-    coast = np.where(alt < settings.low_alt_m, settings.max_coast_low_s, settings.max_coast_s)
-    stale = (t_now_s - last_hit_t_s) > coast
-    sigma = np.sqrt(np.trace(p[:, 0:3, 0:3], axis1=-2, axis2=-1))
-    fallen = alt < settings.min_alt_m
-    return stale | (sigma > settings.max_sigma_pos_m) | fallen
+    rows = np.arange(len(x)) if idx is None else np.asarray(idx, np.intp)
+    return _lost(float(t_now_s), rows, np.asarray(last_hit_t_s, float), np.asarray(x, float), np.asarray(p, float),
+                 settings.max_coast_s, settings.max_coast_low_s, settings.low_alt_m, settings.max_sigma_pos_m,
+                 settings.min_alt_m)
 
 
 def delete_duplicates(x: NDArray, p: NDArray, rank: NDArray, settings: DeletionSettings) -> NDArray:
@@ -56,6 +73,13 @@ def delete_duplicates(x: NDArray, p: NDArray, rank: NDArray, settings: DeletionS
     if len(pairs) == 0:
         return drop
     i, j = pairs[:, 0], pairs[:, 1]
+    # The position part of the distance is at most the whole, and at least |d|^2 / trace(S_pos): pairs
+    # failing that bound cannot be duplicates, so only the rest need the 6x6 solve.
+    dp = x[i, 0:3] - x[j, 0:3]
+    near = np.einsum("ni,ni->n", dp, dp) <= settings.duplicate_d2 * (sigma[i] ** 2 + sigma[j] ** 2)
+    i, j = i[near], j[near]
+    if i.size == 0:
+        return drop
     d = x[i, 0:6] - x[j, 0:6]
     s = p[i, 0:6, 0:6] + p[j, 0:6, 0:6]
     d2 = np.einsum("ni,ni->n", d, np.linalg.solve(s, d[..., None])[..., 0])

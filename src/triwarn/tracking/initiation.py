@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 from numpy.typing import NDArray
-from scipy.spatial import cKDTree
 
 from triwarn.physics.dynamics import ballistic_accel_ecef
 from triwarn.tracking.models import STATE_DIM
@@ -29,6 +29,49 @@ class InitiationSettings:
     max_speed_mps: float = 8000.0
     neighbours: int = 3  # pairs tried per new detection: the nearest earlier unclaimed ones
     sigma_force_mps2: float = 30.0  # prior spread of thrust / drag specific force
+
+
+@njit(cache=True, nogil=True)
+def nearest_within(new_pos: NDArray, pool_pos: NDArray, k: int, max_dist: float):
+    """For each new point (N, 3), its up to k nearest pool points (P, 3) within max_dist (m).
+
+    Returns (new index, pool index, distance) arrays ordered by new index, then by distance. The pool is
+    sorted on x once and each new point scans only the pool points within max_dist in x.
+    """
+    order = np.argsort(pool_pos[:, 0])
+    xs = pool_pos[order, 0]
+    n = new_pos.shape[0]
+    out_new = np.empty(n * k, np.intp)
+    out_old = np.empty(n * k, np.intp)
+    out_d = np.empty(n * k)
+    best_d = np.empty(k)
+    best_j = np.empty(k, np.intp)
+    lim2 = max_dist * max_dist
+    cnt = 0
+    for i in range(n):
+        lo = np.searchsorted(xs, new_pos[i, 0] - max_dist, side="left")
+        hi = np.searchsorted(xs, new_pos[i, 0] + max_dist, side="right")
+        m = 0
+        for q in range(lo, hi):
+            j = order[q]
+            dx = pool_pos[j, 0] - new_pos[i, 0]
+            dy = pool_pos[j, 1] - new_pos[i, 1]
+            dz = pool_pos[j, 2] - new_pos[i, 2]
+            d2 = dx * dx + dy * dy + dz * dz
+            if d2 > lim2 or (m == k and d2 >= best_d[k - 1]):
+                continue
+            pos = m if m < k else k - 1
+            while pos > 0 and best_d[pos - 1] > d2:
+                if pos < k:
+                    best_d[pos], best_j[pos] = best_d[pos - 1], best_j[pos - 1]
+                pos -= 1
+            best_d[pos], best_j[pos] = d2, j
+            if m < k:
+                m += 1
+        for a in range(m):
+            out_new[cnt], out_old[cnt], out_d[cnt] = i, best_j[a], np.sqrt(best_d[a])
+            cnt += 1
+    return out_new[:cnt], out_old[:cnt], out_d[:cnt]
 
 
 class TwoPointInitiator:
@@ -63,14 +106,10 @@ class TwoPointInitiator:
         out = empty
         used_new = np.zeros(t_unix_s.size, bool)
         if self._t.size:
-            k = min(s.neighbours, self._t.size)
-            tree = cKDTree(self._pos)
-            dist, idx = tree.query(pos_ecef_m, k=k, distance_upper_bound=s.max_speed_mps * s.window_s)
-            dist, idx = dist.reshape(len(pos_ecef_m), k), idx.reshape(len(pos_ecef_m), k)
-            new_i, slot = np.nonzero(np.isfinite(dist))
-            old_i = idx[new_i, slot]
+            new_i, old_i, dist = nearest_within(np.ascontiguousarray(pos_ecef_m, float), self._pos,
+                                                min(s.neighbours, self._t.size), s.max_speed_mps * s.window_s)
             dt = t_unix_s[new_i] - self._t[old_i]
-            ok = (dt >= s.min_dt_s) & (dist[new_i, slot] <= s.max_speed_mps * np.maximum(dt, 1e-9))
+            ok = (dt >= s.min_dt_s) & (dist <= s.max_speed_mps * np.maximum(dt, 1e-9))
             new_i, old_i, dt = new_i[ok], old_i[ok], dt[ok]
             if new_i.size:
                 x, p = self._states(pos_ecef_m[new_i], cov_ecef_m2[new_i], self._pos[old_i],

@@ -11,11 +11,12 @@ uses). Within a batch, detections are cut into frames (one sensor, one scan) and
 order. A detection older than a track's last update is still used: the track is predicted back to
 it (process noise is added for |dt|), so late infrared reports need no special path.
 
-Per frame: predict live tracks to the frame time (IMM, dominant mode, for gating only), coarse k-d
-tree gate, Mahalanobis gate, GNN 2-D assignment (confirmed tracks first, then tentative ones, so a
+Per frame: predict live tracks to the frame time (dominant mode, for gating only), coarse spatial
+gate, Mahalanobis gate, GNN 2-D assignment (confirmed tracks first, then tentative ones, so a
 tentative track never steals a confirmed track's detection), IMM-EKF update of each assigned track
 at its detection's exact time, M-of-N bookkeeping for tracks the sensor covered, two-point
-initiation from the detections nobody took, deletion of lost / fallen / duplicate tracks.
+initiation from the detections nobody took, deletion of lost / fallen / duplicate tracks. The per-track
+algebra runs in the compiled kernels of `imm_ekf` (numba), one call per step for all tracks of a frame.
 """
 
 from __future__ import annotations
@@ -30,6 +31,16 @@ from triwarn.geo.frames import ecef_to_geodetic
 from triwarn.sensors.formats import IrDetections, MeasurementLog, RadarDetections, RadarSensor
 from triwarn.tracking.association import gnn_assign, spatial_candidates
 from triwarn.tracking.deletion import DeletionSettings, delete_duplicates, delete_lost
+from triwarn.tracking.imm_ekf import (
+    dominant_predict,
+    imm_predict_combined,
+    imm_update_los,
+    imm_update_radar,
+    kernel_params,
+    radar_gate_tracks,
+    radar_pair_gate,
+    radar_to_ecef_compiled,
+)
 from triwarn.tracking.initiation import InitiationSettings, TwoPointInitiator, m_of_n
 from triwarn.tracking.models import (
     MODE_BOOST,
@@ -38,16 +49,9 @@ from triwarn.tracking.models import (
     MotionNoise,
     RadarSites,
     los_predict,
-    predict_position_covariance,
-    process_noise,
-    propagate_state,
-    radar_predict,
-    radar_residual,
-    radar_to_ecef,
-    transition_jacobian,
 )
-from triwarn.tracking.predictor import ModeSwitching, combine, imm_predict
-from triwarn.tracking.updater import imm_update, small_inverse
+from triwarn.tracking.predictor import ModeSwitching
+from triwarn.tracking.updater import small_inverse
 
 FREE, TENTATIVE, CONFIRMED = 0, 1, 2
 
@@ -125,6 +129,7 @@ class Tracker:
         self._ir_sigma_rad = np.array([getattr(s, "sigma_los_rad", 1.0) for s in sens], float)
         self._ir_frame_s = np.array([getattr(s, "frame_s", 1.0) for s in sens], float)
         self.initiator = TwoPointInitiator(self.settings.initiation)
+        self._params = kernel_params(self.settings.noise, self.settings.switching)
         self._cap = 0
         self._next_id = 1
         self._grow(64)
@@ -249,27 +254,13 @@ class Tracker:
 
     def _predict_dominant(self, idx: NDArray, t_s: float | NDArray) -> tuple[NDArray, NDArray]:
         """Combined states and covariances of tracks idx predicted to t_s with their dominant mode."""
-        dt = np.broadcast_to(np.asarray(t_s, float) - self.t[idx], idx.shape)
-        boost = self.mu[idx, MODE_BOOST] > 0.5
-        x = propagate_state(self.x[idx], dt, boost)
-        f = transition_jacobian(self.x[idx], dt, boost)
-        p = f @ self.p[idx] @ np.swapaxes(f, -1, -2) + process_noise(dt, boost, self.settings.noise)
-        return x, p
+        return dominant_predict(self.x, self.p, self.t, self.mu[:, MODE_BOOST], idx, float(t_s), self._params, True)
 
     def _predict_for_gating(self, idx: NDArray, t_s: float) -> tuple[NDArray, NDArray]:
         """States (N, 9) and position covariances (N, 3, 3) of tracks idx at t_s (dominant mode)."""
-        dt = t_s - self.t[idx]
-        boost = self.mu[idx, MODE_BOOST] > 0.5
-        x = propagate_state(self.x[idx], dt, boost)
-        return x, predict_position_covariance(self.x[idx], self.p[idx], dt, boost, self.settings.noise)
-
-    def _covered(self, s: int, pos_ecef_m: NDArray) -> NDArray:
-        """Whether radar s could have seen objects at these positions (range, elevation, azimuth sector)."""
-        z, _ = radar_predict(pos_ecef_m, self.sites.pos_ecef_m[s], self.sites.rot_enu[s])
-        rng, az, el = z[:, 0], z[:, 1], z[:, 2]
-        off = np.abs(np.mod(az - self._bore_az_rad[s] + np.pi, 2 * np.pi) - np.pi)
-        return ((rng <= self.sites.max_range_m[s]) & (el >= self.sites.min_el_rad[s])
-                & (el <= self._max_el_rad[s]) & (off <= self._half_az_rad[s]))
+        x, p = dominant_predict(self.x, self.p, self.t, self.mu[:, MODE_BOOST], idx, float(t_s), self._params,
+                                False)
+        return x, p[:, 0:3, 0:3]
 
     # -------------------------------------------------------------------------------------- radar
 
@@ -281,8 +272,7 @@ class Tracker:
         self.n_radar_processed += len(rows)
         site, rot = self.sites.pos_ecef_m[s], self.sites.rot_enu[s]
         sig = np.array([self.sites.sigma_range_m[s], self.sites.sigma_az_rad[s], self.sites.sigma_el_rad[s]])
-        r_meas = np.diag(sig**2)
-        meas_pos, meas_cov = radar_to_ecef(z, site, rot, sig)
+        meas_pos, meas_cov, meas_var = radar_to_ecef_compiled(z, site, rot, sig)
         t_f = float(t.min())
         span = float(t.max()) - t_f
         n_m = len(rows)
@@ -294,23 +284,15 @@ class Tracker:
                 np.abs(t_f - self.t[act]) + span) + 50_000.0
             act = act[np.linalg.norm(self.x[act, 0:3] - site, axis=1) <= reach]
         if act.size:
-            xp, pp = self._predict_for_gating(act, t_f)
-            covered = self._covered(s, xp[:, 0:3])
-            meas_var = float(np.max(np.trace(meas_cov, axis1=1, axis2=2)))
-            radius = (np.sqrt(st.gate_radar_d2) * np.sqrt(np.trace(pp, axis1=1, axis2=2) + meas_var)
-                      + np.linalg.norm(xp[:, 3:6], axis=1) * span + 1.0)
+            xp, pp, covered, radius = radar_gate_tracks(
+                self.x, self.p, self.t, self.mu[:, MODE_BOOST], act, t_f, self._params, site, rot,
+                self.sites.max_range_m[s], self.sites.min_el_rad[s], self._max_el_rad[s], self._bore_az_rad[s],
+                self._half_az_rad[s], st.gate_radar_d2, meas_var, span)
             ti, mj = spatial_candidates(xp[:, 0:3], radius, meas_pos)
             if ti.size:
-                dtp = (t[mj] - t_f)[:, None]
-                pos_pair = xp[ti, 0:3] + xp[ti, 3:6] * dtp
-                zp, h = radar_predict(pos_pair, site, rot)
-                h = h[:, :, 0:3]
-                s_mat = h @ pp[ti] @ np.swapaxes(h, -1, -2) + r_meas
-                nu = radar_residual(z[mj], zp)
-                s_inv, s_det = small_inverse(s_mat)
-                d2 = np.einsum("ni,nij,nj->n", nu, s_inv, nu)
+                d2, log_det = radar_pair_gate(xp, pp, ti, mj, t[mj] - t_f, z, site, rot, sig**2)
                 ok = d2 < st.gate_radar_d2
-                cost = d2 + np.log(s_det)
+                cost = d2 + log_det
                 is_conf = self.status[act[ti]] == CONFIRMED
                 sel = ok & is_conf
                 a_t, a_m = gnn_assign(ti[sel], mj[sel], cost[sel], act.size, n_m)
@@ -323,7 +305,7 @@ class Tracker:
             else:
                 at = am = np.empty(0, np.intp)
             if at.size:
-                self._update_radar(act[at], t[am], z[am], s, r_meas)
+                self._update_radar(act[at], t[am], z[am], s, sig**2)
             hit = np.zeros(act.size, bool)
             hit[at] = True
             self._bookkeep(act, covered | hit, hit)
@@ -334,21 +316,18 @@ class Tracker:
             self._add_tracks(x0, p0, t0, s)
         self._delete(t_f)
 
-    def _update_radar(self, idx: NDArray, t_m: NDArray, z_m: NDArray, s: int, r_meas: NDArray) -> None:
-        site, rot = self.sites.pos_ecef_m[s], self.sites.rot_enu[s]
-        xm, pm, mu = imm_predict(self.x_mode[idx], self.p_mode[idx], self.mu[idx], t_m - self.t[idx],
-                                 self.settings.noise, self.settings.switching)
-        zp, h = radar_predict(xm[..., 0:3], site, rot)
-        nu = radar_residual(z_m[:, None, :], zp)
-        r = np.broadcast_to(r_meas, (len(idx), 3, 3))
-        self._store_update(idx, t_m, s, *imm_update(xm, pm, mu, nu, h, r))
+    def _update_radar(self, idx: NDArray, t_m: NDArray, z_m: NDArray, s: int, r_var: NDArray) -> None:
+        """IMM-EKF cycle of tracks idx (unique) with one detection each, at the detection's time."""
+        finite = imm_update_radar(self.x_mode, self.p_mode, self.mu, self.x, self.p, self.t, idx, t_m, z_m,
+                                  self.sites.pos_ecef_m[s], self.sites.rot_enu[s], r_var, self._params)
+        self._mark_hit(idx, t_m, s, finite)
 
-    def _store_update(self, idx, t_m, s, x_mode, p_mode, mu, x, p, _log_lik) -> None:
-        self.x_mode[idx], self.p_mode[idx], self.mu[idx] = x_mode, p_mode, mu
-        self.x[idx], self.p[idx] = x, p
-        self.t[idx] = t_m
+    def _mark_hit(self, idx: NDArray, t_m: NDArray, s: int, finite: NDArray) -> None:
         self.last_hit_t[idx] = np.maximum(self.last_hit_t[idx], t_m)
         self.seen[idx, s] = True
+        # A numerical failure (a pathological detection) leaves a non-finite state: drop that track now.
+        if not finite.all():
+            self._free(idx[~finite])
 
     def _bookkeep(self, idx: NDArray, chance: NDArray, hit: NDArray) -> None:
         """Count chances and hits; update quality; confirm or drop tentative tracks (M of N)."""
@@ -370,8 +349,7 @@ class Tracker:
         act = np.flatnonzero(self.status != FREE)
         if act.size == 0:
             return
-        lost = delete_lost(t_now, self.last_hit_t[act], self.x[act], self.p[act], st.deletion)
-        lost |= ~np.all(np.isfinite(self.x[act]), axis=1) | ~np.all(np.isfinite(self.p[act]), axis=(1, 2))
+        lost = delete_lost(t_now, self.last_hit_t, self.x, self.p, st.deletion, idx=act)
         lost |= (self.status[act] == TENTATIVE) & (t_now - self.last_hit_t[act] > st.tentative_max_coast_s)
         lost |= self.missed_in_row[act] > st.max_missed_in_row
         self._free(act[lost])
@@ -419,15 +397,22 @@ class Tracker:
         if at.size == 0:
             return
         idx = act[at]
-        xm, pm, mu = imm_predict(self.x_mode[idx], self.p_mode[idx], self.mu[idx], t[am] - self.t[idx],
-                                 st.noise, st.switching)
-        pl = np.broadcast_to(plat[am][:, None, :], xm[..., 0:3].shape)
-        ls = np.broadcast_to(los[am][:, None, :], xm[..., 0:3].shape)
-        zp_m, h_m = los_predict(xm[..., 0:3], pl, ls)
-        r = np.broadcast_to(sigma**2 * np.eye(2), (idx.size, 2, 2))
-        self._store_update(idx, t[am], s, *imm_update(xm, pm, mu, -zp_m, h_m, r))
+        finite = imm_update_los(self.x_mode, self.p_mode, self.mu, self.x, self.p, self.t, idx, t[am], plat[am],
+                                los[am], float(sigma), self._params)
+        self._mark_hit(idx, t[am], s, finite)
 
     # ------------------------------------------------------------------------------------ reports
+
+    def _sensor_lists(self, idx: NDArray) -> list[list[str]]:
+        """Ids of the sensors that updated each track idx (one list per distinct pattern, copied per track)."""
+        ids = self.sensor_ids
+        seen = self.seen[idx]
+        if len(ids) > 62 or idx.size == 0:
+            return [[ids[j] for j in np.flatnonzero(row)] for row in seen]
+        codes = seen.astype(np.int64) @ (np.int64(1) << np.arange(len(ids), dtype=np.int64))
+        uniq, inverse = np.unique(codes, return_inverse=True)
+        lists = [[ids[j] for j in range(len(ids)) if (int(c) >> j) & 1] for c in uniq.tolist()]
+        return [list(lists[i]) for i in inverse.tolist()]
 
     def tracks_at(self, t_unix_s: float, *, confirmed_only: bool = True) -> TrackReport:
         """Live tracks (confirmed only by default) predicted to t_unix_s; the tracker is not changed."""
@@ -435,9 +420,8 @@ class Tracker:
         idx = np.flatnonzero(self.status >= want)
         idx = idx[np.argsort(self.track_num[idx])]
         if idx.size:
-            xm, pm, mu = imm_predict(self.x_mode[idx], self.p_mode[idx], self.mu[idx],
-                                     t_unix_s - self.t[idx], self.settings.noise, self.settings.switching)
-            x, p = combine(xm, pm, mu)
+            x, p, mu = imm_predict_combined(self.x_mode, self.p_mode, self.mu, self.t, idx, float(t_unix_s),
+                                            self._params)
             # A track that would be deleted at t (fallen, coasted too long) is not reported at t.
             keep = ~delete_lost(t_unix_s, self.last_hit_t[idx], x, p, self.settings.deletion)
             idx, x, p, mu = idx[keep], x[keep], p[keep], mu[keep]
@@ -446,7 +430,6 @@ class Tracker:
         thrusting = np.einsum("ni,ni->n", x[:, 6:9], x[:, 3:6]) > 0
         boost = (mu[:, MODE_BOOST] > 0.5) & thrusting
         lat, lon, alt = ecef_to_geodetic(x[:, 0:3])
-        ids = self.sensor_ids
         return TrackReport(
             t_unix_s=float(t_unix_s),
             track_ids=[f"{self.id_prefix}{k}" for k in self.track_num[idx].tolist()],
@@ -454,6 +437,6 @@ class Tracker:
             boost_probability=mu[:, MODE_BOOST],
             mode=["boost" if b else "ballistic" for b in boost.tolist()],
             quality=self.quality[idx].copy(),
-            sensors_seen=[[ids[j] for j in np.flatnonzero(row)] for row in self.seen[idx]],
+            sensors_seen=self._sensor_lists(idx),
             lat_deg=np.degrees(lat), lon_deg=np.degrees(lon), alt_m=alt,
         )
