@@ -1,7 +1,7 @@
 """Fusion and assessment benchmark: impact-prediction accuracy and honesty, time to a usable prediction,
 and throughput.
 
-Run: .venv/bin/python bench/bench_assess.py [--runs N] [--quick]
+Run: .venv/bin/python bench/bench_assess.py [--runs N] [--quick] [--gain-seeds N] [--only-gain]
 
 A. Real pipeline (default 3 seeds per scenario): `triwarn simulate` (2022-10-04 IRBM scenario, and the
    same sensors watching a lofted ICBM in the style of 2017-11-29) -> `triwarn track` -> Fuser ->
@@ -13,11 +13,18 @@ B. Monte Carlo with a stated covariance (fast, many runs): the true warhead stat
    (90-98% coverage wanted) independently of the tracker.
 C. Throughput: Assessor.step on 1,000 system tracks (IRBM / ICBM / SRBM states, ballistic and boosting)
    with areas, and Fuser.update on 3 nations x 1,000 tracks, one core.
+D. Sharing gain for Japan (`--gain-seeds N`, default 5; `--only-gain` runs D alone): on the 2022-10-04 IRBM
+   and on mrbm-toward-japan-ascent-unseen, each nation tracks its own sensors; Japan alone against
+   JP+KR+US fused, with the fused mode rule and with the former any-boost rule; first usable prediction
+   (defined in usable_after_launch), gain in seconds (median, min, max) and premature trusted point
+   predictions. See docs/fusion.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import statistics
 import sys
@@ -115,34 +122,131 @@ def run_pipeline(scenario: Path, seed: int, work: Path) -> dict:
     return {**first_usable({"own": out / "tracks.jsonl"}, out / "truth.jsonl", seed), "t_track_s": t_track}
 
 
-def sharing_gain(work: Path, seed: int = 1) -> None:
-    """Japan's own sensors only, against the three nations each tracking their own sensors and fusing."""
+def split_by_nation(scenario: Path, seed: int, work: Path) -> tuple[dict[str, Path], Path, float]:
+    """Simulate a scenario and run one tracker per nation on that nation's sensors only.
+
+    Returns {nation: tracks file}, the truth file and the CPU seconds taken (this process)."""
     from triwarn.sensors.commands import run_simulate
     from triwarn.tracking.commands import run_track
 
-    out = work / f"sharing-{seed}"
-    run_simulate(scenario=IRBM_SCENARIO, out=out, seed=seed)
+    c0 = time.process_time()
+    out = work / f"sharing-{scenario.stem}-{seed}"
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        run_simulate(scenario=scenario, out=out, seed=seed)
     doc = yaml.safe_load((out / "sensors.yaml").read_text())
-    lines = (out / "measurements.jsonl").read_text().splitlines()
+    lines = [ln for ln in (out / "measurements.jsonl").read_text().splitlines() if ln.strip()]
     files = {}
     for nation in ("jp", "kr", "us"):
         mine = [sen for sen in doc["sensors"] if sen.get("nation") == nation]
         ids = {sen["id"] for sen in mine}
         (out / f"sensors-{nation}.yaml").write_text(yaml.safe_dump({**doc, "sensors": mine}))
         (out / f"meas-{nation}.jsonl").write_text(
-            "\n".join(ln for ln in lines if ln.strip() and json.loads(ln)["sensor"] in ids) + "\n")
-        run_track(sensors=out / f"sensors-{nation}.yaml", measurements=out / f"meas-{nation}.jsonl",
-                  out=out / f"tracks-{nation}.jsonl")
+            "\n".join(ln for ln in lines if json.loads(ln)["sensor"] in ids) + "\n")
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            run_track(sensors=out / f"sensors-{nation}.yaml", measurements=out / f"meas-{nation}.jsonl",
+                      out=out / f"tracks-{nation}.jsonl")
         files[nation.upper()] = out / f"tracks-{nation}.jsonl"
-    own = first_usable({"JP": files["JP"]}, out / "truth.jsonl", seed)
-    shared = first_usable(files, out / "truth.jsonl", seed)
-    gain = own["first_usable_after_launch_s"] - shared["first_usable_after_launch_s"]
-    print("D. sharing gain, IRBM 2022-10-04 (each nation tracks its own sensors; fusion of shared tracks)")
-    alone, fused = own["first_usable_after_launch_s"], shared["first_usable_after_launch_s"]
-    print(f"    first usable prediction (95% ellipse < 100 km holding the truth), after launch: Japan alone "
-          f"{alone:.0f} s, JP+KR+US fused {fused:.0f} s -> {gain:.0f} s earlier")
-    print(f"    error 60 s after burnout {own['err60_m'] / 1e3:.2f} km alone, "
-          f"{shared['err60_m'] / 1e3:.2f} km fused")
+    return files, out / "truth.jsonl", time.process_time() - c0
+
+
+def usable_after_launch(track_files: dict[str, Path], truth_path: Path, seed: int, rule, span_s: float) -> dict:
+    """Fuse and assess the nations' tracks for span_s after burnout; score the warhead's predictions.
+
+    A prediction is USABLE when it is (1) on a system track following the warhead (within 5 km of the
+    true warhead and nearer to it than to any piece that has moved more than 1 km away from it: truth picks
+    which track is scored, nothing else), (2) a point prediction (not powered),
+    (3) trusted as the warning stage is told to trust (quality >= 0.5, no short_track or implausible_state
+    flag, not a separated piece), (4) a 95% ellipse under 100 km (semi-major < 50 km) that (5) holds the
+    true impact point. No truth time (burnout) is used, so a premature point prediction from a track
+    mislabelled ballistic during boost counts if, and only if, it meets (3)-(5).
+    PREMATURE: trusted point predictions on the warhead's track before the true burnout (would reach
+    the warning stage although the object is still powered).
+    """
+    war, burnout, (ilat, ilon) = truth_of(truth_path)
+    launch = min(war)
+    pieces: dict[float, list[np.ndarray]] = {}  # other objects of the flight, by time
+    for line in truth_path.read_text().splitlines():
+        if line.strip() and '"warhead"' not in line:
+            r = json.loads(line)
+            pieces.setdefault(r["t"], []).append(np.array(r["ecef_m"]))
+    by_time: dict = {}
+    for nation, path in track_files.items():
+        for t, nations in read_tracks(path, nation).items():
+            if t <= burnout + span_s:
+                for n, trs in nations.items():
+                    by_time.setdefault(t, {}).setdefault(n, []).extend(trs)
+    fuser, assessor = Fuser(mode_rule=rule), Assessor(None, AssessConfig(seed=seed))
+    usable, premature, first_point = [], 0, None
+    for t in sorted(by_time):
+        system = {s.track_id: s for s in fuser.update(t, by_time[t])}
+        if t not in war:
+            continue
+        apart = [p for p in pieces.get(t, ()) if np.linalg.norm(p - war[t]) > 1e3]
+        near = set()
+        for sid, s in system.items():
+            d = np.linalg.norm(s.pos_ecef_m - war[t])
+            if d < 5e3 and all(d < np.linalg.norm(s.pos_ecef_m - p) for p in apart):
+                near.add(sid)
+        for ev in assessor.step(t, list(system.values())):
+            if not isinstance(ev, ImpactPrediction) or ev.track not in near or ev.powered:
+                continue
+            if first_point is None:
+                first_point = ev.t
+            trusted = (ev.quality >= 0.5 and "short_track" not in ev.flags and "implausible_state" not in ev.flags
+                       and ev.object != "separated")
+            if trusted and ev.t < burnout:
+                premature += 1
+            if trusted and ev.semi_major_m < 50e3 and inside(ilat, ilon, ev):
+                usable.append(ev.t)
+    return {"usable_s": (min(usable) - launch) if usable else float("nan"), "premature": premature,
+            "first_point_s": (first_point - launch) if first_point is not None else float("nan"),
+            "burnout_s": burnout - launch}
+
+
+GAIN_SCENARIOS = (IRBM_SCENARIO, ROOT / "src" / "triwarn" / "scenarios" / "mrbm-toward-japan-ascent-unseen.yaml")
+
+
+def part_d(seeds: int, span_s: float = 200.0) -> None:
+    """Sharing gain for Japan: own sensors only against own plus partners' tracks, per mode rule."""
+    from triwarn.fusion.mode import AnyBoostRule, ModeRule
+
+    print(f"D. sharing gain for Japan ({seeds} seeds per scenario; each nation tracks its own sensors; "
+          "JP alone vs JP+KR+US fused)")
+    print("   usable = trusted point prediction (quality >= 0.5, no short_track/implausible flag), 95% ellipse "
+          "< 100 km, holding the true impact; times after launch")
+    rules = (("mode rule", ModeRule()), ("any-boost (old)", AnyBoostRule()))
+    with tempfile.TemporaryDirectory() as tmp:
+        for scenario in GAIN_SCENARIOS:
+            res: dict[str, list[dict]] = {f"{name}/{who}": [] for name, _r in rules for who in ("alone", "fused")}
+            cpu_sim = cpu_fuse = 0.0
+            for seed in range(1, seeds + 1):
+                files, truth, c = split_by_nation(scenario, seed, Path(tmp))
+                cpu_sim += c
+                c0 = time.process_time()
+                for name, rule in rules:
+                    res[f"{name}/alone"].append(usable_after_launch({"JP": files["JP"]}, truth, seed, rule, span_s))
+                    res[f"{name}/fused"].append(usable_after_launch(files, truth, seed, rule, span_s))
+                cpu_fuse += time.process_time() - c0
+            bo = res["mode rule/alone"][0]["burnout_s"]
+            print(f"  {scenario.stem} (burnout T+{bo:.0f} s); CPU: simulate+track {cpu_sim:.0f} s, "
+                  f"fuse+assess {cpu_fuse:.0f} s")
+            for name, _rule in rules:
+                alone, fused = res[f"{name}/alone"], res[f"{name}/fused"]
+                gains = [a["usable_s"] - f["usable_s"] for a, f in zip(alone, fused, strict=True)]
+                ok = [g for g in gains if np.isfinite(g)]
+                summary = (f"median {statistics.median(ok):.0f} s, min {min(ok):.0f} s, max {max(ok):.0f} s"
+                           if ok else "n/a")
+                print(f"    {name:<16} first usable: JP alone {fmt_runs(alone, 'usable_s')}; fused "
+                      f"{fmt_runs(fused, 'usable_s')} -> gain {summary}"
+                      + (f" ({len(gains) - len(ok)} runs without a usable prediction)" if len(ok) < len(gains)
+                         else ""))
+                print(f"    {'':<16} first point prediction: alone {fmt_runs(alone, 'first_point_s')}; fused "
+                      f"{fmt_runs(fused, 'first_point_s')}; premature trusted point predictions (before burnout): "
+                      f"alone {fmt_runs(alone, 'premature', '')}, fused {fmt_runs(fused, 'premature', '')}")
+
+
+def fmt_runs(rows: list[dict], key: str, unit: str = " s") -> str:
+    return "/".join(f"{r[key]:.0f}" for r in rows) + unit
 
 
 def part_a(runs: int) -> None:
@@ -173,7 +277,6 @@ def part_a(runs: int) -> None:
             print(f"    time: simulate+track {statistics.mean(r['t_track_s'] for r in res):.1f} s, "
                   f"fuse+assess {statistics.mean(r['t_assess_s'] for r in res):.1f} s for "
                   f"{res[0]['ticks']} report ticks")
-        sharing_gain(work)
 
 
 def part_b(n: int) -> None:
@@ -284,12 +387,19 @@ def part_c(n_tracks: int, ticks: int) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=3, help="simulate+track runs per scenario (part A)")
-    ap.add_argument("--quick", action="store_true", help="skip part A (the tracker runs)")
+    ap.add_argument("--quick", action="store_true", help="skip parts A and D (the tracker runs)")
+    ap.add_argument("--gain-seeds", type=int, default=5, help="seeds per scenario for the sharing gain (part D)")
+    ap.add_argument("--only-gain", action="store_true", help="run part D only")
     args = ap.parse_args()
+    if args.only_gain:
+        part_d(args.gain_seeds)
+        return 0
     if not args.quick:
         part_a(args.runs)
     part_b(1000)
     part_c(1000, 25)
+    if not args.quick:
+        part_d(args.gain_seeds)
     return 0
 
 

@@ -11,7 +11,9 @@ Each call of Fuser.update(t, tracks_by_nation) does, for all tracks at once:
 4. merges system tracks of this call that hold disjoint nations' tracks of one object (inside the gate),
    keeping the older id, so a split made while the gate could not join them does not last;
 5. fuses each system track's contributions by covariance intersection; a track seen by one nation alone
-   is passed through as it is;
+   is passed through as it is; decides the fused mode (powered or ballistic) by the mode rule
+   (fusion/mode.py: the contributors' labels weighted by how well and how recently each sees the object,
+   the fused track's own thrust estimate, and hysteresis);
 6. coasts system tracks nobody reported (prediction only, `coasting` set) for up to max_coast_s, so a
    track that reappears after a gap, from the same nation or another, gets its old id back.
 
@@ -34,8 +36,9 @@ from triwarn.fusion.associate import (
     pair_distance2,
 )
 from triwarn.fusion.intersection import covariance_intersection
+from triwarn.fusion.mode import AnyBoostRule, ModeMemory, ModeRule, Votes
 from triwarn.fusion.predictor import Q_BALLISTIC_M2_S3, Q_BOOST_M2_S3, predict_states
-from triwarn.fusion.track import MODE_BALLISTIC, MODE_BOOST, NationalTrack, SystemTrack
+from triwarn.fusion.track import MODE_BOOST, NationalTrack, SystemTrack
 
 
 @dataclass
@@ -54,13 +57,17 @@ class Fuser:
     gate_d2: chi-square gate on the 6-D statistical distance (track covariances plus the modes' mismatch
     allowance, see associate.py) for a new pair or a merge; keep_gate_d2: the wider gate an existing
     binding must leave before it is dropped; max_coast_s: how long a system track nobody
-    reports is kept for re-association; id_prefix starts every system track id.
+    reports is kept for re-association; id_prefix starts every system track id; mode_rule decides each
+    system track's mode (ModeRule; AnyBoostRule is the former "boost while any nation says boost").
     """
 
     gate_d2: float = GATE_D2
     keep_gate_d2: float = KEEP_GATE_D2
     max_coast_s: float = 60.0
     id_prefix: str = "S"
+    mode_rule: ModeRule | AnyBoostRule = field(default_factory=ModeRule)
+    _modes: dict[str, ModeMemory] = field(default_factory=dict, repr=False)
+    _first_heard: dict[tuple[str, str], float] = field(default_factory=dict, repr=False)
     _tracks: dict[str, SystemTrack] = field(default_factory=dict, repr=False)
     _bindings: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
     _next_id: int = field(default=1, repr=False)
@@ -186,6 +193,7 @@ class Fuser:
             members[keep].extend(members.pop(gone))
             root[gone] = keep
             self._tracks.pop(gone, None)
+            self._modes.pop(gone, None)
             for key, sid in self._bindings.items():
                 if sid == gone:
                     self._bindings[key] = keep
@@ -214,19 +222,39 @@ class Fuser:
             for j, c in enumerate(members[sid]):
                 means[i, j], covs[i, j], present[i, j] = c.state, c.cov, True
         mean, cov, _w = covariance_intersection(means, covs, present)
+        label_boost = np.zeros((len(sids), k), bool)
+        p_boost = np.full((len(sids), k), np.nan)
+        age = np.zeros((len(sids), k))
+        quality = np.ones((len(sids), k))
+        seen = np.zeros((len(sids), k))
         for i, sid in enumerate(sids):
+            for j, c in enumerate(members[sid]):
+                tr = c.track
+                seen[i, j] = t - self._first_heard.setdefault((c.nation, tr.track_id), t)
+                label_boost[i, j] = tr.mode == MODE_BOOST
+                age[i, j] = t - tr.t_unix_s
+                if tr.boost_probability is not None:
+                    p_boost[i, j] = tr.boost_probability
+                if tr.quality is not None:
+                    quality[i, j] = tr.quality
+        memories, p_vote, thrust = self.mode_rule.decide(
+            t, [self._modes.get(sid) for sid in sids], Votes(present, label_boost, p_boost, covs, age, quality, seen),
+            mean[:, :3], mean[:, 3:], cov)
+        for i, sid in enumerate(sids):
+            self._modes[sid] = memories[i]
             cs = members[sid]
             qualities = [c.track.quality for c in cs if c.track.quality is not None]
             old = self._tracks.get(sid)
             self._tracks[sid] = SystemTrack(
                 track_id=sid, t_unix_s=t, pos_ecef_m=mean[i, :3].copy(), vel_ecef_mps=mean[i, 3:].copy(),
                 cov_ecef_m2=cov[i],
-                mode=MODE_BOOST if any(c.track.mode == MODE_BOOST for c in cs) else MODE_BALLISTIC,
+                mode=memories[i].mode,
                 nations=tuple(sorted({c.nation for c in cs})),
                 sources=tuple(sorted(f"{c.nation}:{c.track.track_id}" for c in cs)),
                 first_seen_unix_s=old.first_seen_unix_s if old else min(t, *(c.track.t_unix_s for c in cs)),
                 last_update_unix_s=t, n_updates=(old.n_updates if old else 0) + 1, coasting=False,
                 quality=max(qualities) if qualities else None,
+                boost_probability=float(p_vote[i]), thrust_mps2=float(thrust[i]),
             )
 
     def _coast(self, t, prior_ids, prior_state, prior_cov, members) -> None:
@@ -236,12 +264,14 @@ class Fuser:
             old = self._tracks[sid]
             if t - old.last_update_unix_s > self.max_coast_s:
                 del self._tracks[sid]
+                self._modes.pop(sid, None)
                 continue
             self._tracks[sid] = replace(old, t_unix_s=t, pos_ecef_m=prior_state[i, :3].copy(),
                                         vel_ecef_mps=prior_state[i, 3:].copy(), cov_ecef_m2=prior_cov[i],
                                         nations=(), sources=(), coasting=True)
         live = set(self._tracks)
         self._bindings = {key: sid for key, sid in self._bindings.items() if sid in live}
+        self._first_heard = {key: t0 for key, t0 in self._first_heard.items() if key in self._bindings}
 
 
 def _id_order(sid: str) -> tuple[int, str]:
