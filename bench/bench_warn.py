@@ -5,10 +5,12 @@ Run: .venv/bin/python bench/bench_warn.py [--seed N] [--only aomori|guam] [--kee
 
 Per scenario it prints: replay wall time (shared run plus the in-process no-share baseline), and for the
 shared and the no-share run: per area on the true path the shelter-alert lead time before the warhead
-reaches it (goal >= 180 s), the delay from the first trusted prediction over the threshold to the
-alert (goal <= 60 s), false alerts (shelter for an area > 100 km from the true ground track and impact:
-goal none), wrong "passed", all-clears before the object passed, all-clear lag after the evidence
-(goal <= 10 s), and the sharing gain per area. Definitions: triwarn.warn.scoring.
+reaches it (goal >= 180 s) and, in the shared run, after the node first saw the missile (an area crossed
+under 180 s after launch cannot have a 180 s lead: that figure is what physics allows), the delay from
+the first trusted prediction over the threshold to the alert (goal <= 60 s), false alerts (shelter for
+an area > 100 km from the true ground track and impact: goal none), other alerts off the path (within
+100 km), wrong "passed", all-clears before the object passed, all-clear lag after the evidence (goal
+<= 10 s), and the sharing gain per area. Definitions: triwarn.warn.scoring.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from triwarn.exercise.replay import replay
 from triwarn.geo.areas import AreaIndex
 from triwarn.sensors.commands import run_simulate
 from triwarn.sensors.formats import read_truth
-from triwarn.warn.scoring import score_warnings, warhead_path
+from triwarn.warn.scoring import first_sightings, score_warnings, warhead_path
 from triwarn.warn.state import WarnPolicy
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,10 +40,15 @@ def _print_score(label: str, sc: dict) -> None:
     for a in sc["areas_on_path"]:
         shelter = "-" if a["shelter_after_launch_s"] is None else f"+{a['shelter_after_launch_s']:.1f} s"
         lead = "MISSED" if a["lead_s"] is None else f"{a['lead_s']:.1f} s"
-        print(f"    {a['area']:6s} reached +{a['reach_after_launch_s']:6.1f} s  shelter {shelter:>9s}  lead {lead}")
+        seen = "" if a.get("after_first_seen_s") is None else (
+            f"  ({a['after_first_seen_s']:.0f} s after {a['node']} first saw it"
+            f" at +{a['first_seen_after_launch_s']:.0f} s)")
+        print(f"    {a['area']:6s} reached +{a['reach_after_launch_s']:6.1f} s  shelter {shelter:>9s}"
+              f"  lead {lead}{seen}")
     print(f"    lead goal (>= 180 s everywhere) met: {sc['lead_goal_met']}  (min lead {sc['min_lead_s']})")
     print(f"    max delay prediction -> alert: {sc['max_delay_s']} s over {len(sc['alert_delays'])} alerts")
     print(f"    false alerts (> 100 km): {len(sc['false_alerts'])} {sc['false_alerts']}")
+    print(f"    alerts off the path within 100 km: {len(sc['off_path_alerts'])} {sc['off_path_alerts']}")
     print(f"    wrong 'passed': {len(sc['wrong_passed'])} {sc['wrong_passed']}")
     print(f"    all-clear before the object passed: {len(sc['early_clear'])} {sc['early_clear']}")
     print(f"    all-clear lag after evidence: max {sc['max_clear_lag_s']} s {sc['clear_lag']}")
@@ -56,8 +63,10 @@ def run_one(name: str, scenario: Path, seed: int, work: Path, areas) -> dict:
     wall = time.perf_counter() - t0
     path = warhead_path(read_truth(sim / "truth.jsonl"))
     events = [json.loads(line) for line in (out / "events.jsonl").read_text().splitlines()]
+    with (out / "tracks.jsonl").open() as fh:
+        seen = first_sightings(path, (json.loads(line) for line in fh))
     on = WarnPolicy().on_probability
-    shared = score_warnings(path, summary["alerts"], events, areas, on_probability=on)
+    shared = score_warnings(path, summary["alerts"], events, areas, on_probability=on, first_seen=seen)
     # The baseline's events are not written out, so its delay column has no crossings (None).
     alone = score_warnings(path, summary.get("no_share_alerts", {}), [], areas, on_probability=on)
     print(f"\n== {name}: {scenario.name} (seed {seed})")

@@ -119,3 +119,29 @@ def test_two_missiles_of_a_salvo_are_never_called_separated_pieces(irbm):
     assert imps["A"].launch_id == imps["B"].launch_id  # one launch site and time
     assert {imps["A"].object, imps["B"].object} <= {"primary", "unresolved"}
     assert all(FLAG_SEPARATED not in e.flags for e in out)
+
+
+def test_a_failed_launch_estimate_is_retried_with_back_off_not_every_step(monkeypatch):
+    # A near-circular state at 300 km: flown back, no sample ever reaches a plausible start, so the real
+    # estimate fails. It must be tried again after 2 s, then 4 s, ..., not on every 1 s step.
+    import triwarn.assess.assessor as assessor_module
+    from triwarn.geo.frames import enu_rotation, geodetic_to_ecef
+
+    lat, lon = np.radians(40.0), np.radians(135.0)
+    pos = geodetic_to_ecef(lat, lon, 300e3)
+    vel = enu_rotation(lat, lon).T @ np.array([7600.0, 0.0, -100.0])
+    calls = []
+    real = assessor_module.estimate_launch
+
+    def counting(*args, **kwargs):
+        out = real(*args, **kwargs)
+        calls.append(bool(out.ok[0]))
+        return out
+
+    monkeypatch.setattr(assessor_module, "estimate_launch", counting)
+    assessor = Assessor()
+    for k in range(11):
+        state = np.concatenate([pos, vel])  # the state itself does not matter for the cadence
+        events = assessor.step(T0_UNIX_S + k, [_track("X", float(k), state, "ballistic", 0.0)])
+        assert not any(isinstance(e, LaunchEvent) for e in events)
+    assert calls == [False, False, False]  # at 0, 2 and 6 s (next due at 14 s)

@@ -3,6 +3,8 @@ import pytest
 
 from triwarn.assess.assessor import _thrust_accel
 from triwarn.assess.launch import METHOD_BALLISTIC, METHOD_POWERED, estimate_launch
+from triwarn.geo import geodesic
+from triwarn.geo.frames import ecef_to_geodetic
 
 from .conftest import state_cov
 from .test_impact import inside_ellipse
@@ -44,3 +46,22 @@ def test_thrust_estimate_reads_the_boost_and_needs_two_states(irbm):
     a = _thrust_accel([(40.0, s0[:3], s0[3:]), (41.0, s1[:3], s1[3:])])
     assert 10.0 < a < 60.0  # the solver's IRBM first stage: ~15 m/s^2 rising to ~45 at burnout, scaled
     assert np.isnan(_thrust_accel([(41.0, s1[:3], s1[3:])]))
+
+
+def test_free_flight_estimate_is_unbiased_for_high_burnouts_and_its_ellipse_lies_along_the_flight(irbm,
+                                                                                                    lofted_icbm):
+    # The lofted ICBM burns out near 760 km and the IRBM near 270 km: outside the old 40-250 km burnout
+    # prior, which put the lofted ICBM's launch point 17 km off in every run. Model error moves the point
+    # along the direction flown, so the ellipse is long along it and narrow across.
+    cov = state_cov(300.0, 5.0)
+    for truth, max_err_m in ((lofted_icbm, 12e3), (irbm, 120e3)):
+        t_s = truth.burnout_t_s + 30.0
+        s = truth.free_state(t_s)
+        est = estimate_launch([t_s], s[None, :3], s[None, 3:], cov[None], [np.nan], rng=np.random.default_rng(7))
+        err, _ = geodesic.inverse(est.lat_deg[0], est.lon_deg[0], truth.launch_lat_deg, truth.launch_lon_deg)
+        assert err < max_err_m
+        lat, lon, _ = ecef_to_geodetic(s[:3])
+        _, az = geodesic.inverse(truth.launch_lat_deg, truth.launch_lon_deg, np.degrees(lat), np.degrees(lon))
+        off = abs((est.orientation_deg[0] - az + 90.0) % 180.0 - 90.0)
+        assert off < 20.0, (est.orientation_deg[0], az)
+        assert est.semi_minor_m[0] < 0.6 * est.semi_major_m[0]

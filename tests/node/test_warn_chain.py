@@ -122,3 +122,30 @@ def test_adjacent_prefectures_option_uses_the_areas_neighbours(areas):
     assert all(c.startswith("JP-") for nbs in adjacency.values() for c in nbs)
     off = NationalNode(NodeSettings("jp", "TEST", "R2"), {}, areas=areas)
     assert not off.warner.policy.alert_adjacent and not off.warner.policy.adjacency
+
+
+def test_an_area_under_the_boost_is_sheltered_before_the_missile_gets_there(tmp_path, areas):
+    # Guam IRBM from Wonsan, seen by Korea's East Sea destroyer alone: the missile is over Gangwon (KR-42)
+    # while its motor still burns (+131 s). Before boost-phase alerts, KR-42's shelter alert came with the
+    # first ballistic prediction, 3-6 s before the missile; the cut-off path alerts it about a minute
+    # earlier. Only KR's node, only the first 260 s (KR-42 and KR-47 are crossed by +187 s).
+    spec = yaml.safe_load((Path(__file__).parents[2] / "src/triwarn/scenarios/irbm-toward-guam.yaml").read_text())
+    spec["sensors"] = [s for s in spec["sensors"] if s["id"] == "kr-ddg-east-sea"]
+    spec["sensors"][0]["clutter_rate"] = 0.0
+    scenario = tmp_path / "scenario.yaml"
+    scenario.write_text(yaml.safe_dump(spec))
+    run_simulate(scenario, tmp_path / "sim", seed=2)
+    sim = tmp_path / "sim"
+    truth = warhead_path(read_truth(sim / "truth.jsonl"))
+    sensors = load_sensors(sim / "sensors.yaml")
+    log = read_measurements(sim / "measurements.jsonl", sensors)
+    nodes = make_nodes(sensors, ["kr"], exercise="TEST", areas=areas, run_tag="B")
+    times = np.arange(np.floor(truth.launch_unix_s), truth.launch_unix_s + 260.0, STEP_S)
+    asyncio.run(run_lockstep(nodes, {"kr": NodeFeed.for_nation(log, sensors, "kr")}, times))
+    alerts = first_alerts({"kr": nodes["kr"].issued})
+    sc = score_warnings(truth, alerts, [], areas)
+    on_path = {a["area"]: a for a in sc["areas_on_path"] if a["node"] == "kr"}
+    assert on_path["KR-42"]["reach_after_launch_s"] < 180.0  # under the boost (burnout ~+180 s)
+    assert on_path["KR-42"]["lead_s"] is not None and on_path["KR-42"]["lead_s"] > 30.0, on_path
+    assert on_path["KR-47"]["lead_s"] is not None and on_path["KR-47"]["lead_s"] > 60.0, on_path
+    assert sc["false_alerts"] == [] and sc["wrong_passed"] == [] and sc["early_clear"] == []

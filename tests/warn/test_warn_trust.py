@@ -9,6 +9,10 @@
 - Events of a track before its launch was estimated (no launch_id yet) opened a second incident.
 - An area the ground track only clips dropped out of single assessment cycles and was let go and
   alerted again (off_hold_s: it must stay below the off threshold for 30 s first).
+- Areas crossed during or soon after boost were alerted late (Guam IRBM: KR-42, under the boost itself,
+  3 s before the missile; JP-35 144 s): the whole corridor is not trusted. Its cut-off path (flag
+  cutoff_path: overflown whatever the motor does next) is; an area it put at risk stays until the
+  object is seen past it, even when the ballistic prediction that takes over leaves it out.
 """
 
 from __future__ import annotations
@@ -63,14 +67,21 @@ def _one_risk(**kw):
 
 def test_untrusted_risks_send_no_one_to_shelter(exercise_machine):
     for kw in ({"quality": 0.3, "flags": ["short_track"]}, {"powered": True, "flags": ["corridor"]},
-               {"object": "separated", "flags": ["separated_piece"]}):
+               {"object": "separated", "flags": ["separated_piece"]},
+               {"powered": True, "quality": 0.3, "flags": ["cutoff_path", "short_track"]},
+               {"powered": True, "quality": 0.9, "flags": ["cutoff_path", "implausible_state"]}):
         issued = run(exercise_machine(), _one_risk(**kw), T0, T0 + 90)
         assert issued == [], kw
-    # The same risk from a trusted track, or a separated piece's own fall on the area, does.
-    for kw in ({"quality": 0.9}, {"object": "separated", "kind": "impact", "quality": 0.9}):
+    # The same risk from a trusted track, a separated piece's own fall on the area, or a trusted boosting
+    # track's cut-off path, does.
+    for kw in ({"quality": 0.9}, {"object": "separated", "kind": "impact", "quality": 0.9},
+               {"powered": True, "quality": 0.9, "flags": ["cutoff_path"]}):
         issued = run(exercise_machine(), _one_risk(**kw), T0, T0 + 90)
         assert [m.msg_type for _t, m in issued] == ["Alert"], kw
         assert states(issued[0][1]) == {"JP-02": "shelter"}
+    # Unless the policy says not to trust cut-off paths.
+    kw = {"powered": True, "quality": 0.9, "flags": ["cutoff_path"]}
+    assert run(exercise_machine(WarnPolicy(trust_cutoff_path=False)), _one_risk(**kw), T0, T0 + 90) == []
 
 
 def test_events_before_the_launch_estimate_join_the_launch_incident(exercise_machine):
@@ -128,3 +139,68 @@ def test_a_sure_impact_time_shortens_the_wait_after_a_lost_track(exercise_machin
     t_clear, final = issued[-1]
     assert set(states(final).values()) == {"clear"}
     assert T0 + 1300.0 + 15.0 <= t_clear <= T0 + 1300.0 + 16.0
+
+
+def _boost_then_ballistic(*, cutoff: bool, lost_at: float | None = None):
+    """W1 (flying east over JP-02, see warn_fixtures) boosts until T0+170: every 10 s a corridor whose
+    cut-off path crosses JP-02 (with cutoff False: a trusted ballistic cycle naming JP-02 instead). From
+    T0+180 ballistic cycles that leave JP-02 out (their sampled ground track misses it)."""
+    tl = {T0 + 20.0: [launch()]}
+    t = T0 + 40.0
+    while t <= T0 + 700.0:
+        if lost_at is not None and t >= lost_at:
+            tl.setdefault(lost_at, []).append(obs(lost_at, status="lost"))
+            break
+        tl.setdefault(t, []).append(obs(t))
+        t += 5.0
+    t = T0 + 60.0
+    while t <= T0 + 900.0 and (lost_at is None or t < lost_at):
+        if t < T0 + 180.0 and cutoff:
+            cycle = [pred(t, powered=True, flags=["corridor", "cutoff_path"], impact_t=t + 300.0,
+                          time_sigma_s=600.0),
+                     risk(t, "JP-02", 0.6, powered=True, flags=["cutoff_path"], enter=T0 + 390.0)]
+        elif t < T0 + 180.0:
+            cycle = [pred(t), risk(t, "JP-02", 0.6, enter=T0 + 390.0)]
+        else:
+            cycle = [pred(t), risk(t, "JP-01", 0.02, enter=T0 + 600.0)]
+        tl.setdefault(t, []).extend(cycle)
+        t += 10.0
+    return {k: with_exercise(v) for k, v in tl.items()}
+
+
+def _changes(issued, code):
+    seq = [(t, states(m)[code]) for t, m in issued if code in states(m)]
+    return [(t, s) for k, (t, s) in enumerate(seq) if k == 0 or s != seq[k - 1][1]]
+
+
+def test_a_cut_off_path_area_stands_until_the_object_is_seen_past_it(exercise_machine):
+    issued = run(exercise_machine(), _boost_then_ballistic(cutoff=True), T0, T0 + 900)
+    changes = _changes(issued, "JP-02")
+    assert [s for _t, s in changes] == ["shelter", "passed", "clear"], changes
+    assert changes[0][0] == T0 + 60.0  # at the first trusted boost cycle
+    assert changes[1][0] > T0 + 437.0  # passed once seen beyond its far edge (141.7E)
+    # Control: the same risk from ballistic cycles is let go when later cycles leave it out, minutes
+    # before the object arrives (T0 + 389 s). The cut-off path's hold is what keeps it.
+    control = _changes(run(exercise_machine(), _boost_then_ballistic(cutoff=False), T0, T0 + 900), "JP-02")
+    assert control[1][1] == "clear" and control[1][0] < T0 + 389.0, control
+
+
+def test_a_cut_off_impact_in_the_eez_gives_no_notice(exercise_machine):
+    kw = {"powered": True, "quality": 0.9, "flags": ["cutoff_path"], "kind": "impact", "probability_eez": 0.8}
+    issued = run(exercise_machine(), {T0 + 20.0: with_exercise([launch()]),
+                                      T0 + 60.0: with_exercise([obs(T0 + 60.0),
+                                                                risk(T0 + 60.0, "JP-02", 0.0, **kw)])},
+                 T0, T0 + 90)
+    assert issued == []
+
+
+def test_an_object_lost_in_boost_holds_its_areas_until_its_corridor_is_flown(exercise_machine):
+    # Lost at T0+110 while boosting: it may still be flying anywhere along its corridor. The last one
+    # (T0+100) lands at T0+400 cut off now, at T0+400+600 at the far end: then (+120 s margin) the flight
+    # is certainly over. Before, a track with only corridors never ended and its areas stood for ever.
+    issued = run(exercise_machine(), _boost_then_ballistic(cutoff=True, lost_at=T0 + 110.0), T0, T0 + 1200)
+    changes = _changes(issued, "JP-02")
+    assert [s for _t, s in changes] == ["shelter", "clear"], changes
+    assert T0 + 1120.0 <= changes[1][0] <= T0 + 1122.0
+    final = next(a for a in issued[-1][1].areas if a.code == "JP-02")
+    assert final.reason == "lost_no_threat"

@@ -143,36 +143,35 @@ def impact_risk(
 
 
 def overflight_risk(
-    areas: AreaModel, lat_deg: NDArray, lon_deg: NDArray, t_unix_s: NDArray, valid: NDArray
+    areas: AreaModel, lat_deg: NDArray, lon_deg: NDArray, t_unix_s: NDArray, valid: NDArray,
+    mean_first: bool = True,
 ) -> list[AreaHit]:
     """Overflight risk per (track, area) from ground tracks: lat/lon/t (S, N, T) sampled along each path
     of T paths per track (path 0 the mean state's, 1.. the draws'), valid (S, N, T) marks points in flight.
 
     The probability is the share of draws whose path is over the area's land or territorial sea at some
     point (the mean's path alone if there are no draws); the entry time is the earliest over those paths.
+    With mean_first False all T paths count alike (the lateral lines of a cut-off path's band).
     """
     _s, n, t_n = lat_deg.shape
-    if n == 0:
+    if n == 0 or not np.any(valid):
         return []
     # Only points in flight are looked up: paths are padded to the longest one in the batch.
-    codes = np.full(lat_deg.shape, "", dtype=object)
-    zones = np.full(lat_deg.shape, "", dtype=object)
-    if np.any(valid):
-        c, z = areas.classify(lat_deg[valid], lon_deg[valid])
-        codes[valid], zones[valid] = c, z
-    codes, zones = codes.astype(str), zones.astype(str)
-    over = valid & (codes != "") & np.isin(zones, TERRITORY)
+    where = np.nonzero(valid)
+    c, z = areas.classify(lat_deg[where], lon_deg[where])
+    over = (c != "") & np.isin(z, TERRITORY)
     if not np.any(over):
         return []
-    si, ri, pi = np.nonzero(over)
-    keys = np.char.add(np.char.add(ri.astype(str), "|"), codes[si, ri, pi].astype(str))
+    si, ri, pi = (w[over] for w in where)
+    keys = np.char.add(np.char.add(ri.astype(str), "|"), np.asarray(c[over]).astype(str))
     uniq, inv = np.unique(keys, return_inverse=True)
     enter = np.full(uniq.size, np.inf)
     np.minimum.at(enter, inv, t_unix_s[si, ri, pi])
     key_path = np.unique(inv * t_n + pi)
-    draws = t_n - 1
+    draws = t_n - 1 if mean_first else t_n
     if draws:
-        prob = np.bincount(key_path // t_n, weights=(key_path % t_n) > 0, minlength=uniq.size) / draws
+        counted = (key_path % t_n) > 0 if mean_first else np.ones(key_path.size)
+        prob = np.bincount(key_path // t_n, weights=counted, minlength=uniq.size) / draws
     else:
         prob = np.ones(uniq.size)
     out = []

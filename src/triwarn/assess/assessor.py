@@ -6,6 +6,10 @@ ballistic tracks fly together, the corridors of all boosting tracks together, th
 all new tracks together. The class keeps a little history per track (first sighting, the last boosting
 states for the thrust estimate, the launch group) and no clock: the caller gives the time.
 
+A boosting track gets a corridor (where it can land: advisory, flag "corridor") and, with areas, its
+cut-off path's area risks (flag "cutoff_path": the ground it overflies whatever its motor does next, which
+the warning stage may act on; triwarn.assess.corridor states the assumption and the margins).
+
 Trust rule (docs/assessment.md has the reasons): every prediction is the track's own, made from its own
 state, so no object inherits another's threat. Objects from one launch share a launch_id; within it the
 one with the most orbital energy is "primary", one clearly below it that appeared next to it later
@@ -24,7 +28,7 @@ import numpy as np
 
 from triwarn.assess import areas as area_risk
 from triwarn.assess.areas import AreaModel
-from triwarn.assess.corridor import densify, predict_corridors
+from triwarn.assess.corridor import cutoff_band, densify, predict_corridors
 from triwarn.assess.events import AreaRisk, Event, ImpactPrediction, LaunchEvent
 from triwarn.assess.impact import enu_offsets_to_geodetic_deg, predict_impacts
 from triwarn.assess.launch import METHOD_POWERED, estimate_launch
@@ -42,6 +46,10 @@ FLAG_SINGLE_NATION = "single_nation"
 # On an impact prediction: this cycle did not recompute the track's area risks, so its last ones still
 # hold (the warning stage must not read the missing area_risk events as "no risk").
 FLAG_AREAS_HELD = "areas_held"
+# On a boosting track's impact prediction and area risks: from the cut-off path (the ground track from
+# the object to its cut-off-now impact, which it overflies whatever the motor does next; see
+# triwarn.assess.corridor). Unlike the rest of the corridor, the warning stage may act on these.
+FLAG_CUTOFF_PATH = "cutoff_path"
 MAX_ALT_M = 8000e3
 MAX_SPEED_MPS = 7900.0
 MAX_POS_SIGMA_M = 300e3
@@ -68,6 +76,11 @@ class AssessConfig:
     max_time_s: float = 6000.0  # prediction horizon (a lofted ICBM flies ~70 min)
     launch_samples: int = 100
     max_launch_estimates: int = 50  # per step; more new tracks wait for the next steps (bounded work)
+    # A track whose launch estimate failed (no sample flew back to a plausible start) is tried again
+    # after launch_retry_s, doubling per failure up to launch_retry_max_s: a track first seen late in a
+    # long flight would otherwise cost a full estimate every step.
+    launch_retry_s: float = 2.0
+    launch_retry_max_s: float = 30.0
     trace_substeps: int = 8  # ground-track points per integration step (60 s) for overflight
     forget_s: float = 300.0
     seed: int = 0
@@ -85,6 +98,8 @@ class _History:
     born_near: set = field(default_factory=set)  # tracks within SEPARATION_RADIUS_M when this one appeared
     launch_id: str | None = None
     role: str = "primary"
+    launch_failures: int = 0
+    launch_next_unix_s: float = -np.inf  # no launch estimate before this time (back-off after failures)
 
 
 @dataclass
@@ -173,7 +188,7 @@ class Assessor:
                                           nations))
         boosting = np.flatnonzero(powered)
         if boosting.size:
-            events.extend(self._powered(t, boosting, live, t_tr, pos, vel, roles, ids, quality, flags,
+            events.extend(self._powered(t, boosting, live, t_tr, pos, vel, cov, roles, ids, quality, flags,
                                         nations))
         return events
 
@@ -183,7 +198,7 @@ class Assessor:
         todo, thrust = [], []
         for i, tr in enumerate(live):
             h = self._hist[tr.track_id]
-            if h.launch_id is not None or implausible[i]:
+            if h.launch_id is not None or implausible[i] or t < h.launch_next_unix_s:
                 continue
             if tr.powered:
                 a = _thrust_accel(h.boost)
@@ -204,6 +219,11 @@ class Assessor:
         for j, i in enumerate(idx):
             tr = live[i]
             if not est.ok[j]:
+                h = self._hist[tr.track_id]
+                h.launch_failures += 1
+                cfg = self.config
+                h.launch_next_unix_s = t + min(cfg.launch_retry_max_s,
+                                               cfg.launch_retry_s * 2.0 ** (h.launch_failures - 1))
                 continue
             new = _Launch("", float(est.lat_deg[j]), float(est.lon_deg[j]), float(est.time_unix_s[j]),
                           float(est.time_sigma_s[j]), float(est.semi_major_m[j]),
@@ -362,7 +382,7 @@ class Assessor:
 
     # -- powered: corridor ----------------------------------------------------------------------------------
 
-    def _powered(self, t, idx, live, t_tr, pos, vel, roles, ids, quality, flags, nations):
+    def _powered(self, t, idx, live, t_tr, pos, vel, cov, roles, ids, quality, flags, nations):
         hist = [self._hist[live[i].track_id] for i in idx]
         due = _due(t, hist, "last_corridor_unix_s", self.config.corridor_interval_s)
         if not due.size:
@@ -371,7 +391,10 @@ class Assessor:
             hist[j].last_corridor_unix_s = t
             hist[j].last_impact_unix_s = None  # at burnout its first impact prediction is due at once
         idx = idx[due]
-        cor = predict_corridors(t_tr[idx], pos[idx], vel[idx])
+        with_cutoff = self.areas is not None
+        cor = predict_corridors(t_tr[idx], pos[idx], vel[idx], trace_cutoff=with_cutoff,
+                                vel_cov_ecef_m2_s2=cov[idx][:, 3:, 3:])
+        cut_ok = cor.cutoff_ok if with_cutoff else np.zeros(idx.size, bool)
         events: list[Event] = []
         rows = np.arange(idx.size)
         last = np.where(cor.node_ok, np.arange(cor.node_ok.shape[1])[None, :], 0).max(axis=1)
@@ -393,7 +416,8 @@ class Assessor:
                 time_sigma_s=float(cor.node_time_unix_s[j, last[j]] - cor.node_time_unix_s[j, 0]),
                 semi_major_m=float(0.5 * length[j] + cor.half_width_m[j]),
                 semi_minor_m=float(cor.half_width_m[j]), orientation_deg=float(np.mod(az_mid[j], 180.0)),
-                powered=True, object=roles[i], quality=float(quality[i]), flags=[*flags[i], FLAG_CORRIDOR],
+                powered=True, object=roles[i], quality=float(quality[i]),
+                flags=[*flags[i], FLAG_CORRIDOR, *([FLAG_CUTOFF_PATH] if cut_ok[j] else [])],
                 nations=nations[i], corridor=line, azimuth_deg=float(cor.azimuth_deg[j])))
         if self.areas is None:
             return events
@@ -401,16 +425,41 @@ class Assessor:
         w = valid / np.maximum(valid.sum(axis=1, keepdims=True), 1)
         hits = area_risk.impact_risk(self.areas, lat, lon, cor.node_time_unix_s[:, 0], weights=w)
         events.extend(self._area_events(t, hits, idx, live, ids, roles, quality, flags, powered=True))
+        rows = np.flatnonzero(cut_ok & cor.node_ok[:, 0])
+        if rows.size:
+            hits = self._cutoff_hits(cor, rows)
+            events.extend(self._area_events(t, hits, idx[rows], live, ids, roles, quality, flags, powered=True,
+                                            extra=[FLAG_CUTOFF_PATH]))
         return events
 
-    def _area_events(self, t, hits, idx, live, ids, roles, quality, flags, powered):
+    def _cutoff_hits(self, cor, rows):
+        """Area hits (hit.row indexes `rows`) of the cut-off paths of corridor batch `cor`: overflight where
+        the band's lateral lines pass over an area's land or territorial sea (probability: the share of
+        the lines), impact where the band's end (the cut-off-now impact and its lateral margin) falls."""
+        tr_t = cor.cutoff_trace_t_unix_s[:, rows]
+        tr_p = cor.cutoff_trace_pos_ecef_m[:, rows]
+        # Only the steps until the last of these flights has landed (the batch flies on for the corridor).
+        flying = np.flatnonzero(np.any(tr_t[1:] > tr_t[:-1], axis=1))
+        s = int(flying[-1]) + 2 if flying.size else 1
+        lat, lon, tt, valid = _ground_tracks(tr_t[:s, :, None], tr_p[:s, :, None], self.config.trace_substeps)
+        lat, lon, tt, valid = lat[..., 0], lon[..., 0], tt[..., 0], valid[..., 0]
+        b_lat, b_lon, _half = cutoff_band(lat, lon, valid, cor.azimuth_sigma_rad[rows])
+        b_t = np.broadcast_to(tt[..., None], b_lat.shape)
+        b_valid = np.broadcast_to(valid[..., None], b_lat.shape)
+        hits = area_risk.overflight_risk(self.areas, b_lat, b_lon, b_t, b_valid, mean_first=False)
+        # The last ground point of each path is where its (speed-trimmed) cut-off flight lands.
+        end = area_risk.impact_risk(self.areas, b_lat[-1], b_lon[-1], tt[-1])
+        return hits + end
+
+    def _area_events(self, t, hits, idx, live, ids, roles, quality, flags, powered, extra=None):
         out: list[Event] = []
         floor = self.config.min_probability
+        if extra is None:
+            extra = [FLAG_CORRIDOR] if powered else []
         for hit in hits:
             if max(hit.probability, hit.probability_eez) < floor:
                 continue
             i = int(idx[hit.row])
-            extra = [FLAG_CORRIDOR] if powered else []
             out.append(AreaRisk(
                 t=t, track=live[i].track_id, launch_id=ids[i], area=hit.area, kind=hit.kind,
                 probability=round(hit.probability, 4), probability_eez=round(hit.probability_eez, 4),

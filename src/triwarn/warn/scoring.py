@@ -17,7 +17,12 @@ Figures (times Unix s; lead and delay in seconds):
   - wrong_passed: "passed" for an area the warhead had not truly passed at that time;
   - early_clear: all-clear or cancel for an area on the path before the warhead passed or landed;
   - clear_lag_s per cleared area on the path: all-clear minus the evidence (the warhead landed, or its
-    ground point is beyond_m past the area), goal <= 10 s.
+    ground point is beyond_m past the area), goal <= 10 s;
+  - off_path_alerts: shelter alerts for areas not on the path but within far_m (not false by the goal's
+    rule; the cut-off path's lateral margin and adjacent subdivisions give such alerts), with distance;
+  - first_seen / after_first_seen_s (with `first_seen`, e.g. from `first_sightings`): an area reached
+    less than 180 s after launch cannot get 180 s of lead; the most physics allows is an alert soon
+    after the first detection, so each area's first shelter alert is also given after it.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ import pyproj
 import shapely
 from numpy.typing import NDArray
 
-from triwarn.geo.frames import ecef_to_geodetic
+from triwarn.geo.frames import ecef_to_geodetic, geodetic_to_ecef
 from triwarn.sensors.formats import TruthLog
 
 MEAN_EARTH_RADIUS_M = 6_371_008.8
@@ -168,8 +173,9 @@ def _firsts(alerts: Mapping, key: str) -> dict[tuple[str, str], float]:
 
 def trusted_crossings(events: Iterable[Mapping], on_probability: float) -> dict[tuple[str, str], float]:
     """(node, area) -> first time an area_risk the warning stage acts on (quality >= 0.5, no distrusting
-    flag, not a boosting object's corridor, not a separated piece's overflight; see WarnPolicy) reached
-    on_probability. events are the replay's events.jsonl records (with "node")."""
+    flag, not a boosting object's corridor unless from its cut-off path, not a separated piece's
+    overflight; see WarnPolicy) reached on_probability. events are the replay's events.jsonl records
+    (with "node")."""
     out: dict[tuple[str, str], float] = {}
     for ev in events:
         if ev.get("type") != "area_risk" or ev.get("probability", 0.0) < on_probability:
@@ -178,7 +184,7 @@ def trusted_crossings(events: Iterable[Mapping], on_probability: float) -> dict[
             if not (ev.get("kind") == "impact" and ev.get("object") == "separated"
                     and ev.get("quality", 1.0) >= TRUSTED_QUALITY):
                 continue
-        if ev.get("powered"):
+        if ev.get("powered") and "cutoff_path" not in (ev.get("flags") or ()):
             continue
         key = (str(ev.get("node", "")), str(ev["area"]))
         out[key] = min(out.get(key, np.inf), float(ev["t"]))
@@ -188,9 +194,26 @@ def trusted_crossings(events: Iterable[Mapping], on_probability: float) -> dict[
 NODE_OF_PREFIX = {"JP": "jp", "KR": "kr", "US": "us"}
 
 
+def first_sightings(path: TruthPath, tracks: Iterable[Mapping], radius_m: float = 30e3) -> dict[str, float]:
+    """node -> first time (Unix s) one of its system tracks (replay tracks.jsonl records: "node", "t",
+    "ecef_m") was within radius_m of the warhead's true position: when that node first saw the missile."""
+    truth_ecef = geodetic_to_ecef(np.radians(path.lat_deg), np.radians(path.lon_deg), path.alt_m)
+    out: dict[str, float] = {}
+    for rec in tracks:
+        node, t = str(rec.get("node", "")), float(rec["t"])
+        if t >= out.get(node, np.inf) or not path.t_unix_s[0] <= t <= path.t_unix_s[-1]:
+            continue
+        k = int(np.clip(np.searchsorted(path.t_unix_s, t), 1, path.t_unix_s.size - 1))
+        f = (t - path.t_unix_s[k - 1]) / max(path.t_unix_s[k] - path.t_unix_s[k - 1], 1e-9)
+        here = truth_ecef[k - 1] + f * (truth_ecef[k] - truth_ecef[k - 1])
+        if np.linalg.norm(np.asarray(rec["ecef_m"], float) - here) <= radius_m:
+            out[node] = t
+    return out
+
+
 def score_warnings(path: TruthPath, alerts: Mapping, events: Iterable[Mapping], areas, *,
                    on_probability: float = 0.05, far_m: float = FAR_M, beyond_m: float = BEYOND_M,
-                   clear_tolerance_s: float = 10.0) -> dict:
+                   clear_tolerance_s: float = 10.0, first_seen: Mapping[str, float] | None = None) -> dict:
     """Score one run's warnings (replay summary "alerts") against the truth path. See module doc."""
     shelter = _firsts(alerts, "first_shelter_unix_s")
     passed = _firsts(alerts, "passed_unix_s")
@@ -207,10 +230,13 @@ def score_warnings(path: TruthPath, alerts: Mapping, events: Iterable[Mapping], 
         node = NODE_OF_PREFIX.get(code[:2], "")
         at = truth[code]
         first = shelter.get((node, code))
+        seen = (first_seen or {}).get(node)
         per_area.append({
             "area": code, "node": node, "reach_after_launch_s": round(at.reach_unix_s - t0, 1),
             "shelter_after_launch_s": None if first is None else round(first - t0, 1),
             "lead_s": None if first is None else round(at.reach_unix_s - first, 1),
+            "first_seen_after_launch_s": None if seen is None else round(seen - t0, 1),
+            "after_first_seen_s": None if first is None or seen is None else round(first - seen, 1),
         })
     delays = []
     for (node, code), t_alert in sorted(shelter.items()):
@@ -221,6 +247,10 @@ def score_warnings(path: TruthPath, alerts: Mapping, events: Iterable[Mapping], 
     false_alerts = [{"node": n, "area": c, "distance_km": round(truth[c].distance_m / 1e3, 1),
                      "after_launch_s": round(t - t0, 1)}
                     for (n, c), t in sorted(shelter.items()) if truth[c].distance_m > far_m]
+    off_path_alerts = [{"node": n, "area": c, "distance_km": round(truth[c].distance_m / 1e3, 1),
+                        "after_launch_s": round(t - t0, 1)}
+                       for (n, c), t in sorted(shelter.items())
+                       if not truth[c].on_path and truth[c].distance_m <= far_m]
     wrong_passed = [{"node": n, "area": c, "after_launch_s": round(t - t0, 1)}
                     for (n, c), t in sorted(passed.items())
                     if (not truth[c].on_path and truth[c].distance_m > far_m)
@@ -248,6 +278,7 @@ def score_warnings(path: TruthPath, alerts: Mapping, events: Iterable[Mapping], 
         "alert_delays": delays,
         "max_delay_s": max(delay_vals) if delay_vals else None,
         "false_alerts": false_alerts,
+        "off_path_alerts": off_path_alerts,
         "wrong_passed": wrong_passed,
         "early_clear": early_clear,
         "clear_lag": clear_lag,

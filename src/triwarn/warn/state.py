@@ -17,7 +17,8 @@ seconds UTC, positions geodetic WGS84 degrees, heights metres above the ellipsoi
     (alive | lost).
 Every event has the sim time ``t`` (Unix s), may carry ``launch_id`` (one incident per launch) and
 ``exercise`` (the exercise name). Flags used: ``short_track``, ``separated_piece``,
-``implausible_state`` (such an area_risk is ignored). Other fields are ignored.
+``implausible_state`` (such an area_risk is ignored), ``areas_held``, ``cutoff_path`` (a boosting
+track's cut-off path: trusted, unlike the rest of its corridor). Other fields are ignored.
 
 The events of one assessment cycle of a track share one ``t``; a newer cycle of a track replaces all of
 that track's older area risks (an area that is no longer reported has probability zero).
@@ -98,6 +99,7 @@ class ImpactPrediction:
     areas_held: bool = False  # its track's area risks were not recomputed with it: the last ones hold
     quality: float = 1.0  # the assessment's trust in [0, 1]
     time_sigma_s: float | None = None  # 1-sigma of the impact time, when the assessment gives it
+    cutoff_path: bool = False  # powered: its cut-off path was assessed, the track's area risks follow
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,7 @@ class AreaRisk:
     exercise: str | None = None
     quality: float = 1.0  # the assessment's trust in [0, 1]
     powered: bool = False  # from a boosting track's corridor (where it can land, not where it will)
+    cutoff_path: bool = False  # from its cut-off path: overflown whatever the motor does next
 
 
 @dataclass(frozen=True)
@@ -261,6 +264,7 @@ def parse_event(
             areas_held="areas_held" in (ev.get("flags") or ()),
             quality=_probability(ev, "quality", source, line, optional=True) if "quality" in ev else 1.0,
             time_sigma_s=_num(ev, "time_sigma_s", source, line, optional=True),
+            cutoff_path="cutoff_path" in (ev.get("flags") or ()),
         )
     if kind == "area_risk":
         area = _text(ev, "area", source, line)
@@ -289,6 +293,7 @@ def parse_event(
             exercise=exercise,
             quality=_probability(ev, "quality", source, line, optional=True) if "quality" in ev else 1.0,
             powered=bool(ev.get("powered", False)),
+            cutoff_path="cutoff_path" in (ev.get("flags") or ()),
         )
     lat, lon = _lat_lon(ev, source, line)
     status = _text(ev, "status", source, line, default="alive")
@@ -396,6 +401,13 @@ class WarnPolicy:
       along its azimuth, it does not say where it will), and it is not a separated piece's overflight
       (unless separated_overflight: a spent stage must not inherit the warhead's path; where it falls
       on land or territorial sea still counts, a falling stage is a hazard of its own).
+      trust_cutoff_path: a boosting object's cut-off path (flag cutoff_path: the ground track from the
+      object to its cut-off-now impact, which it overflies whatever its motor does next) is trusted,
+      the rest of its corridor is not. An area put at risk by a track's cut-off path stays at risk from
+      that track until the track is seen past it (or its flight is over): a later prediction that leaves
+      it out (the ballistic one that takes over at burnout, sampled along the path) does not let it go.
+      The EEZ part of a cut-off impact is not acted on (the object lands there only if its motor stops
+      now; the notice waits for the ballistic prediction).
     """
 
     on_probability: float = 0.05
@@ -421,6 +433,7 @@ class WarnPolicy:
     min_quality: float = 0.5
     warn_powered: bool = False
     separated_overflight: bool = False
+    trust_cutoff_path: bool = True
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.off_probability < self.on_probability <= 1.0:
@@ -487,6 +500,11 @@ class _Track:
     batch_t: float = -math.inf
     risk: dict[tuple[str, str], tuple[float, float, float | None]] = field(default_factory=dict)
     impact: ImpactPrediction | None = None
+    # Latest possible impact of a boosting track (its corridor's far end, Unix s): until a ballistic
+    # prediction gives the impact, its flight is not certainly over before this (plus impact_margin_s).
+    powered_until_unix_s: float | None = None
+    # Areas its cut-off path put at risk: code -> (probability, entry time); held until seen past.
+    held: dict[str, tuple[float, float | None]] = field(default_factory=dict)
     discredited: bool = False
     continued_by: str | None = None  # a live track of the incident that carries on this lost one's motion
 
@@ -666,7 +684,9 @@ class WarningMachine:
     def _trusted(self, rec: ImpactPrediction | AreaRisk) -> bool:
         """Whether the event may change who is sent to shelter (see WarnPolicy)."""
         pol = self.policy
-        if rec.quality < pol.min_quality or (rec.powered and not pol.warn_powered):
+        if rec.quality < pol.min_quality:
+            return False
+        if rec.powered and not pol.warn_powered and not (rec.cutoff_path and pol.trust_cutoff_path):
             return False
         if isinstance(rec, AreaRisk):
             if rec.implausible:
@@ -705,8 +725,18 @@ class WarningMachine:
         if isinstance(rec, ImpactPrediction):
             if not rec.powered:  # a corridor's time is the earliest possible impact, not the impact
                 trk.impact = rec
+            else:
+                trk.powered_until_unix_s = rec.time_unix_s + (rec.time_sigma_s or 0.0)
             return
         if not trusted:  # a state no missile can have, or not trusted enough to send people to shelter
+            return
+        if rec.powered and not self.policy.warn_powered:  # a cut-off path's (see WarnPolicy)
+            trk.risk[(rec.area, rec.kind)] = (rec.probability, 0.0, rec.enter_time_unix_s)
+            if rec.probability >= self.policy.off_probability:
+                p_old, e_old = trk.held.get(rec.area, (0.0, None))
+                enter = rec.enter_time_unix_s if e_old is None else min(
+                    e_old, rec.enter_time_unix_s if rec.enter_time_unix_s is not None else e_old)
+                trk.held[rec.area] = (max(p_old, rec.probability), enter)
             return
         trk.risk[(rec.area, rec.kind)] = (rec.probability, rec.probability_eez, rec.enter_time_unix_s)
 
@@ -741,9 +771,10 @@ class WarningMachine:
     def _flight_over(self, trk: _Track, now: float) -> bool:
         if self._has_landed(trk, now):
             return True
-        if trk.impact is None:
-            return False
         pol = self.policy
+        if trk.impact is None:
+            # Only corridors so far: it can fly at most until the corridor's far end.
+            return trk.powered_until_unix_s is not None and now >= trk.powered_until_unix_s + pol.impact_margin_s
         margin = pol.impact_margin_s
         if trk.impact.time_sigma_s is not None:  # the prediction says how sure it is of the time
             margin = min(margin, max(pol.impact_margin_min_s, 4.0 * trk.impact.time_sigma_s))
@@ -767,12 +798,12 @@ class WarningMachine:
             span = trk.last_t - trk.first_t
             if span >= pol.short_track_s and not trk.short and trk.object != "separated":
                 continue
-            areas = {a for (a, _k), (p, _pe, _e) in trk.risk.items() if p >= pol.on_probability}
+            areas = {a for (a, _k), (p, _pe, _e) in self._risk_view(trk).items() if p >= pol.on_probability}
             for u in live:
                 if u is trk or u.batch_t <= trk.last_t or (u.last_t - u.first_t) < span:
                     continue
                 u_max: dict[str, float] = {}
-                for (a, _k), (p, _pe, _e) in u.risk.items():
+                for (a, _k), (p, _pe, _e) in self._risk_view(u).items():
                     u_max[a] = max(u_max.get(a, 0.0), p)
                 if all(u_max.get(a, 0.0) < pol.off_probability for a in areas):
                     trk.discredited = True
@@ -827,9 +858,11 @@ class WarningMachine:
         terr: dict[str, tuple[float, str, float | None, set[str]]] = {}
         eez: dict[str, tuple[float, float | None, set[str]]] = {}
         for trk in inc.tracks.values():
-            if trk.discredited or trk.continued_by is not None or self._flight_over(trk, now):
-                continue  # a continued track's last risks are superseded by its continuer's
-            for (code, kind), (p, p_eez, enter) in trk.risk.items():
+            if trk.discredited or self._flight_over(trk, now):
+                continue
+            # A continued track's last cycle is superseded by its continuer's; what its cut-off path
+            # put at risk stands until the continuer is seen past it.
+            for (code, kind), (p, p_eez, enter) in self._risk_view(trk, cycle=trk.continued_by is None).items():
                 old = terr.get(code, (0.0, kind, None, set()))
                 sup = old[3] | ({trk.track_id} if p >= pol.off_probability else set())
                 terr[code] = (p, kind, enter, sup) if p > old[0] else (old[0], old[1], old[2], sup)
@@ -846,6 +879,26 @@ class WarningMachine:
                         prev_sup = terr.get(nb, (0.0, "", None, set()))[3]
                         terr[nb] = (p, "adjacent", enter, prev_sup | sup)
         return terr, eez
+
+    @staticmethod
+    def _risk_view(trk: _Track, cycle: bool = True) -> dict[tuple[str, str], tuple[float, float, float | None]]:
+        """The track's risks: its last trusted cycle's (if cycle) and the areas its cut-off paths put at
+        risk and that it has not been seen past (as overflight), the higher probability of the two."""
+        out = dict(trk.risk) if cycle else {}
+        for code, (p, enter) in trk.held.items():
+            old = out.get((code, "overflight"))
+            if old is None or old[0] < p:
+                out[(code, "overflight")] = (p, 0.0, enter)
+        return out
+
+    def _release_held(self, inc: _Incident) -> None:
+        """Drop the cut-off path areas each track (or the live track continuing it) has been seen past."""
+        margin = self.policy.pass_margin_m
+        for trk in inc.tracks.values():
+            if trk.held:
+                ref = self._continuer(inc, trk)
+                for code in [c for c in trk.held if self._seen_past(c, ref, 0.0, margin)]:
+                    del trk.held[code]
 
     def _along_m(self, code: str, trk: _Track) -> tuple[float, float, bool] | None:
         """Where the area lies along the track's course from its last observed ground point: the least and
@@ -891,6 +944,7 @@ class WarningMachine:
         pol = self.policy
         self._discredit(inc, now)
         self._continue_lost(inc, now)
+        self._release_held(inc)
         terr, eez = self._current_risk(inc, now)
         changed = False
         for code in sorted(set(terr) | set(eez) | set(inc.areas)):
