@@ -7,13 +7,15 @@ rejected, none left undelivered) and deterministic for the same input.
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
 import pytest
 
-from triwarn.exercise.replay import replay
+from triwarn.exercise.replay import BaselineProcess, nations_with_sensors, replay, step_times
 from triwarn.sensors.commands import run_simulate
+from triwarn.sensors.formats import load_sensors, read_measurements
 from triwarn.warn.cap import validate_cap
 
 HERE = Path(__file__).parent
@@ -93,3 +95,39 @@ def test_alone_run_is_deterministic(recorded, alone, tmp_path):
     replay(recorded / "sensors.yaml", recorded / "measurements.jsonl", tmp_path, share=False, step_s=2.0)
     assert (tmp_path / "tracks.jsonl").read_bytes() == (first_out / "tracks.jsonl").read_bytes()
     assert (tmp_path / "events.jsonl").read_bytes() == (first_out / "events.jsonl").read_bytes()
+
+
+def test_baseline_process_gives_the_alone_runs_alerts(recorded, alone):
+    # The no-share baseline of `triwarn replay` runs in a second process: the same first alerts as in-process.
+    _, summary = alone
+    sensors = load_sensors(recorded / "sensors.yaml")
+    log = read_measurements(recorded / "measurements.jsonl", sensors)
+    nations = nations_with_sensors(sensors)
+    times = step_times(log, 2.0)
+    alerts, wall_s = BaselineProcess(sensors, log, nations, times, exercise="REPLAY", run_tag="tb").result()
+    assert wall_s > 0
+
+    def by_node(a: dict) -> dict:  # incident ids carry the run's tag: compare what each incident held
+        return {node: list(incidents.values()) for node, incidents in a.items()}
+
+    assert by_node(alerts) == by_node(summary["alerts"])
+    assert any(rec["first_notice_unix_s"] or rec["first_shelter_unix_s"]
+               for incs in by_node(alerts).values() for areas in incs for rec in areas.values())
+
+
+def test_cot_tracks_every_ten_seconds_alert_areas_with_their_warnings(shared):
+    out, summary = shared
+    track_times: dict[str, list[float]] = {}
+    area_events = 0
+    for path in (out / "cot").glob("*.xml"):
+        node, t, _k = path.stem.split("-")
+        text = path.read_text()
+        if 'type="a-h-A-W-M-S-S"' in text:
+            track_times.setdefault(node, []).append(float(t))
+        area_events += 'type="u-d-f"' in text
+    assert set(track_times) == set(summary["nations"])
+    for node, ts in track_times.items():
+        ts = sorted(set(ts))
+        assert len(ts) >= 3, (node, ts)
+        assert min(b - a for a, b in itertools.pairwise(ts)) >= 10.0, (node, ts)  # steps are 2 s: not every step
+    assert (summary["cap_messages"] > 0) == (area_events > 0)

@@ -331,3 +331,35 @@ def test_cap_files_and_feed_hold_what_the_node_issued(three):
         assert b"<status>Exercise</status>" in xml and validate_cap(xml) == [], path.name
         identifier = xml.split(b"<identifier>")[1].split(b"</identifier>")[0]
         assert identifier in three["feed_body"], "issued CAP message missing from the Atom feed"
+
+
+async def _close_with_a_stalled_publisher(workdir: Path) -> dict:
+    spec = load_network()
+    keys = {n: signing.new_key() for n in spec.nations}
+    trust = signing.TrustStore({n: k.verify_key for n, k in keys.items()})
+    net = await asyncio.to_thread(LocalNetwork.start, spec, workdir)
+    try:
+        tr = NodeTransport("kr", spec, keys["kr"], trust, **net.node_credentials("kr"), durable="node")
+        clock = ScaledClock(time.time(), speed=1.0)
+        live = LiveNode(NodeSettings("kr", exercise="CLOSE-TEST", run_id="tclose"), {}, tr, None, clock=clock)
+        await live.start()
+        # A publish window of one message, and the server gone: the second message of a step's batch waits
+        # for a window that never opens (nats-py turns a cancellation there into TooManyStalledMsgsError).
+        tr.js = tr.nc.jetstream(timeout=tr.ack_timeout_s, publish_async_max_pending=1)
+        await net.astop_server("kr")
+        await live.step_once(clock())  # a heartbeat and a link status per partner: three messages
+        await asyncio.sleep(0.5)
+        stored_before_close = dict(live.health()["published"])
+        t0 = time.monotonic()
+        done, _ = await asyncio.wait({asyncio.ensure_future(live.close(flush_timeout_s=0.5))}, timeout=20.0)
+        return {"closed": bool(done), "close_s": time.monotonic() - t0, "stored_before_close": stored_before_close}
+    finally:
+        await asyncio.to_thread(net.close)
+
+
+def test_close_returns_while_a_publish_waits_on_a_dead_server(tmp_path):
+    # A cancelled publisher that the library makes look like a publish error must not be retried for ever.
+    out = asyncio.run(_close_with_a_stalled_publisher(tmp_path))
+    assert out["stored_before_close"] == {}, out  # the step's batch was still in the publisher's hands
+    assert out["closed"], out
+    assert out["close_s"] < 10.0, out

@@ -7,9 +7,9 @@ Steps: fly the launches and run the sensors (triwarn.sensors.simulate, in memory
 sensors.yaml, measurements.jsonl and truth.jsonl, the measurements without what the injects removed),
 remove the injects' detections, run one node per nation over a local NATS network on the simulated
 clock (triwarn.node.lockstep: link latency, link and hub outages, clock offsets) at `speed` times real
-time or as fast as possible, then the same detections with each nation alone (the no-sharing
-baseline, in-process), and write the replay outputs (tracks.jsonl, events.jsonl, cap/, cot/,
-summary.json), metrics.json and report.html. Every node is configured with the exercise name, so every
+time or as fast as possible, while the same detections run with each nation alone (the no-sharing
+baseline) in a second process beside it, and write the replay outputs (tracks.jsonl, events.jsonl,
+cap/, cot/, summary.json), metrics.json and report.html. Every node is configured with the exercise name, so every
 CAP message is status Exercise.
 """
 
@@ -18,12 +18,10 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-import multiprocessing
 import os
 import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,16 +29,16 @@ from triwarn.errors import InputError
 from triwarn.exercise.metrics import Recorder, exercise_metrics, truth_area_passages, truth_ground_tracks
 from triwarn.exercise.plan import ExercisePlan, apply_injects
 from triwarn.exercise.replay import (
+    BaselineProcess,
     RunOutputs,
     first_alerts,
-    make_nodes,
     nations_with_sensors,
     run_shared,
     step_times,
 )
 from triwarn.geo.areas import AreaIndex
 from triwarn.node.core import StepResult
-from triwarn.node.lockstep import NodeFeed, RunLog, run_lockstep
+from triwarn.node.lockstep import NodeFeed, RunLog
 from triwarn.sensors.formats import write_measurements, write_sensors, write_truth
 from triwarn.sensors.simulate import simulate
 from triwarn.share.policy import load_network
@@ -141,11 +139,8 @@ async def exercise_async(plan: ExercisePlan, out: Path, opts: ExerciseOptions | 
 
     # The no-sharing baseline needs nothing from the shared run: it runs beside it in another process
     # (the machine's other core), so it costs little wall time, paced or not.
-    pool = baseline_future = None
-    if opts.baseline:
-        pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-        baseline_future = asyncio.get_running_loop().run_in_executor(
-            pool, baseline_alerts, sim.sensors, log, nations, times, plan.name, run_tag + "b")
+    base = BaselineProcess(sim.sensors, log, nations, times, exercise=plan.name, run_tag=run_tag + "b") \
+        if opts.baseline else None
     wall_run0 = time.perf_counter()
     try:
         if bar is not None:
@@ -157,8 +152,8 @@ async def exercise_async(plan: ExercisePlan, out: Path, opts: ExerciseOptions | 
                 future_skew_s=plan.future_skew_s, feeds=feeds, on_tick=on_tick, speed=opts.speed,
                 run_log=run_log)
     except BaseException:
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+        if base is not None:
+            base.cancel()
         raise
     finally:
         if bar is not None:
@@ -169,11 +164,8 @@ async def exercise_async(plan: ExercisePlan, out: Path, opts: ExerciseOptions | 
     alerts = first_alerts(issued)
     alone = None
     wall_base = 0.0
-    if baseline_future is not None:
-        try:
-            alone, wall_base = await baseline_future
-        finally:
-            pool.shutdown()
+    if base is not None:
+        alone, wall_base = await base.wait()
 
     ground = truth_ground_tracks(sim.paths)
     passages = truth_area_passages(ground, areas)
@@ -207,16 +199,6 @@ async def exercise_async(plan: ExercisePlan, out: Path, opts: ExerciseOptions | 
     metrics["wall_s"]["total"] = time.perf_counter() - wall0
     (out / "metrics.json").write_text(json.dumps(metrics, indent=1, default=float))
     return metrics
-
-
-def baseline_alerts(sensors, log, nations, times, exercise: str, run_tag: str) -> tuple[dict, float]:
-    """Each nation alone on the same detections: first alerts per node (replay.first_alerts) and the
-    wall seconds it took. Runs in a worker process."""
-    w = time.perf_counter()
-    nodes = make_nodes(sensors, nations, exercise=exercise, areas=AreaIndex.load(), run_tag=run_tag)
-    feeds = {n: NodeFeed.for_nation(log, sensors, n) for n in nations}
-    asyncio.run(run_lockstep(nodes, feeds, times))
-    return first_alerts({n: node.issued for n, node in nodes.items()}), time.perf_counter() - w
 
 
 def run_exercise(plan: ExercisePlan, out: Path, opts: ExerciseOptions | None = None) -> dict:

@@ -2,8 +2,9 @@
 
 One node per nation that owns a sensor, over a local three-server NATS network (US hub) started for
 the run, advanced in lockstep (triwarn.node.lockstep). With share=False each nation runs alone. The
-run also computes the no-sharing baseline in-process, so the summary can show per area what sharing
-gained (first shelter-alert time with and without partner data).
+run also computes the no-sharing baseline, in a second process beside the shared run (BaselineProcess),
+so the summary can show per area what sharing gained (first shelter-alert time with and without
+partner data).
 
 Outputs in DIR: tracks.jsonl (every node's fused system tracks, the tracker's format plus "node" and
 "nations"), events.jsonl (assessment events plus "node"), cap/*.xml (every CAP message as issued,
@@ -16,9 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import multiprocessing
 import os
 import tempfile
+import time
 from collections.abc import Mapping
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +42,7 @@ from triwarn.warn import cap
 from triwarn.warn.state import new_run_id
 
 NATION_ORDER = ("kr", "us", "jp")
+COT_INTERVAL_S = 10.0  # CoT tracks and ellipses written every this many sim s (alert areas at every warning)
 
 
 @dataclass
@@ -45,7 +50,7 @@ class RunOutputs:
     """Writers of a run's output folder, fed step by step (one owner for each file)."""
 
     out: Path
-    cot_interval_s: float = 10.0
+    cot_interval_s: float = COT_INTERVAL_S
     tracks_fh: object = None
     events_fh: object = None
     cap_count: int = 0
@@ -99,14 +104,18 @@ def nations_with_sensors(sensors: Mapping[str, object]) -> list[str]:
 
 
 def make_nodes(sensors, nations, *, exercise: str, areas, run_tag: str,
-               transports: Mapping[str, ShareTransport] | None = None) -> dict[str, NationalNode]:
+               transports: Mapping[str, ShareTransport] | None = None,
+               cot_interval_s: float = COT_INTERVAL_S) -> dict[str, NationalNode]:
     """One node per nation with its own sensors; with transports, each node seals with its transport's
-    sender (one sequence for everything it publishes) and admits with its transport's admission."""
+    sender (one sequence for everything it publishes) and admits with its transport's admission.
+    cot_interval_s: how often the nodes make CoT track and ellipse events (RunOutputs writes them at
+    the same cadence)."""
     nodes = {}
     for n in nations:
         own = {sid: s for sid, s in sensors.items() if getattr(s, "nation", None) == n}
         tr = (transports or {}).get(n)
-        settings = NodeSettings(nation=n, exercise=exercise, run_id=f"{run_tag}{n}", share=tr is not None)
+        settings = NodeSettings(nation=n, exercise=exercise, run_id=f"{run_tag}{n}", share=tr is not None,
+                                cot_interval_s=cot_interval_s)
         nodes[n] = NationalNode(settings, own, sender=tr.sender if tr else None,
                                 admission=tr.admission if tr else None, areas=areas)
     return nodes
@@ -155,11 +164,52 @@ def _area_firsts(alerts: dict) -> dict[tuple[str, str], float]:
 
 def run_baseline(sensors, log: MeasurementLog, nations, times, *, exercise: str, areas, run_tag: str,
                  feeds=None, on_step=None) -> dict:
-    """Each nation alone (no partner data): returns the issued messages per node."""
-    nodes = make_nodes(sensors, nations, exercise=exercise, areas=areas, run_tag=run_tag)
+    """Each nation alone (no partner data): returns the issued messages per node. Without on_step nothing
+    is written, so the nodes make no CoT events."""
+    nodes = make_nodes(sensors, nations, exercise=exercise, areas=areas, run_tag=run_tag,
+                       cot_interval_s=COT_INTERVAL_S if on_step is not None else np.inf)
     feeds = feeds if feeds is not None else {n: NodeFeed.for_nation(log, sensors, n) for n in nations}
     asyncio.run(run_lockstep(nodes, feeds, times, on_step=on_step))
     return {n: node.issued for n, node in nodes.items()}
+
+
+def baseline_alerts(sensors, log: MeasurementLog, nations, times, exercise: str, run_tag: str) -> tuple[dict, float]:
+    """Each nation alone on the same detections: first alerts per node (first_alerts) and the wall
+    seconds it took. Made to run in a worker process (start_baseline)."""
+    w = time.perf_counter()
+    issued = run_baseline(sensors, log, nations, times, exercise=exercise, areas=AreaIndex.load(), run_tag=run_tag)
+    return first_alerts(issued), time.perf_counter() - w
+
+
+class BaselineProcess:
+    """The no-sharing baseline in a second process (spawned: no state shared with the caller's threads
+    or event loop), running beside the shared run on the machine's other core. It needs nothing from
+    the shared run; its result is the same as run in-process (same inputs, same seeds).
+
+        base = BaselineProcess(sensors, log, nations, times, exercise="X", run_tag=tag)
+        ...                                   # the shared run
+        alerts, wall_s = base.result()        # or await base.wait() in an event loop
+    """
+
+    def __init__(self, sensors, log: MeasurementLog, nations, times, *, exercise: str, run_tag: str) -> None:
+        self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        self._future = self._pool.submit(baseline_alerts, sensors, log, list(nations), times, exercise, run_tag)
+
+    def result(self) -> tuple[dict, float]:
+        try:
+            return self._future.result()
+        finally:
+            self._pool.shutdown()
+
+    async def wait(self) -> tuple[dict, float]:
+        try:
+            return await asyncio.wrap_future(self._future)
+        finally:
+            self._pool.shutdown()
+
+    def cancel(self) -> None:
+        """Give up on it (the shared run failed): the worker is not waited for."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 async def run_shared(sensors, log: MeasurementLog, nations, times, *, exercise: str, areas, spec: NetworkSpec,
@@ -208,6 +258,8 @@ def replay(sensors_path: Path, measurements_path: Path, out: Path, *, share: boo
     areas = AreaIndex.load()
     run_tag = new_run_id(float(times[0]), os.urandom(8))
     outputs = RunOutputs(out)
+    base = BaselineProcess(sensors, log, nations, times, exercise=exercise, run_tag=run_tag + "b") \
+        if share and baseline else None
     try:
         if share:
             spec = load_network(network)
@@ -220,6 +272,10 @@ def replay(sensors_path: Path, measurements_path: Path, out: Path, *, share: boo
             feeds = {n: NodeFeed.for_nation(log, sensors, n) for n in nations}
             stats = asyncio.run(run_lockstep(nodes, feeds, times, on_step=outputs.on_step))
             issued = {n: node.issued for n, node in nodes.items()}
+    except BaseException:
+        if base is not None:
+            base.cancel()
+        raise
     finally:
         outputs.close()
     alerts = first_alerts(issued)
@@ -227,17 +283,16 @@ def replay(sensors_path: Path, measurements_path: Path, out: Path, *, share: boo
                "t_start_unix_s": float(times[0]), "t_end_unix_s": float(times[-1]),
                "measurements": len(log), "skipped": log.skips.total, "cap_messages": outputs.cap_count,
                "cot_events": outputs.cot_count, "transport": stats, "alerts": alerts}
-    if share and baseline:
-        base = first_alerts(run_baseline(sensors, log, nations, times, exercise=exercise, areas=areas,
-                                         run_tag=run_tag + "b"))
-        with_share, alone = _area_firsts(alerts), _area_firsts(base)
+    if base is not None:
+        base_alerts, _wall = base.result()
+        with_share, alone = _area_firsts(alerts), _area_firsts(base_alerts)
         gain = []
         for key in sorted(set(with_share) | set(alone)):
             a, b = with_share.get(key), alone.get(key)
             gain.append({"node": key[0], "area": key[1], "first_shelter_shared_unix_s": a,
                          "first_shelter_alone_unix_s": b,
                          "gain_s": (b - a) if (a is not None and b is not None) else None})
-        summary["no_share_alerts"] = base
+        summary["no_share_alerts"] = base_alerts
         summary["sharing_gain"] = gain
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=float))
     return summary

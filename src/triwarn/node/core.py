@@ -69,6 +69,10 @@ class NodeSettings:
     lost_after_s: float = 15.0  # a system track gone this long is reported lost to the warning stage
     warn_policy: WarnPolicy = field(default_factory=WarnPolicy)
     assess: AssessConfig = field(default_factory=node_assess_config)
+    # CoT track and ellipse events at most this often (sim s; 0: every step; inf: never); alert areas
+    # always. Building them is a fair part of a step, and a TAK picture (or replay's cot/) wants them
+    # every few seconds, not at every step.
+    cot_interval_s: float = 0.0
 
 
 @dataclass
@@ -136,6 +140,7 @@ class NationalNode:
         # The newest partner events only: a live node runs for months.
         self._partner_events: deque[object] = deque(maxlen=PARTNER_EVENTS_KEPT)
         self._alive: dict[str, float] = {}  # system track id -> last time seen
+        self._last_cot_unix_s = -np.inf
         self.issued: list[WarningMessage] = []
 
     # ------------------------------------------------------------------------------------- receiving
@@ -262,7 +267,11 @@ class NationalNode:
         how = "m-s" if self.settings.exercise else "m-f"
         sender = f"triwarn-{self.nation}"
         out: list[bytes] = []
-        if system:
+        interval = self.settings.cot_interval_s
+        due = interval < np.inf and t - self._last_cot_unix_s >= interval
+        if due:
+            self._last_cot_unix_s = t
+        if system and due:
             pos = np.stack([s.pos_ecef_m for s in system])
             lat, lon, alt = ecef_to_geodetic(pos)
             for i, s in enumerate(system):
@@ -270,7 +279,7 @@ class NationalNode:
                 out.append(cot.track_event(sender=sender, track_id=s.track_id, t_unix_s=t,
                                            lat_deg=float(np.degrees(lat[i])), lon_deg=float(np.degrees(lon[i])),
                                            hae_m=float(alt[i]), ce_m=sigma, le_m=sigma, how=how))
-        for ev in events:
+        for ev in events if due else ():
             if isinstance(ev, ImpactPrediction):
                 out.append(cot.ellipse_event(sender=sender, track_id=ev.track, t_unix_s=t,
                                              lat_deg=ev.lat_deg, lon_deg=ev.lon_deg,

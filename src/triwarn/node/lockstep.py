@@ -6,10 +6,13 @@ Used by `triwarn replay` and exercises. Each step k at sim time t_k:
      the machine's timing;
   2. process: every node steps on its own detections with time in (t_{k-1}, t_k] (IR reports when
      they become available, t_available);
-  3. publish: every node's sealed messages and a heartbeat go out through its own NATS server;
+  3. publish: every node's sealed messages (and a heartbeat every heartbeat_s of sim time) are handed
+     to its own NATS server as one batch right after its step, without waiting: the servers store and
+     forward them while the next node steps; after the last node, one wait for all acknowledgements;
   4. settle: the run waits (wall clock, bounded) until every receiving transport has decided on
      (admitted or rejected) every message published to it so far, so admission always happens at the
-     receiver's clock of the step the message was published in.
+     receiver's clock of the step the message was published in. A step in which no node publishes
+     anything costs no wait at all.
 So a run is deterministic for a given input and seed however fast or loaded the machine is.
 
 Link faults are simulated at the receiving edge on the sim clock: while a nation's link to the hub
@@ -44,6 +47,7 @@ from triwarn.share.transport import ShareTransport
 SETTLE_WAIT_S = 30.0  # wall seconds a step waits for published messages to reach their receivers
 SETTLE_POLL_S = 0.02  # re-check period while waiting (rejected messages wake no one)
 PUBLISH_WAIT_S = 60.0  # wall seconds a node's own server gets to store a step's messages
+HEARTBEAT_S = 2.0  # sim seconds between a node's heartbeats (as a live node's heartbeat_s)
 
 
 class LockstepError(RuntimeError):
@@ -139,7 +143,9 @@ class Delivery:
     kind: str
     published_unix_s: float  # true sim time of publication (not the sender's possibly offset clock)
     delivered_unix_s: float
-    wall_transit_s: float | None  # wall time from publish to the receiving transport's decision
+    # wall time from the end of the step's compute (all nodes stepped, the run free to read the network)
+    # to the receiving transport's decision
+    wall_transit_s: float | None
 
 
 @dataclass
@@ -175,6 +181,7 @@ async def run_lockstep(
     speed: float | None = None,
     run_log: RunLog | None = None,
     clock_cell: list[float] | None = None,
+    heartbeat_s: float = HEARTBEAT_S,
 ) -> dict[str, int]:
     """Run every node over times_unix_s. transports (connected, one per node; None: no sharing).
 
@@ -182,7 +189,8 @@ async def run_lockstep(
     and wraps the node's sender likewise. speed: pace steps at that many sim seconds per wall second
     (None: as fast as possible). on_step(nation, result) after each node's step; on_tick(k, t) after
     each whole step. run_log collects step timings and deliveries. clock_cell, if given, is also set
-    to each step's sim time. Returns counters: delivered, missing (messages that did not reach their
+    to each step's sim time. heartbeat_s: sim seconds between a node's heartbeats (first at its first
+    step). Returns counters: delivered, missing (messages that did not reach their
     receiver within SETTLE_WAIT_S), held_at_end (held back by a link still down at the end),
     in_flight_at_end (published too late to arrive), expired_in_hold.
     """
@@ -192,7 +200,7 @@ async def run_lockstep(
              "expired_in_hold": 0}
     inboxes = {n: _Inbox() for n in nodes}
     sim_now = [float(times_unix_s[0]) if len(times_unix_s) else 0.0]
-    published_at: dict[str, tuple[float, float]] = {}  # msg id -> (sim t, wall t) of publication
+    published_at: dict[str, tuple[float, float | None]] = {}  # msg id -> (sim t, wall t) of publication
     expected: dict[str, int] = dict.fromkeys(nodes, 0)  # messages published to each receiver so far
     if transports:
         for n, tr in transports.items():
@@ -213,6 +221,7 @@ async def run_lockstep(
     wall0 = time.perf_counter()
     t_first = float(times_unix_s[0]) if len(times_unix_s) else 0.0
     prev_t = -np.inf
+    last_hb = dict.fromkeys(nodes, -np.inf)
     for k, t in enumerate(map(float, times_unix_s)):
         sim_now[0] = t
         if clock_cell is not None:
@@ -221,6 +230,7 @@ async def run_lockstep(
             ahead = wall0 + (t - t_first) / speed - time.perf_counter()
             if ahead > 0:
                 await asyncio.sleep(ahead)
+        batches: list[tuple[str, list[Outgoing], list[asyncio.Future]]] = []
         for n, node in nodes.items():
             delivered = 0
             if transports:
@@ -230,24 +240,31 @@ async def run_lockstep(
             result = node.step(t, radar, ir)
             log.timings.append(StepTiming(n, t, time.perf_counter() - w0, delivered))
             if transports:
-                tr = transports[n]
-                hb = node.sender.seal(Heartbeat, t, node_state="exercise" if node.settings.exercise else "ok",
-                                      tracks_held=len(result.system_tracks))
-                outs = [o for o in [*result.outgoing, hb] if o.subjects]
-                wall = time.perf_counter()
-                for o in outs:
-                    published_at[o.msg.msg_id] = (t, wall)
-                    for r in o.recipients:
-                        if r in expected:
-                            expected[r] += 1
-                try:  # a dead server would leave the acknowledgements pending for ever
-                    await asyncio.wait_for(tr.publish_batch(outs), timeout=PUBLISH_WAIT_S)
-                except TimeoutError:
-                    raise LockstepError(f"{n}: its NATS server stored no message for {PUBLISH_WAIT_S:.0f} s "
-                                        f"at sim time {t:.0f}: is the server down?") from None
+                outs = [o for o in result.outgoing if o.subjects]
+                if t - last_hb[n] >= heartbeat_s - 1e-9:
+                    last_hb[n] = t
+                    hb = node.sender.seal(Heartbeat, t, node_state="exercise" if node.settings.exercise else "ok",
+                                          tracks_held=len(result.system_tracks))
+                    if hb.subjects:
+                        outs.append(hb)
+                if outs:
+                    for o in outs:
+                        published_at[o.msg.msg_id] = (t, None)  # wall time set once every node has stepped
+                        for r in o.recipients:
+                            if r in expected:
+                                expected[r] += 1
+                    # Handed to the client now, acknowledged below: the servers store and forward this
+                    # node's messages while the next node steps.
+                    batches.append((n, outs, await transports[n].begin_batch(outs)))
             if on_step is not None:
                 on_step(n, result)
-        if transports:
+        if batches:
+            # Wall transit counts from here: before, the receivers could not read (the loop was stepping).
+            wall = time.perf_counter()
+            for _n, outs, _f in batches:
+                for o in outs:
+                    published_at[o.msg.msg_id] = (t, wall)
+            await _finish_batches(transports, batches, t)
             stats["missing"] += await _settle(transports, inboxes, expected)
         if on_tick is not None:
             on_tick(k, t)
@@ -262,8 +279,21 @@ async def run_lockstep(
     return stats
 
 
+async def _finish_batches(transports: Mapping[str, ShareTransport],
+                          batches: list[tuple[str, list[Outgoing], list[asyncio.Future]]], t: float) -> None:
+    """Wait until every node's own server has stored the step's messages (all nodes at once)."""
+    async def finish(n: str, outs: list[Outgoing], futures: list[asyncio.Future]) -> None:
+        try:  # a dead server would leave the acknowledgements pending for ever
+            await asyncio.wait_for(transports[n].finish_batch(outs, futures), timeout=PUBLISH_WAIT_S)
+        except TimeoutError:
+            raise LockstepError(f"{n}: its NATS server stored no message for {PUBLISH_WAIT_S:.0f} s "
+                                f"at sim time {t:.0f}: is the server down?") from None
+
+    await asyncio.gather(*(finish(*b) for b in batches))
+
+
 def _deliver(n: str, node: NationalNode, box: _Inbox, t: float, links: LinkModel,
-             published_at: dict[str, tuple[float, float]], log: RunLog, stats: dict[str, int]) -> int:
+             published_at: dict[str, tuple[float, float | None]], log: RunLog, stats: dict[str, int]) -> int:
     """Hand node n the held messages that have reached it by sim time t; returns how many."""
     if not box.held:
         return 0
@@ -291,7 +321,8 @@ def _deliver(n: str, node: NationalNode, box: _Inbox, t: float, links: LinkModel
         count += 1
         wall_recv = box.recv_wall.pop(m.msg_id, None)
         log.deliveries.append(Delivery(n, m.sender, type(m).__name__, t_pub, t,
-                                       None if wall_pub is None or wall_recv is None else wall_recv - wall_pub))
+                                       None if wall_pub is None or wall_recv is None
+                                       else max(0.0, wall_recv - wall_pub)))
     stats["delivered"] += count
     return count
 

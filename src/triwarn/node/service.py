@@ -62,6 +62,7 @@ log = logging.getLogger(__name__)
 
 CAP_FEED_ENTRIES = 200  # newest CAP documents kept for the Atom feed
 HISTORY = 100_000  # message ids kept of what was ingested and published
+PUBLISHER_STOP_WAIT_S = 5.0  # wall seconds close() gives the cancelled publisher task to end
 
 
 class ScaledClock:
@@ -179,6 +180,7 @@ class LiveNode:
         self._inbox: list[Message] = []
         self._outq: asyncio.Queue[list[Outgoing]] = asyncio.Queue()
         self._publisher: asyncio.Task | None = None
+        self._closing = False  # the publisher's stop flag (see close)
         self._stop = asyncio.Event()
         self._last_hb = -math.inf
         self._last_link_report = -math.inf
@@ -212,9 +214,12 @@ class LiveNode:
             # What the steps sealed goes out first (bounded: a server that stays down keeps the rest).
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._outq.join(), timeout=flush_timeout_s)
+            # A flag, and a bounded wait rather than `await task`: nats-py turns a cancellation that meets
+            # a full publish window into its own TooManyStalledMsgsError, which the retry loop would take
+            # for a server error and retry for ever (a close that never returns).
+            self._closing = True
             self._publisher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._publisher
+            await asyncio.wait({self._publisher}, timeout=PUBLISHER_STOP_WAIT_S)
             self._publisher = None
         nc = self.transport.nc
         sub = getattr(self.transport, "_sub", None)
@@ -346,7 +351,7 @@ class LiveNode:
         """Store each step's messages in the outbox, in step order. While the nation's own server cannot
         store them, the batch is retried (the JetStream ids make a repeat harmless) and later steps
         queue behind it: nothing sealed is dropped, and stepping never waits for the server."""
-        while True:
+        while not self._closing:
             outs = await self._outq.get()
             try:
                 while True:
@@ -354,6 +359,8 @@ class LiveNode:
                         await self.transport.publish_batch(outs)
                         break
                     except (PublishError, nats.errors.Error, nats.js.errors.Error, TimeoutError) as exc:
+                        if self._closing:  # possibly our own cancellation in the library's clothes
+                            return
                         self.publish_failures += 1
                         self.metrics.publish_failures.inc()
                         log.error("%s: outbox did not store a step's messages (retrying): %s", self.nation, exc)

@@ -173,14 +173,25 @@ class ShareTransport:
 
     async def publish_batch(self, outs: list[Outgoing]) -> None:
         """Store many sealed messages with all acknowledgements in flight at once (throughput path)."""
+        await self.finish_batch(outs, await self.begin_batch(outs))
+
+    async def begin_batch(self, outs: list[Outgoing]) -> list[asyncio.Future]:
+        """Hand many sealed messages to the client without waiting for their acknowledgements; returns
+        the acknowledgement futures for `finish_batch`. Lets a caller do other work (another node's
+        step) while the server stores them."""
         futures = []
         for out in outs:
             for subject, recipient in zip(out.subjects, out.recipients, strict=True):
                 futures.append(await self.js.publish_async(
                     subject, out.data, headers={"Nats-Msg-Id": out.dedupe_id(recipient)}))
+        return futures
+
+    async def finish_batch(self, outs: list[Outgoing], futures: list[asyncio.Future]) -> None:
+        """Wait for the acknowledgements of a `begin_batch`; messages not acknowledged in ack_timeout_s
+        are stored again through the retrying path (bounded by publish_timeout_s; raises PublishError)."""
         # An acknowledgement can be lost with a dying server and its future then never completes:
-        # wait a bounded time, then fall back to the retrying path for all (bounded by
-        # publish_timeout_s; the message ids make the repeats harmless).
+        # wait a bounded time, then fall back to the retrying path for all (the message ids make the
+        # repeats harmless).
         done, pending = await asyncio.wait(futures, timeout=self.ack_timeout_s) if futures else (set(), set())
         for fut in pending:
             fut.cancel()
