@@ -18,24 +18,11 @@ import os
 import statistics
 import time
 
-from playwright.async_api import async_playwright
-
 from triwarn.api.app import create_app
 from triwarn.api.picture import NATIONS, PictureHub
 from triwarn.api.serve import start_server
 from triwarn.api.synthetic import crowd_picture, fly_overflight, picture_at
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from triwarn.web.browser import chromium, open_page
 
 PAN_JS = """(durationMs) => new Promise((resolve) => {
     const s = window.__triwarn, f0 = s.frameTimes.length, r0 = s.renderMs.length, d0 = s.deltas;
@@ -94,23 +81,19 @@ def crowd_feeder(n_tracks: int):
 
 async def main(args: argparse.Namespace) -> None:
     print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    async with chromium() as browser:
         async with serving(flight_feeder) as server:
             usable = []
             for _ in range(args.loads):
-                page = await browser.new_page(viewport={"width": 1400, "height": 900})
-                await page.goto(f"{server.url}/?nation=jp")
-                await page.wait_for_selector("html[data-ready='1']", timeout=30_000)
-                usable.append(await page.evaluate("window.__triwarn.usableMs"))
-                await page.close()
+                async with open_page(browser, f"{server.url}/?nation=jp") as (page, _errors):
+                    await page.wait_for_selector("html[data-ready='1']", timeout=30_000)
+                    usable.append(await page.evaluate("window.__triwarn.usableMs"))
         print(
             f"page usable: median {statistics.median(usable):.0f} ms, max {max(usable):.0f} ms over "
             f"{len(usable)} loads (goal < 2000 ms)"
         )
-        async with serving(crowd_feeder(args.tracks)) as server:
-            page = await browser.new_page(viewport={"width": 1400, "height": 900})
-            await page.goto(f"{server.url}/?nation=us")
+        async with serving(crowd_feeder(args.tracks)) as server, \
+                open_page(browser, f"{server.url}/?nation=us") as (page, _errors):
             await page.wait_for_function(f"window.__triwarnView().tracks >= {args.tracks}", timeout=30_000)
             r = await page.evaluate(PAN_JS, args.pan_s * 1000)
             print(
@@ -120,8 +103,6 @@ async def main(args: argparse.Namespace) -> None:
                 f"{r['frame_max_ms']:.1f} ms; map draw p50 {r['render_p50_ms']:.2f} ms p95 "
                 f"{r['render_p95_ms']:.2f} ms; {r['updates']} picture updates applied"
             )
-            await page.close()
-        await browser.close()
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 

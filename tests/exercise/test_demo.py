@@ -55,7 +55,9 @@ def test_demo_serves_the_ui_and_alerts_early(tmp_path, capsys, monkeypatch):
         return running
 
     monkeypatch.setattr(serve, "start_server", start_and_probe)
-    metrics = run_demo(headless=False, speed=25.0, port=0, out=tmp_path / "demo", end_after_s=100.0)
+    # 150 s of flight: the first trusted alert is Aomori's, from the cut-off path once it reaches Japan
+    # (about T+110 s); nothing earlier is a trustworthy reason to alert.
+    metrics = run_demo(headless=False, speed=25.0, port=0, out=tmp_path / "demo", end_after_s=150.0)
     out = capsys.readouterr().out
     assert "triwarn operator UI: http://127.0.0.1:" in out
     assert f"report: {tmp_path / 'demo' / 'report.html'}" in out.splitlines()[-1]

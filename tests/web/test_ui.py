@@ -14,44 +14,14 @@ import time
 from pathlib import Path
 
 import pytest
-from playwright.async_api import async_playwright
 
 from triwarn.api.app import create_app
 from triwarn.api.picture import NATIONS, PictureHub
 from triwarn.api.serve import start_server
 from triwarn.api.synthetic import crowd_picture, fly_overflight, picture_at
+from triwarn.web.browser import chromium_missing, chromium_page
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "ui"
-
-
-@contextlib.asynccontextmanager
-async def browser_page(url: str):
-    """A fresh headless chromium page at url, collecting console errors and uncaught page errors."""
-    assert Path(CHROMIUM).exists(), (
-        "Debian's chromium is needed at /usr/bin/chromium (apt-get install chromium)"
-    )
-    errors: list[str] = []
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = await browser.new_page(viewport={"width": 1400, "height": 900})
-            page.on("console", lambda m: errors.append(f"console: {m.text}") if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
-            await page.goto(url)
-            yield page, errors
-        finally:
-            await browser.close()
 
 
 async def play_flight(hub: PictureHub, *, speed: float, rate_hz: float, start_after_launch_s: float) -> None:
@@ -86,7 +56,7 @@ async def test_operator_sees_track_alert_links_and_switches_view():
         # Start just before launch at 40x: the track appears, then the shelter alert at T+60 s.
         await play_flight(hub, speed=40.0, rate_hz=5.0, start_after_launch_s=-5.0)
 
-    async with running(feeder) as server, browser_page(f"{server.url}/?nation=jp") as (page, errors):
+    async with running(feeder) as server, chromium_page(f"{server.url}/?nation=jp") as (page, errors):
         await page.wait_for_selector("html[data-ready='1']", timeout=10_000)
         usable_ms = await page.evaluate("window.__triwarn.usableMs")
         marks = await page.evaluate(
@@ -150,7 +120,7 @@ async def test_thousand_tracks_at_1hz_while_panning():
                 await hub.publish(crowd_picture(nation, t, 1000, trail_len=10))
             await asyncio.sleep(1.0)
 
-    async with running(feeder) as server, browser_page(f"{server.url}/?nation=us") as (page, errors):
+    async with running(feeder) as server, chromium_page(f"{server.url}/?nation=us") as (page, errors):
         await page.wait_for_function(
             "window.__triwarnView && window.__triwarnView().tracks >= 1000", timeout=15_000
         )
@@ -188,5 +158,6 @@ async def test_thousand_tracks_at_1hz_while_panning():
 
 @pytest.fixture(autouse=True)
 def _chromium_present():
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian's chromium is needed at /usr/bin/chromium: apt-get install -y chromium")
+    missing = chromium_missing()
+    if missing:
+        pytest.fail(missing)

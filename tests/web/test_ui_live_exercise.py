@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Page, async_playwright
+from playwright.async_api import Page
 
 from triwarn.api.app import create_app
 from triwarn.api.picture import NATIONS, PictureHub
@@ -29,18 +29,8 @@ from triwarn.exercise.pictures import PictureFeed
 from triwarn.exercise.plan import load_plan
 from triwarn.node.core import StepResult
 from triwarn.node.lockstep import RunLog
+from triwarn.web.browser import chromium_missing, chromium_page
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "ui"
 SCENARIO = Path(str(importlib.resources.files("triwarn") / "scenarios" / "2022-10-04-irbm-aomori.yaml"))
 # Sim seconds per wall second. At 8x the 300 s run lasts ~40 s of wall time: the first track comes at
@@ -78,22 +68,6 @@ class NodeOutput:
         self.cap_ids[nation].update(e.cap_identifier for e in pic.alert_log)
 
 
-@contextlib.asynccontextmanager
-async def chromium_page(url: str):
-    """A fresh headless chromium page at url and the list its console and page errors go to."""
-    errors: list[str] = []
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = await browser.new_page(viewport={"width": 1400, "height": 900})
-            page.on("console", lambda m: errors.append(f"console: {m.text}") if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
-            await page.goto(url)
-            yield page, errors
-        finally:
-            await browser.close()
-
-
 async def shared_track(page: Page, prefix: str) -> tuple[str, list[str]]:
     """Wait until the track list shows a track of this view that two or more nations contributed to;
     return its id and its nation badges."""
@@ -128,8 +102,9 @@ def assert_own_alerts_in_words(rows: list[tuple[str, str, str]], nation: str) ->
 
 
 async def test_operator_watches_a_running_exercise(tmp_path):
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian's chromium is needed at /usr/bin/chromium: apt-get install -y chromium")
+    missing = chromium_missing()
+    if missing:
+        pytest.fail(missing)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     plan = load_plan(SCENARIO)
     hub = PictureHub(NATIONS)

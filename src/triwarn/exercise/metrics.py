@@ -2,11 +2,14 @@
 
 `Recorder.on_step` is fed every node's StepResult during the shared run. It keeps, per node, a thinned
 record of system tracks and impact predictions (for the map) and, at every step, the error of each
-track against the nearest true object and of each ballistic impact prediction against that object's
-true impact point. `exercise_metrics` then joins that with the truth's area crossings (AreaIndex over
-the true ground tracks), the first alerts with and without sharing, the lockstep's latencies and
-timings, and the planned faults. Units: times unix seconds (sim clock) unless named *_wall_s, distances
-metres, positions degrees.
+track against the nearest true object and of each ballistic impact prediction against the true impact
+point of the object the track is attributed to (`attribute_tracks`: among the true objects a track cannot
+tell apart, the warhead). A spent stage that flies beside its warhead (in vacuum on the same path) lands
+kilometres short of it under drag, so attributing a track on the pair to whichever object happens to be
+a metre nearer mixed the warhead's and the stage's errors in one series. `exercise_metrics` then joins
+that with the truth's area crossings (AreaIndex over the true ground tracks), the first alerts with and
+without sharing, the lockstep's latencies and timings, and the planned faults. Units: times unix seconds
+(sim clock) unless named *_wall_s, distances metres, positions degrees.
 """
 
 from __future__ import annotations
@@ -24,6 +27,12 @@ from triwarn.node.lockstep import RunLog
 from triwarn.sensors.paths import ObjectPaths
 
 MAP_INTERVAL_S = 10.0  # map samples of tracks and ellipses per node and track
+# True objects within this distance of each other (or within 3 sigma of the track's position error) are
+# one blob to the track: it cannot be attributed to either by distance.
+RESOLVE_FLOOR_M = 1000.0
+# A track's latest impact prediction stands for it in the error series for this long.
+PREDICTION_HOLD_S = 15.0
+WARHEAD = "warhead"
 WARN_ZONES = ("land", "territorial_sea")  # where J-Alert practice warns (not the EEZ)
 
 
@@ -36,7 +45,8 @@ class Recorder:
     tracks: list[dict] = field(default_factory=list)  # thinned: node, track, t, lat, lon, alt, nations
     ellipses: list[dict] = field(default_factory=list)  # thinned impact predictions
     track_error: list[tuple[str, float, float]] = field(default_factory=list)  # node, t, median error m
-    impact_error: list[tuple[str, float, str, float]] = field(default_factory=list)  # node, t, track, m
+    # node, t, track, attributed object id, error m
+    impact_error: list[tuple[str, float, str, str, float]] = field(default_factory=list)
     _last_map: dict[tuple[str, str], float] = field(default_factory=dict)
     _last_ell: dict[tuple[str, str], float] = field(default_factory=dict)
     _impact_lat: np.ndarray = field(init=False)
@@ -52,7 +62,7 @@ class Recorder:
 
     def on_step(self, nation: str, res: StepResult) -> None:
         t = res.t_unix_s
-        nearest: dict[str, int] = {}
+        attributed: dict[str, int] = {}
         live = [s for s in res.system_tracks if not s.coasting]
         if live:
             pos = np.stack([s.pos_ecef_m for s in live])
@@ -60,11 +70,12 @@ class Recorder:
             lat, lon = np.degrees(lat), np.degrees(lon)
             truth = self.paths.sample(np.array([t]))
             if len(truth):
-                gap = np.linalg.norm(pos[:, None, :] - truth.pos_ecef_m[None, :, :], axis=-1)
-                j = np.argmin(gap, axis=1)
-                err = gap[np.arange(len(live)), j]
+                sigma = np.sqrt(np.clip(np.trace(np.stack([s.cov_ecef_m2 for s in live])[:, :3, :3],
+                                                 axis1=-2, axis2=-1), 0.0, None))
+                kinds = np.asarray(self.paths.kind, dtype=object)[truth.object_idx]
+                obj, err = attribute_tracks(pos, sigma, truth.pos_ecef_m, kinds == WARHEAD)
                 self.track_error.append((nation, t, float(np.median(err))))
-                nearest = {s.track_id: int(truth.object_idx[j[i]]) for i, s in enumerate(live)}
+                attributed = {s.track_id: int(truth.object_idx[obj[i]]) for i, s in enumerate(live)}
             for i, s in enumerate(live):
                 key = (nation, s.track_id)
                 if t - self._last_map.get(key, -np.inf) >= self.map_interval_s:
@@ -75,16 +86,58 @@ class Recorder:
         for ev in res.events:
             if not isinstance(ev, ImpactPrediction):
                 continue
-            obj = nearest.get(ev.track)
+            obj = attributed.get(ev.track)
             if obj is not None and not ev.powered and ev.object != "separated":
                 d, _ = geodesic.inverse(ev.lat_deg, ev.lon_deg, self._impact_lat[obj], self._impact_lon[obj])
-                self.impact_error.append((nation, t, ev.track, float(d)))
+                self.impact_error.append((nation, t, ev.track, self.paths.object_ids[obj], float(d)))
             key = (nation, ev.track)
             if t - self._last_ell.get(key, -np.inf) >= self.map_interval_s:
                 self._last_ell[key] = t
                 self.ellipses.append({"node": nation, "track": ev.track, "t": t, "lat": ev.lat_deg,
                                       "lon": ev.lon_deg, "a_m": ev.semi_major_m, "b_m": ev.semi_minor_m,
                                       "az_deg": ev.orientation_deg, "powered": ev.powered})
+
+
+def attribute_tracks(pos_ecef_m, pos_sigma_m, truth_pos_ecef_m, truth_is_warhead) -> tuple[np.ndarray, np.ndarray]:
+    """The true object each track stands for, and its distance to the nearest true object.
+
+    pos_ecef_m (N, 3) tracks' positions, pos_sigma_m (N,) their position error (root of the covariance
+    trace), truth_pos_ecef_m (M, 3) the true objects at the same time, truth_is_warhead (M,). Returns
+    (index into the M objects (N,), nearest distance m (N,)). Objects within max(RESOLVE_FLOOR_M,
+    3 sigma) of the nearest one cannot be told apart by the track; among those the warhead is chosen
+    (the object the warning is about), else the nearest.
+    """
+    pos = np.asarray(pos_ecef_m, float).reshape(-1, 3)
+    truth = np.asarray(truth_pos_ecef_m, float).reshape(-1, 3)
+    gap = np.linalg.norm(pos[:, None, :] - truth[None, :, :], axis=-1)
+    nearest = gap.min(axis=1)
+    resolve = np.maximum(RESOLVE_FLOOR_M, 3.0 * np.asarray(pos_sigma_m, float).reshape(-1))
+    blob = gap <= (nearest + resolve)[:, None]
+    # Rank: warheads in the blob first (by distance), then other objects in the blob, the rest never.
+    rank = np.where(blob, gap + np.where(np.asarray(truth_is_warhead, bool), 0.0, 1e12)[None, :], np.inf)
+    return np.argmin(rank, axis=1), nearest
+
+
+def impact_error_series(rows, hold_s: float = PREDICTION_HOLD_S) -> dict[str, list[tuple[float, float]]]:
+    """One node's impact-prediction error per true object against time.
+
+    rows: [t_unix_s, track, object id, error m] in time order. Each track's latest prediction stands for
+    it for hold_s; at each time an object's prediction arrives, its value is the median over the node's
+    tracks attributed to it whose latest prediction is that recent (a node holding two tracks of one
+    object whose predictions come at different steps gives one steady line, not a zigzag between them).
+    Returns {object id: [(t_unix_s, error m), ...]}.
+    """
+    latest: dict[str, tuple[str, float, float]] = {}  # track -> (object, t, error)
+    out: dict[str, list[tuple[float, float]]] = {}
+    for t, track, obj, err in rows:
+        latest[track] = (obj, t, err)
+        held = [e for o, tt, e in latest.values() if o == obj and t - tt <= hold_s]
+        series = out.setdefault(obj, [])
+        if series and series[-1][0] == t:
+            series[-1] = (t, float(np.median(held)))
+        else:
+            series.append((t, float(np.median(held))))
+    return out
 
 
 def truth_ground_tracks(paths: ObjectPaths, dt_s: float = 1.0) -> list[dict]:
@@ -200,9 +253,12 @@ def exercise_metrics(*, plan_info: dict, recorder: Recorder, run_log: RunLog, st
     for d in run_log.deliveries:
         per = received.setdefault(d.receiver, {})
         per[d.sender] = per.get(d.sender, 0) + 1
-    impact_err = {}
-    for node, t, track, err in recorder.impact_error:
-        impact_err.setdefault(node, []).append([t, track, round(err, 1)])
+    impact_err: dict[str, list] = {}
+    for node, t, track, obj, err in recorder.impact_error:
+        impact_err.setdefault(node, []).append([t, track, obj, round(err, 1)])
+    kinds = dict(zip(recorder.paths.object_ids, recorder.paths.kind, strict=True))
+    by_object = {node: {obj: [[t, round(e, 1)] for t, e in pts] for obj, pts in impact_error_series(rows).items()}
+                 for node, rows in impact_err.items()}
     track_err = {}
     for node, t, err in recorder.track_error:
         track_err.setdefault(node, []).append([t, round(err, 1)])
@@ -220,7 +276,9 @@ def exercise_metrics(*, plan_info: dict, recorder: Recorder, run_log: RunLog, st
         },
         "first_alerts": table,
         "truth_passages": passages,
-        "prediction_error": {"impact_m": impact_err, "track_m": track_err},
+        "prediction_error": {"impact_m": impact_err, "impact_by_object_m": by_object,
+                             "object_kinds": {o: kinds[o] for rows in impact_err.values() for _, _, o, _ in rows},
+                             "track_m": track_err},
         "faults": plan_info.get("faults", []),
         "inject_effects": inject_effects,
         "held_max": dict(run_log.held_max),

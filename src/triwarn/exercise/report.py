@@ -19,13 +19,15 @@ from pathlib import Path
 
 import numpy as np
 
-from triwarn.exercise.metrics import Recorder
+from triwarn.exercise.metrics import WARHEAD, Recorder, impact_error_series
 from triwarn.geo import geodesic
 
 ROTATE_DEG = -160.0
 SCALE = 63710.0 / 100.0  # basemap base units (about 100 m) to report units (about 10 km)
 NODE_COLOURS = {"us": "#1f5fbf", "jp": "#c0392b", "kr": "#1e8449"}
 ELLIPSE_POINTS = 24
+MAX_OBJECT_SERIES = 3  # up to this many warheads get a line each per node; more (a salvo): one median line
+DASHES = ("", "6 3", "2 2")
 
 
 def project(lat_deg, lon_deg) -> tuple[np.ndarray, np.ndarray]:
@@ -99,8 +101,8 @@ def _axis_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
 
 
 def _line_chart(series: dict[str, list[tuple[float, float]]], *, title: str, xlabel: str, ylabel: str,
-                log_y: bool = False, width: int = 860, height: int = 260) -> str:
-    """A static SVG line chart: one polyline per named series (colour by node name)."""
+                log_y: bool = False, width: int = 860, height: int = 260, dashes: dict[str, str] | None = None) -> str:
+    """A static SVG line chart: one polyline per named series (colour by node name, dash from dashes)."""
     pts = [p for s in series.values() for p in s if p[1] is not None and (p[1] > 0 or not log_y)]
     esc = html.escape
     if not pts:
@@ -137,15 +139,19 @@ def _line_chart(series: dict[str, list[tuple[float, float]]], *, title: str, xla
     parts.append(f'<text x="{(width + ml) / 2:.0f}" y="{height - 6}" class="tick" text-anchor="middle">'
                  f'{esc(xlabel)}</text><text x="14" y="{(height) / 2:.0f}" class="tick" '
                  f'transform="rotate(-90 14 {height / 2:.0f})" text-anchor="middle">{esc(ylabel)}</text>')
-    legend_x = width - mr - 90
+    legend_x = width - mr - 8 - 6 * max((len(n) for n in series), default=10)
     for i, (name, s) in enumerate(series.items()):
         colour = NODE_COLOURS.get(name.split()[0], "#555")
+        dash = (dashes or {}).get(name, "")
+        dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
         good = [(x, math.log10(y) if log_y else y) for x, y in s if y is not None and (y > 0 or not log_y)]
         if good:
             d = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in good)
-            parts.append(f'<polyline points="{d}" fill="none" stroke="{colour}" stroke-width="1.5"/>')
-        parts.append(f'<rect x="{legend_x}" y="{mt + 4 + 16 * i}" width="10" height="10" fill="{colour}"/>'
-                     f'<text x="{legend_x + 14}" y="{mt + 13 + 16 * i}" class="tick">{esc(name)}</text>')
+            parts.append(f'<polyline points="{d}" fill="none" stroke="{colour}" stroke-width="1.5"{dash_attr}/>')
+        y_leg = mt + 9 + 16 * i
+        parts.append(f'<line x1="{legend_x - 8}" x2="{legend_x + 10}" y1="{y_leg}" y2="{y_leg}" stroke="{colour}" '
+                     f'stroke-width="3"{dash_attr}/>'
+                     f'<text x="{legend_x + 14}" y="{y_leg + 4}" class="tick">{esc(name)}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -232,7 +238,7 @@ th{background:#eee} .chart{width:100%;height:auto;background:#fafafa;border:1px 
 .grid{stroke:#ddd;stroke-width:.5} .bar{fill:#4a6fa5} .truth{fill:#999;opacity:.6} .empty{color:#666}
 #map{width:100%;height:auto;background:#dbe8f3;border:1px solid #99a} .land{fill:#f1efe6;stroke:#8a8a7a;stroke-width:.3}
 .borders{fill:none;stroke:#b0a090;stroke-width:.3;stroke-dasharray:1 1} .controls{margin:6px 0;font-size:.9em}
-.controls label{margin-right:12px} #tlabel{font-family:monospace}
+.controls label{margin-right:12px} #tlabel{font-family:monospace} .note{font-size:.85em;color:#444}
 """
 
 _JS = """
@@ -281,6 +287,39 @@ _JS = """
   draw();
 })();
 """
+
+
+def _impact_chart_series(err: dict, t0: float) -> tuple[dict, dict, str, str]:
+    """The impact-error chart's series (one per node and warhead, or per node over a salvo's warheads),
+    their dashes, the chart's title and a note on what was left out. err: metrics["prediction_error"]."""
+    kinds = err.get("object_kinds", {})
+    by_object = err.get("impact_by_object_m", {})
+    warheads = sorted({o for per in by_object.values() for o in per if kinds.get(o) == WARHEAD})
+    series: dict[str, list[tuple[float, float]]] = {}
+    dashes: dict[str, str] = {}
+    if len(warheads) <= MAX_OBJECT_SERIES:
+        for n, per in by_object.items():
+            for k, o in enumerate(warheads):
+                if o in per:
+                    name = f"{n} {o}"
+                    series[name] = [(t - t0, e) for t, e in per[o]]
+                    dashes[name] = DASHES[k % len(DASHES)]
+        title = "Warhead impact prediction error (distance to its true impact point), one line per node and warhead"
+    else:
+        for n, rows in err.get("impact_m", {}).items():
+            mine = [[t, track, WARHEAD, e] for t, track, o, e in rows if kinds.get(o) == WARHEAD]
+            if mine:
+                series[f"{n} {len(warheads)} warheads"] = [(t - t0, e) for t, e in impact_error_series(mine)[WARHEAD]]
+        title = (f"Warhead impact prediction error: median over the node's tracks of the {len(warheads)} warheads "
+                 "(distance of each to its own warhead's true impact point)")
+    others = [e for rows in err.get("impact_m", {}).values() for _, _, o, e in rows if kinds.get(o) != WARHEAD]
+    note = ("Each track's prediction is scored against the true object the track follows; where a track cannot "
+            "tell a warhead from a piece flying beside it, against the warhead.")
+    if others:
+        note += (f" Left out of the chart: {len(others)} predictions of tracks on spent stages or other pieces "
+                 f"(median error {np.median(others) / 1e3:.1f} km: impacts are predicted in vacuum and a light "
+                 "stage lands kilometres short of that); metrics.json lists them under prediction_error.")
+    return series, dashes, title, note
 
 
 def write_report(path: Path, metrics: dict, ground: list[dict], recorder: Recorder) -> None:
@@ -369,14 +408,9 @@ def write_report(path: Path, metrics: dict, ground: list[dict], recorder: Record
         link_lines.append(f"{n} rejected: " + (", ".join(f"{k} {v}" for k, v in rej.items()) or "nothing"))
 
     # --- charts
-    err = metrics["prediction_error"]
-    impact_series = {}
-    for n, v in err["impact_m"].items():
-        by_t: dict[float, list[float]] = {}
-        for t, _track, e in v:
-            by_t.setdefault(t, []).append(e)
-        impact_series[f"{n} impact"] = [(t - t0, float(np.median(es))) for t, es in sorted(by_t.items())]
-    track_series = {f"{n} track": [(t - t0, e) for t, e in v] for n, v in err["track_m"].items()}
+    impact_series, impact_dashes, impact_title, impact_note = _impact_chart_series(metrics["prediction_error"], t0)
+    track_series = {f"{n} track": [(t - t0, e) for t, e in v]
+                    for n, v in metrics["prediction_error"]["track_m"].items()}
     lat = metrics["latency"]
     hists = [_hist_svg(lat["sim_s"], title="Shared messages: sim latency", unit="s"),
              _hist_svg(lat["wall_transit_ms"], title="Shared messages: wall transit (NATS)", unit="ms")]
@@ -410,8 +444,9 @@ last minute (dashed: powered-flight corridor)</span></div>
 <h2>First alerts with and without sharing</h2>{''.join(table)}
 <h2>Alert timeline per area against the truth</h2>{_timeline_svg(rows, metrics['truth_passages'], t0, t_end)}
 <h2>Prediction error against time</h2>
-{_line_chart(impact_series, title="Ballistic impact prediction error (distance to the true impact point)",
-             xlabel="seconds after T0", ylabel="metres", log_y=True)}
+{_line_chart(impact_series, title=impact_title, xlabel="seconds after T0", ylabel="metres", log_y=True,
+             dashes=impact_dashes)}
+<p class="note">{esc(impact_note)}</p>
 {_line_chart(track_series, title="System track position error (median over tracks, nearest true object)",
              xlabel="seconds after T0", ylabel="metres", log_y=True)}
 <h2>Latency</h2>{''.join(hists)}
