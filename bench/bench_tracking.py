@@ -98,6 +98,9 @@ def main() -> None:
             print(f"{n:>7} {radars:>6} {which:>9} {r['detections']:>10} {r['meas_per_s']:>9.0f} "
                   f"{r['mean_gospa_m']:>8.0f} {r['rmse_m']:>7.1f} {r['mean_false']:>6.2f} {r['mean_missed']:>6.2f} "
                   f"{r['n_tracks']:>6} {r['peak_rss_mb']:>7.0f}", flush=True)
+            if "jit_cpu_s" in r:
+                print(f"{'':>7} {'':>6} {'':>9} loading the compiled kernels took {r['jit_cpu_s']:.1f} s CPU "
+                      "(not in meas/s; ~25 s when numba compiles them after a fresh install)", flush=True)
 
 
 if __name__ == "__main__":

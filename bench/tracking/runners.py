@@ -31,9 +31,17 @@ def load(folder: Path):
 def run_triwarn(folder: Path, interval_s: float = 1.0) -> tuple[Reports, dict]:
     """triwarn.tracking.Tracker over the folder's files. Returns reports and timing figures."""
     sensors, log = load(folder)
-    tracker = Tracker(sensors)
     radar = log.radar
     ticks = report_ticks(float(radar.t_unix_s.min()), float(radar.t_unix_s.max()), interval_s)
+    # Load (or, with a stale cache, compile) the numba kernels on a throwaway tracker first, so the rate
+    # is the steady state; the one-off cost is reported apart (jit_cpu_s).
+    c0 = time.process_time()
+    warm = Tracker(sensors)
+    warm.process(radar=radar.take(slice(0, min(5000, len(radar.t_unix_s)))))
+    warm.tracks_at(float(ticks[0]) if len(ticks) else float(radar.t_unix_s.min()))
+    jit_cpu_s = time.process_time() - c0
+    del warm
+    tracker = Tracker(sensors)
     reports: Reports = {}
     done = 0
     cpu = wall = 0.0
@@ -47,7 +55,7 @@ def run_triwarn(folder: Path, interval_s: float = 1.0) -> tuple[Reports, dict]:
         rep = tracker.tracks_at(tick)
         # ids as one numpy string array per tick: a million small str objects would dominate the RSS
         reports[tick] = (np.asarray(rep.track_ids, dtype=np.str_), rep.pos_ecef_m)
-    return reports, {"detections": done, "cpu_s": cpu, "wall_s": wall}
+    return reports, {"detections": done, "cpu_s": cpu, "wall_s": wall, "jit_cpu_s": jit_cpu_s}
 
 
 def run_stonesoup(folder: Path, interval_s: float = 1.0, q_jerk: float = 0.01, min_points: int = 3,
