@@ -15,9 +15,14 @@ Figures (times Unix s; lead and delay in seconds):
     threshold (goal <= 60 s);
   - false_alerts: shelter alerts for areas more than far_m (100 km) from the ground track and impact;
   - wrong_passed: "passed" for an area the warhead had not truly passed at that time;
-  - early_clear: all-clear or cancel for an area on the path before the warhead passed or landed;
+  - early_clear: all-clear or cancel for an area on the path before the closest approach of the warhead
+    (or, with `companions`, of any object that counts, see clear_lag_s);
   - clear_lag_s per cleared area on the path: all-clear minus the evidence (the warhead landed, or its
-    ground point is beyond_m past the area), goal <= 10 s;
+    ground point is beyond_m past the area), goal <= 10 s. The all-clear is when the area left the last
+    incident of the node that warned it. With `companions`, the launch's other objects that the node
+    tracked on their own (a spent stage falling over the area is a threat as real as the warhead's
+    overflight) must be past it too: the evidence is the latest of them all, and evidence_object says
+    whose it was;
   - off_path_alerts: shelter alerts for areas not on the path but within far_m (not false by the goal's
     rule; the cut-off path's lateral margin and adjacent subdivisions give such alerts), with distance;
   - first_seen / after_first_seen_s (with `first_seen`, e.g. from `first_sightings`): an area reached
@@ -64,18 +69,59 @@ class TruthPath:
         return float(self.t_unix_s[-1])
 
 
+def _object_path(truth: TruthLog, object_id: str) -> TruthPath:
+    k = truth.object_ids.index(object_id)
+    rows = np.flatnonzero(truth.object_idx == k)
+    rows = rows[np.argsort(truth.t_unix_s[rows], kind="stable")]
+    lat, lon, alt = ecef_to_geodetic(truth.pos_ecef_m[rows])
+    lon_deg = np.mod(np.degrees(lon) + 180.0, 360.0) - 180.0
+    return TruthPath(object_id, truth.t_unix_s[rows].astype(float), np.degrees(lat), lon_deg, alt)
+
+
 def warhead_path(truth: TruthLog, launch: str | None = None) -> TruthPath:
     """The warhead's path (kind "warhead"; of the given launch, else the first one's)."""
     ids = [o for o in truth.object_ids if truth.kind.get(o) == "warhead"
            and (launch is None or truth.launch.get(o) == launch)]
     if not ids:
         raise ValueError("no warhead in the truth")
-    k = truth.object_ids.index(ids[0])
-    rows = np.flatnonzero(truth.object_idx == k)
-    rows = rows[np.argsort(truth.t_unix_s[rows], kind="stable")]
-    lat, lon, alt = ecef_to_geodetic(truth.pos_ecef_m[rows])
-    lon_deg = np.mod(np.degrees(lon) + 180.0, 360.0) - 180.0
-    return TruthPath(ids[0], truth.t_unix_s[rows].astype(float), np.degrees(lat), lon_deg, alt)
+    return _object_path(truth, ids[0])
+
+
+def launch_paths(truth: TruthLog, warhead: TruthPath) -> list[TruthPath]:
+    """The paths of the warhead's launch companions (spent stages, debris): every other object of its
+    launch, in the truth's order."""
+    launch = truth.launch.get(warhead.object_id)
+    return [_object_path(truth, o) for o in truth.object_ids
+            if o != warhead.object_id and truth.launch.get(o) == launch]
+
+
+def _ecef_at(path: TruthPath, t_unix_s: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The path's ECEF position (m) at each time, linear between samples; NaN outside the flight."""
+    ecef = geodetic_to_ecef(np.radians(path.lat_deg), np.radians(path.lon_deg), path.alt_m)
+    out = np.column_stack([np.interp(t_unix_s, path.t_unix_s, ecef[:, i]) for i in range(3)])
+    out[(t_unix_s < path.t_unix_s[0]) | (t_unix_s > path.t_unix_s[-1])] = np.nan
+    return out
+
+
+def tracked_objects(paths: list[TruthPath], tracks: Iterable[Mapping],
+                    radius_m: float = 30e3) -> dict[str, set[str]]:
+    """node -> ids of the objects (of paths) that one of its system tracks followed on its own: a tracks.jsonl
+    record ("node", "t", "ecef_m") within radius_m of that object and farther than radius_m from every
+    other one at that time. Objects flying together (a warhead and the stage still beside it) are not
+    told apart, so neither counts as tracked by that record."""
+    recs = list(tracks)
+    if not recs or not paths:
+        return {}
+    t = np.array([float(r["t"]) for r in recs])
+    pos = np.array([r["ecef_m"] for r in recs], float)
+    nodes = np.array([str(r.get("node", "")) for r in recs])
+    dist = np.stack([np.linalg.norm(pos - _ecef_at(p, t), axis=1) for p in paths], axis=1)  # (R, O)
+    near = np.nan_to_num(dist, nan=np.inf) <= radius_m
+    alone = near & (near.sum(axis=1, keepdims=True) == 1)
+    out: dict[str, set[str]] = {}
+    for r, o in zip(*np.nonzero(alone), strict=True):
+        out.setdefault(str(nodes[r]), set()).add(paths[o].object_id)
+    return out
 
 
 @dataclass
@@ -159,6 +205,24 @@ def _codes_on_path(path: TruthPath, areas) -> dict[str, float]:
     return first
 
 
+def _clears(alerts: Mapping) -> dict[tuple[str, str], float]:
+    """(node, area) -> when the area left the last of the node's incidents that warned it: the latest
+    all-clear or cancel over those incidents; absent while one of them still warns it. One launch can
+    open two incidents (a companion taken for a launch of its own); the earliest clear of the two is not
+    when people may leave shelter."""
+    out: dict[tuple[str, str], float] = {}
+    open_: set[tuple[str, str]] = set()
+    for node, incidents in alerts.items():
+        for areas in incidents.values():
+            for code, rec in areas.items():
+                ends = [float(rec[k]) for k in ("all_clear_unix_s", "cancel_unix_s") if rec.get(k) is not None]
+                if ends:
+                    out[(node, code)] = max(out.get((node, code), -np.inf), min(ends))
+                elif rec.get("first_shelter_unix_s") is not None or rec.get("first_notice_unix_s") is not None:
+                    open_.add((node, code))
+    return {k: v for k, v in out.items() if k not in open_}
+
+
 def _firsts(alerts: Mapping, key: str) -> dict[tuple[str, str], float]:
     """(node, area) -> earliest time of `key` over the node's incidents, from replay's summary alerts."""
     out: dict[tuple[str, str], float] = {}
@@ -169,6 +233,15 @@ def _firsts(alerts: Mapping, key: str) -> dict[tuple[str, str], float]:
                 if t is not None:
                     out[(node, code)] = min(out.get((node, code), np.inf), float(t))
     return out
+
+
+def sharing_gain(shared: Mapping, alone: Mapping) -> list[dict]:
+    """Per (node, area) sheltered in either run: the first shelter alert alone minus with sharing (s,
+    positive when sharing made it earlier; None when one run never sheltered it). Arguments are replay
+    summary "alerts" of the shared and the no-share run."""
+    a, b = _firsts(shared, "first_shelter_unix_s"), _firsts(alone, "first_shelter_unix_s")
+    return [{"node": n, "area": c, "gain_s": None if (n, c) not in a or (n, c) not in b
+             else round(b[(n, c)] - a[(n, c)], 1)} for n, c in sorted(set(a) | set(b))]
 
 
 def trusted_crossings(events: Iterable[Mapping], on_probability: float) -> dict[tuple[str, str], float]:
@@ -213,15 +286,24 @@ def first_sightings(path: TruthPath, tracks: Iterable[Mapping], radius_m: float 
 
 def score_warnings(path: TruthPath, alerts: Mapping, events: Iterable[Mapping], areas, *,
                    on_probability: float = 0.05, far_m: float = FAR_M, beyond_m: float = BEYOND_M,
-                   clear_tolerance_s: float = 10.0, first_seen: Mapping[str, float] | None = None) -> dict:
-    """Score one run's warnings (replay summary "alerts") against the truth path. See module doc."""
+                   clear_tolerance_s: float = 10.0, first_seen: Mapping[str, float] | None = None,
+                   companions: Mapping[str, Iterable[TruthPath]] | None = None) -> dict:
+    """Score one run's warnings (replay summary "alerts") against the truth path. See module doc.
+
+    companions: node -> paths of the launch's other objects that the node tracked on their own (e.g.
+    from launch_paths and tracked_objects). Each one whose ground track (impact included) comes within
+    far_m of an area also has to be past it: the area's evidence is the latest of theirs and the
+    warhead's, and an all-clear before the closest approach of any of them is early."""
     shelter = _firsts(alerts, "first_shelter_unix_s")
     passed = _firsts(alerts, "passed_unix_s")
-    clear = _firsts(alerts, "all_clear_unix_s")
-    cancel = _firsts(alerts, "cancel_unix_s")
+    ends = _clears(alerts)
     on_path = _codes_on_path(path, areas)
-    codes = set(on_path) | {c for _n, c in shelter} | {c for _n, c in passed} | {c for _n, c in clear}
+    codes = set(on_path) | {c for _n, c in shelter} | {c for _n, c in passed} | {c for _n, c in ends}
     truth = area_truth(path, areas, codes, beyond_m=beyond_m)
+    others = {o.object_id: o for paths in (companions or {}).values() for o in paths}
+    other_truth = {oid: area_truth(o, areas, [c for _n, c in ends], beyond_m=beyond_m)
+                   for oid, o in others.items()}
+    node_others = {n: [o.object_id for o in paths] for n, paths in (companions or {}).items()}
     crossings = trusted_crossings(events, on_probability)
     t0 = path.launch_unix_s
 
@@ -256,14 +338,21 @@ def score_warnings(path: TruthPath, alerts: Mapping, events: Iterable[Mapping], 
                     if (not truth[c].on_path and truth[c].distance_m > far_m)
                     or t < truth[c].closest_unix_s or t > path.impact_unix_s]
     early_clear, clear_lag = [], []
-    for (n, c), t in sorted({**clear, **{k: min(v, clear.get(k, np.inf)) for k, v in cancel.items()}}.items()):
+    for (n, c), t in sorted(ends.items()):
         at = truth.get(c)
         if at is None or not at.on_path:
             continue
-        if t < min(at.closest_unix_s, path.impact_unix_s):
+        closest, evidence, by = min(at.closest_unix_s, path.impact_unix_s), at.evidence_unix_s, path.object_id
+        for oid in node_others.get(n, ()):
+            ot = other_truth[oid][c]
+            if ot.distance_m <= far_m:
+                closest = max(closest, min(ot.closest_unix_s, others[oid].impact_unix_s))
+                if ot.evidence_unix_s > evidence:
+                    evidence, by = ot.evidence_unix_s, oid
+        if t < closest:
             early_clear.append({"node": n, "area": c, "after_launch_s": round(t - t0, 1),
-                                "closest_after_launch_s": round(at.closest_unix_s - t0, 1)})
-        clear_lag.append({"node": n, "area": c, "lag_s": round(t - at.evidence_unix_s, 1)})
+                                "closest_after_launch_s": round(closest - t0, 1)})
+        clear_lag.append({"node": n, "area": c, "lag_s": round(t - evidence, 1), "evidence_object": by})
     leads = [a["lead_s"] for a in per_area if a["lead_s"] is not None]
     delay_vals = [d["delay_s"] for d in delays if d["delay_s"] is not None]
     lags = [c["lag_s"] for c in clear_lag]

@@ -26,7 +26,8 @@ that track's older area risks (an area that is no longer reported has probabilit
 Decisions, per area (see docs/warnings.md for the reasoning):
   - shelter when the territory risk reaches ``on_probability`` (and neighbours, if configured);
   - notice (not shelter) when only the EEZ is at risk of impact;
-  - passed only when every track still threatening the area is observed alive and past it;
+  - passed only when every track still threatening the area is observed alive and past it (a
+    separated piece flying over an area already warned counts too; it never warns one);
   - all-clear when the object is beyond, has landed, or is lost and its flight is certainly over, or
     when the risk has stayed below ``off_probability`` after the minimum hold time;
   - error (Cancel, or an Update that retracts those areas) when the only tracks that ever put the area
@@ -395,6 +396,10 @@ class WarnPolicy:
     - short_track_s: a track seen for less is "short" (a candidate for a separated-piece error).
     - continue_m, continue_dt_s: a lost track is continued by a live one of its incident seen within
       continue_dt_s after it, within continue_m of where the lost one was heading (one object, two tracks).
+      match_impact_m, match_impact_s: or, after any gap, by a live one whose newer ballistic prediction
+      gives the same impact as the lost one's last (points within match_impact_m, times within
+      match_impact_s, both ellipses' semi-major axes within match_impact_m): the same ballistic
+      trajectory, picked up again by other radars after a gap in cover.
     - Trust (docs/warnings.md): an area risk counts only if its quality is at least min_quality (the
       assessment discounts short tracks and implausible states below 0.5), it does not come from a
       boosting object's corridor (unless warn_powered: a corridor bounds where the object can land, all
@@ -430,6 +435,8 @@ class WarnPolicy:
     short_track_s: float = 90.0
     continue_m: float = 30_000.0
     continue_dt_s: float = 30.0
+    match_impact_m: float = 30_000.0
+    match_impact_s: float = 15.0
     min_quality: float = 0.5
     warn_powered: bool = False
     separated_overflight: bool = False
@@ -505,6 +512,10 @@ class _Track:
     powered_until_unix_s: float | None = None
     # Areas its cut-off path put at risk: code -> (probability, entry time); held until seen past.
     held: dict[str, tuple[float, float | None]] = field(default_factory=dict)
+    # A separated piece's overflights (its last such cycle): code -> probability. They keep an area that
+    # is already warned until the piece is past it too; they never warn one (see WarnPolicy).
+    passing: dict[str, float] = field(default_factory=dict)
+    passing_t: float = -math.inf
     discredited: bool = False
     continued_by: str | None = None  # a live track of the incident that carries on this lost one's motion
 
@@ -520,6 +531,7 @@ class _Area:
     reason: str | None = None
     support: set[str] = field(default_factory=set)
     low_since_t: float | None = None  # since when its risk has been below off_probability
+    passing: set[str] = field(default_factory=set)  # separated pieces flying over it now (WarnPolicy)
 
 
 @dataclass
@@ -702,6 +714,12 @@ class WarningMachine:
             if rec.track:
                 self._track_incident[rec.track] = inc
             return
+        if isinstance(rec, TrackObservation) and not rec.alive:
+            # The loss of a track this machine never saw, or of one whose incident is closed (landed,
+            # and the edge reports the loss a few seconds later), says nothing: no new incident.
+            known = self._track_incident.get(rec.track)
+            if known is None or known.closed:
+                return
         inc = self._incident_for(rec.launch_id, rec.track or None, rec.t)
         trk = self._track(inc, rec.track, rec.t)
         if isinstance(rec, TrackObservation):
@@ -722,6 +740,10 @@ class WarningMachine:
             trk.risk = {}
         trk.object = rec.object
         trk.short = rec.short
+        pol = self.policy
+        if (rec.object == "separated" and rec.quality >= pol.min_quality and rec.t > trk.passing_t
+                and not (isinstance(rec, ImpactPrediction) and rec.areas_held)):
+            trk.passing_t, trk.passing = rec.t, {}  # a new cycle of the piece replaces its overflights
         if isinstance(rec, ImpactPrediction):
             if not rec.powered:  # a corridor's time is the earliest possible impact, not the impact
                 trk.impact = rec
@@ -729,6 +751,9 @@ class WarningMachine:
                 trk.powered_until_unix_s = rec.time_unix_s + (rec.time_sigma_s or 0.0)
             return
         if not trusted:  # a state no missile can have, or not trusted enough to send people to shelter
+            if (rec.object == "separated" and rec.kind == "overflight" and rec.quality >= pol.min_quality
+                    and not rec.implausible and not rec.powered and rec.probability >= pol.off_probability):
+                trk.passing[rec.area] = max(trk.passing.get(rec.area, 0.0), rec.probability)
             return
         if rec.powered and not self.policy.warn_powered:  # a cut-off path's (see WarnPolicy)
             trk.risk[(rec.area, rec.kind)] = (rec.probability, 0.0, rec.enter_time_unix_s)
@@ -825,7 +850,13 @@ class WarningMachine:
         if not live:
             return
         for trk in inc.tracks.values():
-            if trk.continued_by is not None or len(trk.obs) < 2 or not self._is_lost(trk, now):
+            if trk.continued_by is not None or not self._is_lost(trk, now):
+                continue
+            same = next((u for u in live if u is not trk and self._same_impact(trk, u)), None)
+            if same is not None:
+                trk.continued_by = same.track_id
+                continue
+            if len(trk.obs) < 2:
                 continue
             (a, b) = trk.obs
             span = b.t - a.t
@@ -841,6 +872,23 @@ class WarningMachine:
                 if gap_m <= pol.continue_m and abs(c.alt_m - alt_guess_m) <= pol.continue_m:
                     trk.continued_by = u.track_id
                     break
+
+    def _same_impact(self, lost: _Track, live: _Track) -> bool:
+        """The live track's newer ballistic prediction puts the impact where and when the lost track's last
+        one did: the same trajectory (Guam replay: the US radars lost the warhead at +674 s over the
+        Pacific and picked it up again at +780 s as a new track, 100 s later; the lost track's own
+        timer then held Guam 12 s past the impact). Both predictions must be sure of the point (semi-major
+        axis within match_impact_m) and trusted, so a vague early estimate never matches by chance."""
+        pol = self.policy
+        a, b = lost.impact, live.impact
+        if a is None or b is None or b.t <= lost.last_t:
+            return False
+        if max(a.semi_major_m, b.semi_major_m) > pol.match_impact_m or min(a.quality, b.quality) < pol.min_quality:
+            return False
+        if abs(a.time_unix_s - b.time_unix_s) > pol.match_impact_s:
+            return False
+        cos_gap = float(_unit(a.lat_deg, a.lon_deg) @ _unit(b.lat_deg, b.lon_deg))
+        return MEAN_EARTH_RADIUS_M * math.acos(min(1.0, max(-1.0, cos_gap))) <= pol.match_impact_m
 
     @staticmethod
     def _continuer(inc: _Incident, trk: _Track) -> _Track:
@@ -858,7 +906,8 @@ class WarningMachine:
         terr: dict[str, tuple[float, str, float | None, set[str]]] = {}
         eez: dict[str, tuple[float, float | None, set[str]]] = {}
         for trk in inc.tracks.values():
-            if trk.discredited or self._flight_over(trk, now):
+            # A lost track continued by one that has landed has landed too (one object).
+            if trk.discredited or self._flight_over(trk, now) or self._flight_over(self._continuer(inc, trk), now):
                 continue
             # A continued track's last cycle is superseded by its continuer's; what its cut-off path
             # put at risk stands until the continuer is seen past it.
@@ -946,6 +995,7 @@ class WarningMachine:
         self._continue_lost(inc, now)
         self._release_held(inc)
         terr, eez = self._current_risk(inc, now)
+        passing = self._passing(inc, now)
         changed = False
         for code in sorted(set(terr) | set(eez) | set(inc.areas)):
             p, kind, enter, sup = terr.get(code, (0.0, "", None, set()))
@@ -966,6 +1016,8 @@ class WarningMachine:
                 area.support |= sup_e
             if area is None:
                 continue
+            area.passing = passing.get(code, set()) if area.state in ("shelter", "passed") else set()
+            area.support |= area.passing
             if area.state in ACTIVE_STATES:
                 self._leave(inc, area, pe if area.state == "notice" else p, now)
             if (area.state, area.reason) != before:
@@ -987,6 +1039,22 @@ class WarningMachine:
         if not active and tracks_over:
             inc.closed = True
         return msg
+
+    def _passing(self, inc: _Incident, now: float) -> dict[str, set[str]]:
+        """Per area, the separated pieces of the incident whose last cycle flies over it and whose flight
+        is not over (replayed 2022-10-04 IRBM with sharing: Japan's track of the spent first stage, labelled a
+        separated piece, was over JP-02 when JP-02 was all-cleared on the warhead alone)."""
+        if self.policy.separated_overflight:  # then they count as risks already
+            return {}
+        out: dict[str, set[str]] = {}
+        for trk in inc.tracks.values():
+            if trk.object != "separated" or not trk.passing or trk.discredited:
+                continue
+            if self._flight_over(trk, now) or self._flight_over(self._continuer(inc, trk), now):
+                continue
+            for code in trk.passing:
+                out.setdefault(code, set()).add(trk.track_id)
+        return out
 
     def _leave(self, inc: _Incident, area: _Area, p: float, now: float) -> None:
         """Move an active area to passed, clear or error when the evidence says so; p is its current
@@ -1028,6 +1096,8 @@ class WarningMachine:
                 and now - area.low_since_t >= pol.off_hold_s):
             # A prediction that drops the area while the object is passing it must not pre-empt the
             # observed passage: wait until it is seen past.
+            if area.passing:  # a separated piece still flies over it: wait until it is past
+                return
             if not any(self._alongside(area.code, t) for t in flying if not self._is_lost(t, now)):
                 area.state, area.reason = "clear", "no_longer_at_risk"
 
