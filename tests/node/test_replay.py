@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from triwarn.exercise.replay import BaselineProcess, nations_with_sensors, replay, step_times
+from triwarn.exercise.replay import BaselineProcess, gain_rows, nations_with_sensors, replay, step_times
 from triwarn.sensors.commands import run_simulate
 from triwarn.sensors.formats import load_sensors, read_measurements
 from triwarn.warn.cap import validate_cap
@@ -131,3 +131,19 @@ def test_cot_tracks_every_ten_seconds_alert_areas_with_their_warnings(shared):
         assert len(ts) >= 3, (node, ts)
         assert min(b - a for a, b in itertools.pairwise(ts)) >= 10.0, (node, ts)  # steps are 2 s: not every step
     assert (summary["cap_messages"] > 0) == (area_events > 0)
+
+
+def test_gain_rows_compare_shelter_alerts_and_notices_per_area():
+    # Two incidents in the shared run (the earliest counts), a notice-only area, an area only one run
+    # alerted: each must appear, with the gain only where both runs alerted.
+    def rec(shelter=None, notice=None):
+        return {"first_shelter_unix_s": shelter, "first_notice_unix_s": notice}
+
+    shared = {"jp": {"i1": {"JP-01": rec(shelter=130.0), "JP-05": rec(notice=79.0)},
+                     "i2": {"JP-01": rec(shelter=120.0)}}}
+    alone = {"jp": {"j1": {"JP-01": rec(shelter=150.0), "JP-05": rec(notice=123.0), "JP-02": rec(shelter=160.0)}}}
+    rows = {(r["node"], r["area"]): r for r in gain_rows(shared, alone)}
+    assert set(rows) == {("jp", "JP-01"), ("jp", "JP-02"), ("jp", "JP-05")}
+    assert rows["jp", "JP-01"]["first_shelter_shared_unix_s"] == 120.0 and rows["jp", "JP-01"]["gain_s"] == 30.0
+    assert rows["jp", "JP-05"]["notice_gain_s"] == 44.0 and rows["jp", "JP-05"]["gain_s"] is None
+    assert rows["jp", "JP-02"]["gain_s"] is None and rows["jp", "JP-02"]["first_shelter_alone_unix_s"] == 160.0

@@ -19,9 +19,20 @@ def run_replay(*, sensors: Path, measurements: Path, out: Path, share: bool, ste
     span = summary["t_end_unix_s"] - summary["t_start_unix_s"]
     console.print(f"replayed {span:.0f} s of data in {wall:.1f} s ({span / max(wall, 1e-9):.0f}x real time); "
                   f"{summary['cap_messages']} CAP messages; outputs in {out}")
+    t0 = summary["t_start_unix_s"]
+
+    def rel(t):
+        return "-" if t is None else f"+{t - t0:.0f} s"
+
+    if summary.get("sharing_gain"):
+        console.print("  first alert per area, after the data's start (shared / alone, gain by sharing):")
     for row in summary.get("sharing_gain", []):
-        console.print(f"  {row['node']} {row['area']}: first shelter alert shared={row['first_shelter_shared_unix_s']} "
-                      f"alone={row['first_shelter_alone_unix_s']} gain_s={row['gain_s']}")
+        for kind, gain in (("shelter", "gain_s"), ("notice", "notice_gain_s")):
+            a, b = row.get(f"first_{kind}_shared_unix_s"), row.get(f"first_{kind}_alone_unix_s")
+            if a is None and b is None:
+                continue
+            g = "-" if row.get(gain) is None else f"{row[gain]:+.0f} s"
+            console.print(f"  {row['node']} {row['area']} {kind}: {rel(a)} / {rel(b)}, gain {g}")
 
 
 def run_exercise_command(*, scenario: Path, out: Path, speed: float | None, fast: bool, seed: int,

@@ -189,9 +189,13 @@ async def exercise_async(plan: ExercisePlan, out: Path, opts: ExerciseOptions | 
                "transport": stats, "alerts": alerts}
     if alone is not None:
         summary["no_share_alerts"] = alone
-        summary["sharing_gain"] = [{k: r[k] for k in ("node", "area", "first_shelter_shared_unix_s",
-                                                       "first_shelter_alone_unix_s", "gain_s")}
-                                   for r in metrics["first_alerts"]]
+        summary["sharing_gain"] = [
+            {k: r[k] for k in ("node", "area", "first_shelter_shared_unix_s", "first_shelter_alone_unix_s", "gain_s",
+                               "first_notice_shared_unix_s", "first_notice_alone_unix_s")}
+            | {"notice_gain_s": (r["first_notice_alone_unix_s"] - r["first_notice_shared_unix_s"])
+               if r["first_notice_alone_unix_s"] is not None and r["first_notice_shared_unix_s"] is not None
+               else None}
+            for r in metrics["first_alerts"]]
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=float))
     (out / "metrics.json").write_text(json.dumps(metrics, indent=1, default=float))
     metrics["wall_s"]["total"] = time.perf_counter() - wall0

@@ -150,16 +150,36 @@ def first_alerts(issued_by_node: Mapping[str, list]) -> dict:
     return out
 
 
-def _area_firsts(alerts: dict) -> dict[tuple[str, str], float]:
+def _area_firsts(alerts: dict, field: str = "first_shelter_unix_s") -> dict[tuple[str, str], float]:
+    """Per (node, area), the earliest `field` time over the node's incidents."""
     firsts: dict[tuple[str, str], float] = {}
     for node, incs in alerts.items():
         for areas in incs.values():
             for code, rec in areas.items():
-                t = rec["first_shelter_unix_s"]
+                t = rec.get(field)
                 if t is not None:
                     key = (node, code)
                     firsts[key] = min(firsts.get(key, np.inf), t)
     return firsts
+
+
+def gain_rows(shared: dict, alone: dict) -> list[dict]:
+    """Per (node, area) alerted in either run: first shelter alert and first information notice (an
+    impact in the EEZ only) with and without sharing, and the seconds sharing gained (positive: earlier)."""
+    kinds = {"shelter": "first_shelter_unix_s", "notice": "first_notice_unix_s"}
+    firsts = {kind: (_area_firsts(shared, f), _area_firsts(alone, f)) for kind, f in kinds.items()}
+    keys = sorted(set().union(*(set(a) | set(b) for a, b in firsts.values())))
+    rows = []
+    for key in keys:
+        row: dict = {"node": key[0], "area": key[1]}
+        for kind, (with_share, by_itself) in firsts.items():
+            a, b = with_share.get(key), by_itself.get(key)
+            row[f"first_{kind}_shared_unix_s"] = a
+            row[f"first_{kind}_alone_unix_s"] = b
+            row["gain_s" if kind == "shelter" else "notice_gain_s"] = (b - a) if (a is not None and b is not None) \
+                else None
+        rows.append(row)
+    return rows
 
 
 def run_baseline(sensors, log: MeasurementLog, nations, times, *, exercise: str, areas, run_tag: str,
@@ -285,14 +305,7 @@ def replay(sensors_path: Path, measurements_path: Path, out: Path, *, share: boo
                "cot_events": outputs.cot_count, "transport": stats, "alerts": alerts}
     if base is not None:
         base_alerts, _wall = base.result()
-        with_share, alone = _area_firsts(alerts), _area_firsts(base_alerts)
-        gain = []
-        for key in sorted(set(with_share) | set(alone)):
-            a, b = with_share.get(key), alone.get(key)
-            gain.append({"node": key[0], "area": key[1], "first_shelter_shared_unix_s": a,
-                         "first_shelter_alone_unix_s": b,
-                         "gain_s": (b - a) if (a is not None and b is not None) else None})
         summary["no_share_alerts"] = base_alerts
-        summary["sharing_gain"] = gain
+        summary["sharing_gain"] = gain_rows(alerts, base_alerts)
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=float))
     return summary
