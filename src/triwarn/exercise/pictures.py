@@ -5,6 +5,9 @@ callback) updates that nation's state (track trails, latest impact predictions a
 area alert states and the alert log from the warnings it issued, incidents) and publishes the
 nation's Picture to the PictureHub. Link status comes from the exercise's LinkModel (up or down at the
 sim time) and the lockstep's RunLog (when a partner was last heard, the last wall transit time).
+A live node's feed (live=True) makes "live" pictures whose alert log carries CAP status Actual; an
+exercise feed makes "exercise" pictures (status Exercise, "EXERCISE" in every headline). One feed is one
+or the other for its whole life: a message of the other kind is refused (ValueError), never shown.
 Degrees, metres and unix seconds, as in api/picture.py.
 """
 
@@ -53,7 +56,11 @@ class _View:
 class PictureFeed:
     """Builds and publishes each nation's picture from its node's step results (see module docstring)."""
 
-    def __init__(self, hub: PictureHub, exercise_name: str, links: LinkModel, run_log: RunLog | None = None) -> None:
+    def __init__(self, hub: PictureHub, exercise_name: str, links: LinkModel, run_log: RunLog | None = None,
+                 *, live: bool = False) -> None:
+        if live and exercise_name:
+            raise ValueError(f"a live picture feed has no exercise name (got {exercise_name!r})")
+        self.live = live
         self.hub = hub
         self.exercise_name = exercise_name
         self.links = links
@@ -101,11 +108,16 @@ class PictureFeed:
         v.impacts = {k: imp for k, imp in v.impacts.items() if k in live}
         for m in res.warnings:
             self._warning(v, m)
-        return Picture(nation=nation, t_unix_s=t, mode="exercise", exercise_name=self.exercise_name,
+        return Picture(nation=nation, t_unix_s=t, mode="live" if self.live else "exercise",
+                       exercise_name=None if self.live else self.exercise_name,
                        tracks=tracks, impacts=list(v.impacts.values()), alerts=list(v.alerts.values()),
                        alert_log=list(v.log), links=self._links(nation, t), incidents=list(v.incidents.values()))
 
     def _warning(self, v: _View, m) -> None:
+        if (m.exercise is None) != self.live:
+            kind = "an exercise" if m.exercise is not None else "a live"
+            raise ValueError(f"{kind} message {m.identifier} cannot go into a {'live' if self.live else 'exercise'}"
+                             " picture: a node never mixes the two")
         if self.first_alert_unix_s is None:
             self.first_alert_unix_s = m.sent_unix_s
         codes = []
@@ -120,8 +132,9 @@ class PictureFeed:
         states = sorted({a.state for a in m.areas})
         words = "; ".join(HEADLINE.get(s, s) for s in states) or m.msg_type
         v.log.append(AlertLogEntry(t_unix_s=m.sent_unix_s, cap_identifier=m.identifier, msg_type=m.msg_type,
-                                   status="Exercise", areas=codes,
-                                   headline_en=f"EXERCISE: missile warning: {words} ({', '.join(codes)})"))
+                                   status="Actual" if self.live else "Exercise", areas=codes,
+                                   headline_en=("" if self.live else "EXERCISE: ")
+                                   + f"missile warning: {words} ({', '.join(codes)})"))
         inc = v.incidents.get(m.incident)
         areas = sorted(set(codes) | set(inc.areas if inc else ()))
         v.incidents[m.incident] = Incident(id=m.incident, opened_unix_s=inc.opened_unix_s if inc else m.sent_unix_s,

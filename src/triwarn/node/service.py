@@ -3,7 +3,7 @@
     transport = NodeTransport("kr", spec, key, trust, servers=[url], user=..., password=...)
     live = LiveNode(settings, sensors, transport, source, areas=AreaIndex.load(), out_dir=Path("out/kr"))
     await live.start()                      # connect; resume the durable inbox consumer
-    app = node_app(live)                    # /api/health, /metrics, /api/cap/feed.atom (+ UI in exercises)
+    app = node_app(live)                    # /api/health, /metrics, /api/cap/feed.atom, the operator UI
     await live.run()                        # step every step_s of the clock until live.stop()
     await live.close()                      # the durable consumer stays on the server for the next start
 
@@ -436,19 +436,19 @@ class _LinkView:
 def node_app(live: LiveNode, *, with_ui: bool | None = None) -> FastAPI:
     """The node's HTTP face: GET /api/health (JSON), /metrics (Prometheus text), /api/cap/feed.atom.
 
-    with_ui (default: in exercises only): also the operator UI and picture API (triwarn.api), fed by
-    the exercise picture adapter. A live node does not serve it: that adapter labels every alert as an
-    exercise, and a live picture must never say so.
+    with_ui (default True): also the operator UI and picture API (triwarn.api), fed by the picture
+    adapter (triwarn.exercise.pictures.PictureFeed): "live" pictures with CAP status Actual for a node
+    configured live, "exercise" pictures for an exercise node (the adapter refuses to mix the two).
     """
     from triwarn.api.app import create_app
     from triwarn.api.picture import PictureHub
 
-    ui = live.settings.exercise is not None if with_ui is None else with_ui
+    ui = True if with_ui is None else with_ui
     hub = PictureHub((live.nation,))
     if ui:
         from triwarn.exercise.pictures import PictureFeed
 
-        feed = PictureFeed(hub, live.settings.exercise or "", _LinkView(live))
+        feed = PictureFeed(hub, live.settings.exercise or "", _LinkView(live), live=live.settings.exercise is None)
         previous = live.on_step
 
         def on_step(nation: str, res: StepResult) -> None:
@@ -598,8 +598,7 @@ async def _serve_node(*, nation, spec, key, trust, urls, user, password, own, so
     print(f"  health:  {server.url}/api/health")
     print(f"  metrics: {server.url}/metrics")
     print(f"  CAP:     {out_dir / 'cap'} and {server.url}/api/cap/feed.atom")
-    if exercise:
-        print(f"  UI:      {server.url}/")
+    print(f"  UI:      {server.url}/")
     print("running; Ctrl-C stops (the durable consumer is kept)", flush=True)
     try:
         await live.run()
