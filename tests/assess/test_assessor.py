@@ -145,3 +145,36 @@ def test_a_failed_launch_estimate_is_retried_with_back_off_not_every_step(monkey
         events = assessor.step(T0_UNIX_S + k, [_track("X", float(k), state, "ballistic", 0.0)])
         assert not any(isinstance(e, LaunchEvent) for e in events)
     assert calls == [False, False, False]  # at 0, 2 and 6 s (next due at 14 s)
+
+
+def test_a_piece_appearing_next_to_a_launched_object_joins_its_launch_without_an_estimate(irbm, monkeypatch):
+    # The spent first stage, first seen just after separation next to the still-boosting missile, is part of
+    # the missile's launch: no back-propagation of its own (from free flight it would be tens of km off and
+    # could open a second launch, hence a second incident, for one launch).
+    import triwarn.assess.assessor as assessor_module
+
+    rows = []
+    real = assessor_module.estimate_launch
+
+    def counting(t, *args, **kwargs):
+        rows.append(len(t))
+        return real(t, *args, **kwargs)
+
+    monkeypatch.setattr(assessor_module, "estimate_launch", counting)
+    assessor = Assessor()
+    events = []
+    for t_s in (30.0, 31.0, 32.0, 33.0, 34.0):
+        events += assessor.step(T0_UNIX_S + t_s, [_track("W", t_s, irbm.boost_state(t_s), "boost", 30.0)])
+    assert rows and sum(rows) >= 1
+    before = len(rows)
+    end = min(irbm.burnout_t_s, 135.0)
+    for t_s in np.arange(122.0, end + 1e-9, 1.0):
+        stage = irbm.stage_state("stage1", t_s)
+        assert np.linalg.norm(stage[:3] - irbm.boost_state(t_s)[:3]) < 100e3  # next to the missile
+        events += assessor.step(T0_UNIX_S + t_s, [_track("W", t_s, irbm.boost_state(t_s), "boost", 30.0),
+                                                  _track("S", t_s, stage, "ballistic", 122.0)])
+    assert len(rows) == before  # no launch estimate for the stage
+    launch_id = next(e for e in events if isinstance(e, LaunchEvent)).launch_id
+    s_impacts = [e for e in events if isinstance(e, ImpactPrediction) and e.track == "S"]
+    assert s_impacts and all(e.launch_id == launch_id for e in s_impacts)
+    assert not any(isinstance(e, LaunchEvent) and e.track == "S" for e in events)

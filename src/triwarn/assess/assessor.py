@@ -200,6 +200,9 @@ class Assessor:
             h = self._hist[tr.track_id]
             if h.launch_id is not None or implausible[i] or t < h.launch_next_unix_s:
                 continue
+            if not tr.powered and (parent := self._parent_launch(h)) is not None:
+                h.launch_id = parent  # a piece that came out of a flying object belongs to its launch
+                continue
             if tr.powered:
                 a = _thrust_accel(h.boost)
                 if not np.isfinite(a):
@@ -243,6 +246,19 @@ class Assessor:
             if emit:
                 events.append(self._launch_event(t, tr.track_id, group, float(quality[i]), flags[i]))
         return events
+
+    def _parent_launch(self, h: _History) -> str | None:
+        """The launch of the object an unpowered new track separated from: the one launch among the tracks
+        that were within SEPARATION_RADIUS_M when it appeared and had been seen SEPARATION_AGE_S before it.
+
+        Its own back-propagation would be a poorer estimate (a spent stage is first seen in free flight,
+        so its launch point is uncertain by tens of km) and, outside the ellipses' overlap, would open a
+        second launch and with it a second incident for one launch. A powered new track is a missile of
+        its own (a salvo), never joined this way; two candidate launches are ambiguous: None.
+        """
+        found = {p.launch_id for tid in h.born_near if (p := self._hist.get(tid)) is not None
+                 and p.launch_id is not None and p.first_seen_unix_s <= h.first_seen_unix_s - SEPARATION_AGE_S}
+        return found.pop() if len(found) == 1 else None
 
     def _launch_confirmations(self, t, live, quality, flags) -> list[Event]:
         """A launch first reported from a young track (discounted) is reported again, with the same
