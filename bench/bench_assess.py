@@ -279,6 +279,18 @@ def part_a(runs: int) -> None:
                   f"{res[0]['ticks']} report ticks")
 
 
+def random_cov(rng: np.random.Generator, pos_sigma_m: float, vel_sigma_mps: float, corr: float = 0.3) -> np.ndarray:
+    """A tracker-like 6x6 ECEF covariance: the given per-axis sigmas, position-velocity correlation corr,
+    in randomly rotated axes (one rotation drawn from rng)."""
+    q, _ = np.linalg.qr(rng.standard_normal((3, 3)))
+    s = np.diag([pos_sigma_m] * 3 + [vel_sigma_mps] * 3)
+    c = np.eye(6)
+    c[:3, 3:] = c[3:, :3] = corr * np.eye(3)
+    rot = np.zeros((6, 6))
+    rot[:3, :3] = rot[3:, 3:] = q
+    return rot @ s @ c @ s @ rot.T
+
+
 def part_b(n: int) -> None:
     print("B. Monte Carlo: truth 60 s after burnout + noise from a stated covariance "
           f"({n} draws per case; pos sigma per axis / vel sigma per axis, correlation 0.3, random axes)")
@@ -294,13 +306,7 @@ def part_b(n: int) -> None:
         i = int(np.argmin(np.abs(war.t_s - (flight.burnout_t_s + 60.0))))
         state = np.concatenate([war.pos_ecef_m[i], war.vel_ecef_mps[i]])
         for pos_s, vel_s in ((50.0, 1.0), (150.0, 3.0), (300.0, 10.0)):
-            q, _ = np.linalg.qr(rng.standard_normal((3, 3)))
-            c = np.eye(6)
-            c[:3, 3:] = c[3:, :3] = 0.3 * np.eye(3)
-            s = np.diag([pos_s] * 3 + [vel_s] * 3)
-            rot = np.zeros((6, 6))
-            rot[:3, :3] = rot[3:, 3:] = q
-            cov = rot @ s @ c @ s @ rot.T
+            cov = random_cov(rng, pos_s, vel_s)
             est = state + rng.multivariate_normal(np.zeros(6), cov, size=n)
             t0 = time.perf_counter()
             imp = predict_impacts(np.zeros(n), est[:, :3], est[:, 3:], np.broadcast_to(cov, (n, 6, 6)))

@@ -45,6 +45,7 @@ import time
 import numpy as np
 from scipy.stats import chi2
 
+from bench_assess import random_cov  # this folder: scripts run with it on sys.path
 from triwarn.assess.assessor import _thrust_accel
 from triwarn.assess.launch import estimate_launch
 from triwarn.geo import geodesic
@@ -81,23 +82,13 @@ def state_at(t_grid, states, t_s: float) -> np.ndarray:
     return np.concatenate([p[0], v[0]])
 
 
-def tracker_cov(rng: np.random.Generator, pos_sigma_m=300.0, vel_sigma_mps=5.0, corr=0.3) -> np.ndarray:
-    q, _ = np.linalg.qr(rng.standard_normal((3, 3)))
-    s = np.diag([pos_sigma_m] * 3 + [vel_sigma_mps] * 3)
-    c = np.eye(6)
-    c[:3, 3:] = c[3:, :3] = corr * np.eye(3)
-    rot = np.zeros((6, 6))
-    rot[:3, :3] = rot[3:, 3:] = q
-    return rot @ s @ c @ s @ rot.T
-
-
 def run_case(name: str, mode: str, runs: int, samples: int, rng: np.random.Generator) -> dict:
     lat0, lon0, t_grid, states, burnout = truth(name)
     t_first = (rng.uniform(burnout + 5.0, burnout + 120.0, runs) if mode == "free"
                else rng.uniform(20.0, burnout - 5.0, runs))
     pos, vel, covs, thrust = [], [], [], []
     for t in t_first:
-        cov = tracker_cov(rng)
+        cov = random_cov(rng, 300.0, 5.0)
         noise = np.linalg.cholesky(cov) @ rng.standard_normal(6)
         s = state_at(t_grid, states, t) + noise
         pos.append(s[:3])

@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from triwarn.exercise.replay import replay
+from triwarn.exercise.replay import gain_rows, replay
 from triwarn.geo.areas import AreaIndex
 from triwarn.sensors.commands import run_simulate
 from triwarn.sensors.formats import read_truth
@@ -32,7 +32,6 @@ from triwarn.warn.scoring import (
     first_sightings,
     launch_paths,
     score_warnings,
-    sharing_gain,
     tracked_objects,
     warhead_path,
 )
@@ -91,7 +90,7 @@ def run_one(name: str, scenario: Path, seed: int, work: Path, areas) -> dict:
     t0, c0 = time.perf_counter(), time.process_time()
     alone_summary = replay(sim / "sensors.yaml", sim / "measurements.jsonl", out_alone, share=False, step_s=1.0)
     wall_alone, cpu_alone = time.perf_counter() - t0, time.process_time() - c0
-    gain = sharing_gain(summary["alerts"], alone_summary["alerts"])
+    gain = gain_rows(summary["alerts"], alone_summary["alerts"])
     truth = read_truth(sim / "truth.jsonl")
     path = warhead_path(truth)
     shared = _score_run(out, summary["alerts"], truth, path, areas, with_seen=True)

@@ -17,7 +17,7 @@
 
 from __future__ import annotations
 
-from warn_fixtures import T0, launch, obs, overflight_timeline, pred, risk, run, states, with_exercise
+from warn_fixtures import T0, launch, obs, observe, overflight_timeline, pred, risk, run, states, with_exercise
 
 from triwarn.warn.state import WarnPolicy
 
@@ -146,13 +146,7 @@ def _boost_then_ballistic(*, cutoff: bool, lost_at: float | None = None):
     cut-off path crosses JP-02 (with cutoff False: a trusted ballistic cycle naming JP-02 instead). From
     T0+180 ballistic cycles that leave JP-02 out (their sampled ground track misses it)."""
     tl = {T0 + 20.0: [launch()]}
-    t = T0 + 40.0
-    while t <= T0 + 700.0:
-        if lost_at is not None and t >= lost_at:
-            tl.setdefault(lost_at, []).append(obs(lost_at, status="lost"))
-            break
-        tl.setdefault(t, []).append(obs(t))
-        t += 5.0
+    observe(tl, T0 + 700.0, lost_at)
     t = T0 + 60.0
     while t <= T0 + 900.0 and (lost_at is None or t < lost_at):
         if t < T0 + 180.0 and cutoff:

@@ -109,6 +109,18 @@ def states(msg):
     return {a.code: a.state for a in msg.areas}
 
 
+def observe(tl: dict, last_obs_t: float, lost_at: float | None = None) -> None:
+    """Add W1's observations to timeline tl: every 5 s from T0+40 to last_obs_t, or until lost_at, when the
+    radar reports it lost and nothing more is observed."""
+    t = T0 + 40.0
+    while t <= last_obs_t:
+        if lost_at is not None and t >= lost_at:
+            tl.setdefault(lost_at, []).append(obs(lost_at, status="lost"))
+            return
+        tl.setdefault(t, []).append(obs(t))
+        t += 5.0
+
+
 def overflight_timeline(*, lost_at=None, last_obs_t=T0 + 700.0, extra=None):
     """W1 launched at T0 flies east over JP-02 (and close to JP-03), observed every 5 s from T0+40.
 
@@ -116,13 +128,7 @@ def overflight_timeline(*, lost_at=None, last_obs_t=T0 + 700.0, extra=None):
     until each is behind the missile. With lost_at, radar loses W1 then and nothing more is observed.
     """
     tl: dict[float, list] = {T0 + 20.0: [launch()]}
-    t = T0 + 40.0
-    while t <= last_obs_t:
-        if lost_at is not None and t >= lost_at:
-            tl.setdefault(lost_at, []).append(obs(lost_at, status="lost"))
-            break
-        tl.setdefault(t, []).append(obs(t))
-        t += 5.0
+    observe(tl, last_obs_t, lost_at)
     t = T0 + 60.0
     stop = lost_at if lost_at is not None else T0 + 900.0
     while t < stop:

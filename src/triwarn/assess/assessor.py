@@ -32,11 +32,12 @@ from triwarn.assess.corridor import cutoff_band, densify, predict_corridors
 from triwarn.assess.events import AreaRisk, Event, ImpactPrediction, LaunchEvent
 from triwarn.assess.impact import enu_offsets_to_geodetic_deg, predict_impacts
 from triwarn.assess.launch import METHOD_POWERED, estimate_launch
+from triwarn.fusion.mode import thrust_along_velocity
 from triwarn.fusion.track import SystemTrack
 from triwarn.geo import geodesic
 from triwarn.geo.frames import ecef_to_geodetic
 from triwarn.geo.wgs84 import GM_M3_S2
-from triwarn.physics.dynamics import approx_alt_m, ballistic_accel_ecef
+from triwarn.physics.dynamics import approx_alt_m
 
 FLAG_SHORT = "short_track"
 FLAG_IMPLAUSIBLE = "implausible_state"
@@ -505,17 +506,17 @@ def _implausible(pos, vel, cov) -> np.ndarray:
 
 def _thrust_accel(boost: list) -> float:
     """Thrust acceleration (m/s^2) along the velocity, from the last two boosting states at least 0.5 s
-    apart: their velocity change less the free-flight acceleration. NaN if there is no such pair."""
+    apart (fusion.mode.thrust_along_velocity: their velocity change less the free-flight acceleration).
+    NaN if there is no such pair."""
     if len(boost) < 2:
         return np.nan
     t1, p1, v1 = boost[-1]
     for t0, p0, v0 in reversed(boost[:-1]):
-        dt = t1 - t0
-        if dt >= 0.5:
-            free = 0.5 * (ballistic_accel_ecef(p0, v0) + ballistic_accel_ecef(p1, v1))
-            thrust = (v1 - v0) / dt - free
-            v_mid = 0.5 * (v0 + v1)
-            return float(np.dot(thrust, v_mid) / max(np.linalg.norm(v_mid), 1e-6))
+        if t1 - t0 >= 0.5:
+            no_cov = np.zeros((1, 3, 3))
+            accel, _sigma = thrust_along_velocity(np.array([t1 - t0]), p0[None], v0[None], no_cov,
+                                                  p1[None], v1[None], no_cov)
+            return float(accel[0])
     return np.nan
 
 

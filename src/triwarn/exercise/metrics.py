@@ -212,11 +212,13 @@ def first_alert_table(alerts_shared: Mapping, alerts_alone: Mapping | None, pass
         s = shared.get((node, code), {})
         a = alone.get((node, code), {})
         ts, ta = s.get("shelter"), a.get("shelter")
+        ns, na = s.get("notice"), a.get("notice")
         te = enter.get(code)
         rows.append({"node": node, "area": code, "first_shelter_shared_unix_s": ts,
                      "first_shelter_alone_unix_s": ta,
-                     "first_notice_shared_unix_s": s.get("notice"), "first_notice_alone_unix_s": a.get("notice"),
+                     "first_notice_shared_unix_s": ns, "first_notice_alone_unix_s": na,
                      "gain_s": (ta - ts) if ts is not None and ta is not None else None,
+                     "notice_gain_s": (na - ns) if ns is not None and na is not None else None,
                      "truth_enter_unix_s": te,
                      "warning_time_s": (te - ts) if te is not None and ts is not None else None})
     return rows

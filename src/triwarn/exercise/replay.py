@@ -39,6 +39,7 @@ from triwarn.share.policy import NetworkSpec, load_network
 from triwarn.share.servers import LocalNetwork
 from triwarn.share.transport import ShareTransport
 from triwarn.warn import cap
+from triwarn.warn.scoring import area_firsts
 from triwarn.warn.state import new_run_id
 
 NATION_ORDER = ("kr", "us", "jp")
@@ -150,24 +151,11 @@ def first_alerts(issued_by_node: Mapping[str, list]) -> dict:
     return out
 
 
-def _area_firsts(alerts: dict, field: str = "first_shelter_unix_s") -> dict[tuple[str, str], float]:
-    """Per (node, area), the earliest `field` time over the node's incidents."""
-    firsts: dict[tuple[str, str], float] = {}
-    for node, incs in alerts.items():
-        for areas in incs.values():
-            for code, rec in areas.items():
-                t = rec.get(field)
-                if t is not None:
-                    key = (node, code)
-                    firsts[key] = min(firsts.get(key, np.inf), t)
-    return firsts
-
-
 def gain_rows(shared: dict, alone: dict) -> list[dict]:
     """Per (node, area) alerted in either run: first shelter alert and first information notice (an
     impact in the EEZ only) with and without sharing, and the seconds sharing gained (positive: earlier)."""
     kinds = {"shelter": "first_shelter_unix_s", "notice": "first_notice_unix_s"}
-    firsts = {kind: (_area_firsts(shared, f), _area_firsts(alone, f)) for kind, f in kinds.items()}
+    firsts = {kind: (area_firsts(shared, f), area_firsts(alone, f)) for kind, f in kinds.items()}
     keys = sorted(set().union(*(set(a) | set(b) for a, b in firsts.values())))
     rows = []
     for key in keys:

@@ -209,6 +209,30 @@ def _predict_cov(p0, f, dt, boost, params, out, tmp):
 
 
 @njit(**_JIT)
+def _predict_pos_cov(p0, f, dt, boost, params, out, tmp):
+    """Position block of the predicted covariance, out[0:3, 0:3] = (F P F^T + Q)[0:3, 0:3], with the
+    mode's position process noise; tmp is scratch of at least (3, 9). The rest of out is left alone."""
+    for i in range(3):
+        for j in range(9):
+            acc = 0.0
+            for m in range(9):
+                acc += f[i, m] * p0[m, j]
+            tmp[i, j] = acc
+    for i in range(3):
+        for j in range(3):
+            acc = 0.0
+            for m in range(9):
+                acc += tmp[i, m] * f[j, m]
+            out[i, j] = acc
+    d = abs(dt)
+    q = params[_Q_VEL] * d * d * d / 3.0
+    if boost:
+        q += params[_Q_JERK] * d ** 5 / 20.0
+    for i in range(3):
+        out[i, i] += q
+
+
+@njit(**_JIT)
 def _imm_predict_one(xm, pm, mu, dt, params, x_out, p_out, c_out, x0, p0, f, g, tmp, a):
     """IMM mixing then each mode's EKF prediction over dt for one track (see predictor.imm_predict).
 
@@ -396,6 +420,19 @@ def _los_model(pos, plat, los, z_out, h3):
 
 
 @njit(**_JIT)
+def _imm_commit(xp, pp, c, ll, n, t_new, x_mode, p_mode, mu, x, p, t):
+    """Store track n's updated modes xp (2, 9), pp (2, 9, 9) with new mode probabilities (from the
+    predicted ones c and the log likelihoods ll), its combined estimate and time t_new; True when the
+    result is finite."""
+    _mode_probabilities(c, ll, mu[n])
+    x_mode[n] = xp
+    p_mode[n] = pp
+    _combine(xp, pp, mu[n], x[n], p[n])
+    t[n] = t_new
+    return _all_finite(x[n], p[n])
+
+
+@njit(**_JIT)
 def imm_update_radar(x_mode, p_mode, mu, x, p, t, idx, t_m, z_m, site, rot, r_var, params):
     """Full IMM-EKF cycle of tracks idx (K,) with one radar detection each, in place.
 
@@ -424,12 +461,7 @@ def imm_update_radar(x_mode, p_mode, mu, x, p, t, idx, t_m, z_m, site, rot, r_va
             nu[1] = _wrap_pi(z_m[k, 1] - zp[1])
             nu[2] = z_m[k, 2] - zp[2]
             ll[j] = _ekf_update(xp[j], pp[j], nu, h3, r, 3, ph, s, s_inv, kg)
-        _mode_probabilities(c, ll, mu[n])
-        x_mode[n] = xp
-        p_mode[n] = pp
-        _combine(xp, pp, mu[n], x[n], p[n])
-        t[n] = t_m[k]
-        finite[k] = _all_finite(x[n], p[n])
+        finite[k] = _imm_commit(xp, pp, c, ll, n, t_m[k], x_mode, p_mode, mu, x, p, t)
     return finite
 
 
@@ -457,12 +489,7 @@ def imm_update_los(x_mode, p_mode, mu, x, p, t, idx, t_m, plat, los, sigma_rad, 
             _los_model(xp[j, 0:3], plat[k], los[k], zp, h3)
             nu[0], nu[1] = -zp[0], -zp[1]
             ll[j] = _ekf_update(xp[j], pp[j], nu, h3, r, 2, ph, s, s_inv, kg)
-        _mode_probabilities(c, ll, mu[n])
-        x_mode[n] = xp
-        p_mode[n] = pp
-        _combine(xp, pp, mu[n], x[n], p[n])
-        t[n] = t_m[k]
-        finite[k] = _all_finite(x[n], p[n])
+        finite[k] = _imm_commit(xp, pp, c, ll, n, t_m[k], x_mode, p_mode, mu, x, p, t)
     return finite
 
 
@@ -505,24 +532,7 @@ def dominant_predict(x, p, t, boost_prob, idx, t_to, params, full):
         if full:
             _predict_cov(p[n], f, dt, boost, params, p_out[k], tmp)
             continue
-        for i in range(3):
-            for j in range(9):
-                acc = 0.0
-                for m in range(9):
-                    acc += f[i, m] * p[n, m, j]
-                tmp[i, j] = acc
-        for i in range(3):
-            for j in range(3):
-                acc = 0.0
-                for m in range(9):
-                    acc += tmp[i, m] * f[j, m]
-                p_out[k, i, j] = acc
-        d = abs(dt)
-        q = params[_Q_VEL] * d * d * d / 3.0
-        if boost:
-            q += params[_Q_JERK] * d ** 5 / 20.0
-        for i in range(3):
-            p_out[k, i, i] += q
+        _predict_pos_cov(p[n], f, dt, boost, params, p_out[k], tmp)
     return x_out, p_out
 
 
@@ -588,24 +598,7 @@ def radar_gate_tracks(x, p, t, boost_prob, idx, t_f, params, site, rot, max_rang
         boost = boost_prob[n] > 0.5
         _propagate(x[n], dt, boost, xp[k], a)
         _transition(x[n], dt, boost, f, g)
-        for i in range(3):
-            for j in range(9):
-                acc = 0.0
-                for m in range(9):
-                    acc += f[i, m] * p[n, m, j]
-                tmp[i, j] = acc
-        for i in range(3):
-            for j in range(3):
-                acc = 0.0
-                for m in range(9):
-                    acc += tmp[i, m] * f[j, m]
-                pp[k, i, j] = acc
-        d = abs(dt)
-        q = params[_Q_VEL] * d * d * d / 3.0
-        if boost:
-            q += params[_Q_JERK] * d ** 5 / 20.0
-        for i in range(3):
-            pp[k, i, i] += q
+        _predict_pos_cov(p[n], f, dt, boost, params, pp[k], tmp)
         _radar_model(xp[k, 0:3], site, rot, zp, h3)
         off = abs(_wrap_pi(zp[1] - bore_az_rad))
         covered[k] = (zp[0] <= max_range_m) and (zp[2] >= min_el_rad) and (zp[2] <= max_el_rad) and (

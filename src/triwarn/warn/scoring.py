@@ -223,7 +223,7 @@ def _clears(alerts: Mapping) -> dict[tuple[str, str], float]:
     return {k: v for k, v in out.items() if k not in open_}
 
 
-def _firsts(alerts: Mapping, key: str) -> dict[tuple[str, str], float]:
+def area_firsts(alerts: Mapping, key: str) -> dict[tuple[str, str], float]:
     """(node, area) -> earliest time of `key` over the node's incidents, from replay's summary alerts."""
     out: dict[tuple[str, str], float] = {}
     for node, incidents in alerts.items():
@@ -233,15 +233,6 @@ def _firsts(alerts: Mapping, key: str) -> dict[tuple[str, str], float]:
                 if t is not None:
                     out[(node, code)] = min(out.get((node, code), np.inf), float(t))
     return out
-
-
-def sharing_gain(shared: Mapping, alone: Mapping) -> list[dict]:
-    """Per (node, area) sheltered in either run: the first shelter alert alone minus with sharing (s,
-    positive when sharing made it earlier; None when one run never sheltered it). Arguments are replay
-    summary "alerts" of the shared and the no-share run."""
-    a, b = _firsts(shared, "first_shelter_unix_s"), _firsts(alone, "first_shelter_unix_s")
-    return [{"node": n, "area": c, "gain_s": None if (n, c) not in a or (n, c) not in b
-             else round(b[(n, c)] - a[(n, c)], 1)} for n, c in sorted(set(a) | set(b))]
 
 
 def trusted_crossings(events: Iterable[Mapping], on_probability: float) -> dict[tuple[str, str], float]:
@@ -294,8 +285,8 @@ def score_warnings(path: TruthPath, alerts: Mapping, events: Iterable[Mapping], 
     from launch_paths and tracked_objects). Each one whose ground track (impact included) comes within
     far_m of an area also has to be past it: the area's evidence is the latest of theirs and the
     warhead's, and an all-clear before the closest approach of any of them is early."""
-    shelter = _firsts(alerts, "first_shelter_unix_s")
-    passed = _firsts(alerts, "passed_unix_s")
+    shelter = area_firsts(alerts, "first_shelter_unix_s")
+    passed = area_firsts(alerts, "passed_unix_s")
     ends = _clears(alerts)
     on_path = _codes_on_path(path, areas)
     codes = set(on_path) | {c for _n, c in shelter} | {c for _n, c in passed} | {c for _n, c in ends}
