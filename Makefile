@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench chromium
+.PHONY: demo test test-fast bench chromium
 
 $(BIN)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -24,6 +24,12 @@ chromium:
 test: $(BIN)/.installed chromium
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/pytest
+
+# The pure core only (under 90 s on 2 cores): everything but the tests marked slow (NATS servers, Chromium,
+# whole exercises and replays, CLI subprocesses); no browser needed. `make test` still runs everything.
+test-fast: $(BIN)/.installed
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/pytest -m "not slow"
 
 bench: $(BIN)/.installed
 	$(BIN)/pip install -q -e '.[test,bench]'

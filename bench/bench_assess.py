@@ -37,17 +37,17 @@ import yaml
 
 from triwarn.assess.areas import PolygonAreas
 from triwarn.assess.assessor import AssessConfig, Assessor
-from triwarn.assess.events import ImpactPrediction
 from triwarn.assess.impact import predict_impacts
 from triwarn.assess.reader import read_tracks
 from triwarn.errors import InputError
 from triwarn.fusion.fuser import Fuser
-from triwarn.fusion.track import NationalTrack, SystemTrack
 from triwarn.geo import geodesic
 from triwarn.geo.frames import ecef_to_enu, ecef_to_geodetic, geodetic_to_ecef
 from triwarn.physics.dynamics import propagate
 from triwarn.physics.flight import fly
 from triwarn.physics.launch import LaunchSpec
+from triwarn.records.events import ImpactPrediction
+from triwarn.records.tracks import MODE_BOOST, NationalTracks, SystemTracks
 
 ROOT = Path(__file__).resolve().parent.parent
 IRBM_SCENARIO = ROOT / "src" / "triwarn" / "scenarios" / "2022-10-04-irbm-aomori.yaml"
@@ -78,17 +78,16 @@ def truth_of(truth_path: Path):
 def first_usable(track_files: dict[str, Path], truth_path: Path, seed: int) -> dict:
     """Fuse the nations' track files, assess, and score the warhead's predictions against truth."""
     war, burnout, (ilat, ilon) = truth_of(truth_path)
-    by_time: dict = {}
+    by_time: dict[float, list[NationalTracks]] = {}
     for nation, path in track_files.items():
-        for t, nations in read_tracks(path, nation).items():
-            for n, trs in nations.items():
-                by_time.setdefault(t, {}).setdefault(n, []).extend(trs)
+        for t, table in read_tracks(path, nation).items():
+            by_time.setdefault(t, []).append(table)
     fuser, assessor = Fuser(), Assessor(None, AssessConfig(seed=seed))
     t1 = time.perf_counter()
     preds: list[tuple[ImpactPrediction, float]] = []  # (event, distance of its track to the warhead)
     for t in sorted(by_time):
         system = fuser.update(t, by_time[t])
-        pos = {s.track_id: s.pos_ecef_m for s in system}
+        pos = dict(zip(system.track_id.tolist(), system.pos_ecef_m, strict=True))
         for ev in assessor.step(t, system):
             if isinstance(ev, ImpactPrediction) and t in war:
                 preds.append((ev, float(np.linalg.norm(pos[ev.track] - war[t]))))
@@ -169,25 +168,24 @@ def usable_after_launch(track_files: dict[str, Path], truth_path: Path, seed: in
         if line.strip() and '"warhead"' not in line:
             r = json.loads(line)
             pieces.setdefault(r["t"], []).append(np.array(r["ecef_m"]))
-    by_time: dict = {}
+    by_time: dict[float, list[NationalTracks]] = {}
     for nation, path in track_files.items():
-        for t, nations in read_tracks(path, nation).items():
+        for t, table in read_tracks(path, nation).items():
             if t <= burnout + span_s:
-                for n, trs in nations.items():
-                    by_time.setdefault(t, {}).setdefault(n, []).extend(trs)
+                by_time.setdefault(t, []).append(table)
     fuser, assessor = Fuser(mode_rule=rule), Assessor(None, AssessConfig(seed=seed))
     usable, premature, first_point = [], 0, None
     for t in sorted(by_time):
-        system = {s.track_id: s for s in fuser.update(t, by_time[t])}
+        system = fuser.update(t, by_time[t])
         if t not in war:
             continue
         apart = [p for p in pieces.get(t, ()) if np.linalg.norm(p - war[t]) > 1e3]
         near = set()
-        for sid, s in system.items():
-            d = np.linalg.norm(s.pos_ecef_m - war[t])
-            if d < 5e3 and all(d < np.linalg.norm(s.pos_ecef_m - p) for p in apart):
+        for sid, s_pos in zip(system.track_id.tolist(), system.pos_ecef_m, strict=True):
+            d = np.linalg.norm(s_pos - war[t])
+            if d < 5e3 and all(d < np.linalg.norm(s_pos - p) for p in apart):
                 near.add(sid)
-        for ev in assessor.step(t, list(system.values())):
+        for ev in assessor.step(t, system):
             if not isinstance(ev, ImpactPrediction) or ev.track not in near or ev.powered:
                 continue
             if first_point is None:
@@ -322,18 +320,21 @@ def part_b(n: int) -> None:
                   f"coverage {100 * cover:5.1f}% ({n} predictions in {dt:.2f} s)")
 
 
-def synthetic_tracks(n: int, rng) -> list[SystemTrack]:
+def synthetic_tracks(n: int, rng) -> SystemTracks:
     specs = [LaunchSpec(40.6, 126.4, 970, 4600, azimuth_deg=88.0), LaunchSpec(39.25, 125.87, 4475, 950,
              azimuth_deg=95.0), LaunchSpec(39.2, 125.67, 100, 400, azimuth_deg=100.0)]
     objs = [next(o for o in fly(s, 1.0).objects if o.kind == "warhead") for s in specs]
     cov = np.diag([150.0**2] * 3 + [3.0**2] * 3)
-    tracks = []
+    pos, vel, boost = [], [], []
     for k in range(n):
         o = objs[k % len(objs)]
         i = int(rng.integers(5, len(o.t_s) - 20))
-        tracks.append(SystemTrack(f"S{k}", 0.0, o.pos_ecef_m[i] + rng.normal(0, 150, 3), o.vel_ecef_mps[i],
-                                  cov, str(o.phase[i]), ("JP",), (f"JP:{k}",), -30.0, 0.0, 30))
-    return tracks
+        pos.append(o.pos_ecef_m[i] + rng.normal(0, 150, 3))
+        vel.append(o.vel_ecef_mps[i])
+        boost.append(str(o.phase[i]) == MODE_BOOST)
+    return SystemTracks([f"S{k}" for k in range(n)], 0.0, pos, vel, cov, boost=boost, nations=[("JP",)] * n,
+                        sources=[(f"JP:{k}",) for k in range(n)], first_seen_unix_s=-30.0, last_update_unix_s=0.0,
+                        n_updates=30)
 
 
 def region_areas() -> tuple[object, str]:
@@ -361,13 +362,14 @@ def part_c(n_tracks: int, steady_ticks: int) -> None:
     ticks = warm + steady_ticks
     rng = np.random.default_rng(5)
     tracks = synthetic_tracks(n_tracks, rng)
-    n_boost = sum(t.powered for t in tracks)
+    n_boost = int(tracks.boost.sum())
     areas, what = region_areas()
     for label, model in (("no areas", None), (f"areas ({what})", areas)):
         assessor = Assessor(model)
         wall, cpu = [], []
         for k in range(ticks):
-            moved = [SystemTrack(**{**tr.__dict__, "t_unix_s": float(k)}) for tr in tracks]
+            moved = tracks.take(slice(None))
+            moved.t_unix_s = np.full(len(moved), float(k))
             t0, c0 = time.perf_counter(), time.process_time()
             ev = assessor.step(float(k), moved)
             wall.append(time.perf_counter() - t0)
@@ -375,13 +377,12 @@ def part_c(n_tracks: int, steady_ticks: int) -> None:
         print(f"  assess, {label}: ticks with launch estimates: median {statistics.median(cpu[:warm]):.2f} s "
               f"CPU; steady state: median {statistics.median(cpu[warm:]):.2f} s CPU "
               f"({statistics.median(wall[warm:]):.2f} s wall) per tick ({n_boost} boosting, {len(ev)} ev.)")
-    nat = {}
-    pos = np.stack([tr.pos_ecef_m for tr in tracks])
-    vel = np.stack([tr.vel_ecef_mps for tr in tracks])
+    nat = []
     for nation, shift in (("JP", 0.0), ("KR", 0.3), ("US", 0.6)):
-        p_old, v_old = propagate(pos, vel, -shift)  # each nation's report is `shift` seconds old
-        nat[nation] = [NationalTrack(f"{nation}{k}", -shift, p_old[k], v_old[k], tr.cov_ecef_m2, tr.mode)
-                       for k, tr in enumerate(tracks)]
+        # each nation's report is `shift` seconds old
+        p_old, v_old = propagate(tracks.pos_ecef_m, tracks.vel_ecef_mps, -shift)
+        nat.append(NationalTracks([f"{nation}{k}" for k in range(len(tracks))], -shift, p_old, v_old,
+                                  tracks.cov_ecef_m2, boost=tracks.boost, nation=nation))
     fuser = Fuser()
     times = []
     for k in range(5):

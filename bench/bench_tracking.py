@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from tracking.runners import run_stonesoup, run_triwarn
 from tracking.scenes import write_scenario
 from tracking.scoring import score
-from triwarn.sensors.formats import read_truth
+from triwarn.sensors.truth_reader import read_truth
 
 SIZES = {1: 2, 10: 2, 50: 2, 200: 4, 1000: 8}  # objects -> radars
 CLUTTER_PER_SCAN = 1.0

@@ -11,8 +11,8 @@ the first trusted prediction over the threshold to the alert (goal <= 60 s), fal
 an area > 100 km from the true ground track and impact: goal none), other alerts off the path (within
 100 km), wrong "passed", all-clears before the object passed, all-clear lag after the evidence (goal
 <= 10 s; the evidence counts every object of the launch the node tracked on its own, see
-triwarn.warn.scoring; negative: the all-clear came before it), and the sharing gain per area.
-Definitions: triwarn.warn.scoring. The no-share run is a replay of its own (DIR/<case>-alone), so that
+triwarn_eval.scoring; negative: the all-clear came before it), and the sharing gain per area.
+Definitions: triwarn_eval.scoring. The no-share run is a replay of its own (DIR/<case>-alone), so that
 its tracks and events are scored too.
 """
 
@@ -27,15 +27,15 @@ from pathlib import Path
 from triwarn.exercise.replay import gain_rows, replay
 from triwarn.geo.areas import AreaIndex
 from triwarn.sensors.commands import run_simulate
-from triwarn.sensors.formats import read_truth
-from triwarn.warn.scoring import (
+from triwarn.sensors.truth_reader import read_truth
+from triwarn.warn.policy import WarnPolicy
+from triwarn_eval.scoring import (
     first_sightings,
     launch_paths,
     score_warnings,
     tracked_objects,
     warhead_path,
 )
-from triwarn.warn.state import WarnPolicy
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = {

@@ -21,8 +21,8 @@ import time
 from triwarn.api.app import create_app
 from triwarn.api.picture import NATIONS, PictureHub
 from triwarn.api.serve import start_server
-from triwarn.api.synthetic import crowd_picture, fly_overflight, picture_at
 from triwarn.web.browser import chromium, open_page
+from triwarn_eval.synthetic import crowd_picture, fly_overflight, picture_at
 
 PAN_JS = """(durationMs) => new Promise((resolve) => {
     const s = window.__triwarn, f0 = s.frameTimes.length, r0 = s.renderMs.length, d0 = s.deltas;

@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from triwarn.physics.dynamics import approx_alt_m
-from triwarn.sensors.formats import load_sensors, read_measurements
+from triwarn.sensors.definitions import load_sensors
+from triwarn.sensors.measurement_reader import read_measurements
 from triwarn.tracking.commands import report_ticks
 from triwarn.tracking.models import RadarSites, radar_to_ecef
 from triwarn.tracking.tracker import Tracker
@@ -54,7 +55,7 @@ def run_triwarn(folder: Path, interval_s: float = 1.0) -> tuple[Reports, dict]:
         done = end
         rep = tracker.tracks_at(tick)
         # ids as one numpy string array per tick: a million small str objects would dominate the RSS
-        reports[tick] = (np.asarray(rep.track_ids, dtype=np.str_), rep.pos_ecef_m)
+        reports[tick] = (rep.track_id.astype(np.str_), rep.pos_ecef_m)
     return reports, {"detections": done, "cpu_s": cpu, "wall_s": wall, "jit_cpu_s": jit_cpu_s}
 
 

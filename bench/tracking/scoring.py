@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from triwarn.sensors.formats import TruthLog
-from triwarn.tracking.gospa import gospa
+from triwarn.sensors.truth_reader import TruthLog
+from triwarn_eval.gospa import gospa
 
 C_M = 10_000.0
 P = 1.0

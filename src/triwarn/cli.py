@@ -158,7 +158,7 @@ def node(
     = None,
 ) -> None:
     """Run one nation's live node: own sensors, tracking and warning, sharing over NATS, health and metrics."""
-    from triwarn.node.service import run_node
+    from triwarn.cli_node import run_node
 
     run_node(nation=nation, network=network, sensors=sensors, measurements=measurements, keys=keys,
              servers=servers, user=user, password=password, creds=creds, exercise=exercise, live=live,

@@ -16,7 +16,7 @@ from lxml import etree
 from triwarn.api.app import create_app
 from triwarn.api.picture import PictureDelta, PictureHub, apply_delta
 from triwarn.api.serve import start_server
-from triwarn.api.synthetic import fly_overflight, picture_at
+from triwarn_eval.synthetic import fly_overflight, picture_at
 
 FLIGHT = fly_overflight()
 T_MID = FLIGHT.launch_unix_s + 400.0
@@ -203,12 +203,12 @@ def test_openapi_documents_the_picture_types():
     for name in (
         "Picture",
         "PictureDelta",
-        "SystemTrack",
-        "ImpactPrediction",
+        "TrackView",
+        "ImpactView",
         "AreaAlert",
         "AlertLogEntry",
-        "LinkStatus",
-        "Incident",
+        "LinkView",
+        "IncidentView",
     ):
         assert name in components, name
     assert set(components["AreaAlert"]["properties"]["state"]["enum"]) == {

@@ -12,18 +12,18 @@ import pytest
 from triwarn.api.picture import (
     AlertLogEntry,
     AreaAlert,
-    LinkStatus,
+    LinkView,
     Picture,
     PictureDelta,
     PictureHub,
-    SystemTrack,
+    TrackView,
     apply_delta,
     picture_delta,
 )
 
 
-def track(tid: str, lat: float, alt_m: float = 100e3) -> SystemTrack:
-    return SystemTrack(
+def track(tid: str, lat: float, alt_m: float = 100e3) -> TrackView:
+    return TrackView(
         id=tid,
         lat_deg=lat,
         lon_deg=130.0,
@@ -36,7 +36,7 @@ def track(tid: str, lat: float, alt_m: float = 100e3) -> SystemTrack:
     )
 
 
-def pic(t: float, tracks: list[SystemTrack], *, alerts=(), log=(), links=(), nation="jp") -> Picture:
+def pic(t: float, tracks: list[TrackView], *, alerts=(), log=(), links=(), nation="jp") -> Picture:
     return Picture(
         nation=nation,
         t_unix_s=t,
@@ -66,7 +66,7 @@ ENTRY = AlertLogEntry(
     areas=["JP-02"],
     headline_en="EXERCISE",
 )
-LINK_UP = LinkStatus(peer="us", state="up", last_heard_unix_s=9.5, latency_ms=40.0)
+LINK_UP = LinkView(peer="us", state="up", last_heard_unix_s=9.5, latency_ms=40.0)
 
 
 def test_delta_holds_only_changed_and_removed_tracks():

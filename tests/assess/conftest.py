@@ -11,8 +11,23 @@ import pytest
 from triwarn.physics.dynamics import propagate
 from triwarn.physics.flight import fly
 from triwarn.physics.launch import LaunchSpec
+from triwarn.records.tracks import MODE_BOOST, SystemTracks
 
 T0_UNIX_S = 1_700_000_000.0
+
+
+def system_track(tid, t_unix_s, pos, vel, cov, mode, nations, sources, first_seen_unix_s, last_update_unix_s,
+                 n_updates, coasting=False, quality=None):
+    """A one-row system track table from one row's values."""
+    return SystemTracks([tid], [t_unix_s], [pos], [vel], [cov], boost=[mode == MODE_BOOST], nations=[nations],
+                        sources=[sources], first_seen_unix_s=[first_seen_unix_s],
+                        last_update_unix_s=[last_update_unix_s], n_updates=[n_updates], coasting=[coasting],
+                        quality=quality)
+
+
+def table(rows) -> SystemTracks:
+    """The one-row tables `rows` as one system track table."""
+    return SystemTracks.concat(list(rows))
 
 
 @dataclass

@@ -7,18 +7,17 @@ from __future__ import annotations
 from shapely.geometry import box
 
 from triwarn.assess.areas import PolygonAreas
-from triwarn.assess.assessor import FLAG_AREAS_HELD, AssessConfig, Assessor
-from triwarn.assess.events import AreaRisk, ImpactPrediction
-from triwarn.fusion.track import SystemTrack
+from triwarn.assess.assessor import AssessConfig, Assessor
+from triwarn.records.events import AreaRisk, Flag, ImpactPrediction
 
-from .conftest import T0_UNIX_S, state_cov
+from .conftest import T0_UNIX_S, state_cov, system_track, table
 
 COV = state_cov(100.0, 2.0)
 
 
 def _track(tid, t_s, state, mode, first_s):
-    return SystemTrack(tid, T0_UNIX_S + t_s, state[:3], state[3:], COV, mode, ("JP", "KR"),
-                       ("JP:" + tid, "KR:" + tid), T0_UNIX_S + first_s, T0_UNIX_S + t_s, 1)
+    return system_track(tid, T0_UNIX_S + t_s, state[:3], state[3:], COV, mode, ("JP", "KR"),
+                        ("JP:" + tid, "KR:" + tid), T0_UNIX_S + first_s, T0_UNIX_S + t_s, 1)
 
 
 def _times(events, kind, track):
@@ -35,7 +34,7 @@ def test_impacts_and_corridors_follow_the_cadence_and_burnout_is_predicted_at_on
     for t_s in steps:
         mode = "boost" if t_s <= b else "ballistic"
         state = irbm.boost_state(t_s) if t_s <= b else irbm.free_state(t_s)
-        events += assessor.step(T0_UNIX_S + t_s, [_track("W", t_s, state, mode, b - 40.0)])
+        events += assessor.step(T0_UNIX_S + t_s, table([_track("W", t_s, state, mode, b - 40.0)]))
     corridors = [e for e in events if isinstance(e, ImpactPrediction) and e.powered]
     assert [round(e.t - T0_UNIX_S - (b - 12.0)) for e in corridors] == [0, 5, 10]
     impacts = [e for e in events if isinstance(e, ImpactPrediction) and not e.powered]
@@ -44,7 +43,7 @@ def test_impacts_and_corridors_follow_the_cadence_and_burnout_is_predicted_at_on
     # Areas every 10 s: the predictions between carry areas_held, those with areas do not.
     area_t = {round(e.t - T0_UNIX_S - (b + 1.0)) for e in events if isinstance(e, AreaRisk) and not e.powered}
     assert area_t == {0, 10, 20}
-    held = {round(e.t - T0_UNIX_S - (b + 1.0)) for e in impacts if FLAG_AREAS_HELD in e.flags}
+    held = {round(e.t - T0_UNIX_S - (b + 1.0)) for e in impacts if Flag.AREAS_HELD in e.flags}
     assert held == {5, 15}
 
 
@@ -54,6 +53,6 @@ def test_the_default_still_predicts_every_step(irbm):
     events = []
     for k in range(4):
         t_s = b + 10.0 + k
-        events += assessor.step(T0_UNIX_S + t_s, [_track("W", t_s, irbm.free_state(t_s), "ballistic", b - 40.0)])
+        events += assessor.step(T0_UNIX_S + t_s, table([_track("W", t_s, irbm.free_state(t_s), "ballistic", b - 40.0)]))
     assert len(_times(events, ImpactPrediction, "W")) == 4
-    assert not any(FLAG_AREAS_HELD in e.flags for e in events if isinstance(e, ImpactPrediction))
+    assert not any(Flag.AREAS_HELD in e.flags for e in events if isinstance(e, ImpactPrediction))

@@ -5,9 +5,9 @@ import pytest
 from shapely.geometry import box, mapping
 from typer.testing import CliRunner
 
-from triwarn.assess.events import decode_line
 from triwarn.cli import app
 from triwarn.geo.frames import ecef_to_geodetic
+from triwarn.records.events import decode_line
 
 from .conftest import T0_UNIX_S, state_cov
 

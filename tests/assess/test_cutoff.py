@@ -6,7 +6,7 @@ import pytest
 from shapely.geometry import box
 
 from triwarn.assess.areas import PolygonAreas
-from triwarn.assess.assessor import FLAG_CORRIDOR, FLAG_CUTOFF_PATH, Assessor
+from triwarn.assess.assessor import Assessor
 from triwarn.assess.corridor import (
     CUTOFF_LINES,
     CUTOFF_MARGIN_MAX_M,
@@ -14,12 +14,11 @@ from triwarn.assess.corridor import (
     cutoff_band,
     predict_corridors,
 )
-from triwarn.assess.events import AreaRisk, ImpactPrediction
-from triwarn.fusion.track import SystemTrack
 from triwarn.geo import geodesic
 from triwarn.geo.frames import ecef_to_geodetic
+from triwarn.records.events import AreaRisk, Flag, ImpactPrediction
 
-from .conftest import T0_UNIX_S, state_cov
+from .conftest import T0_UNIX_S, state_cov, system_track, table
 
 
 def _ground_deg(pos_ecef_m):
@@ -109,8 +108,8 @@ def test_the_band_starts_narrow_widens_along_the_path_and_is_capped():
 
 
 def _track(state, t_s, first_s, cov):
-    return SystemTrack("W", T0_UNIX_S + t_s, state[:3], state[3:], cov, "boost", ("JP", "KR"), ("JP:1", "KR:1"),
-                       T0_UNIX_S + first_s, T0_UNIX_S + t_s, 1)
+    return system_track("W", T0_UNIX_S + t_s, state[:3], state[3:], cov, "boost", ("JP", "KR"), ("JP:1", "KR:1"),
+                        T0_UNIX_S + first_s, T0_UNIX_S + t_s, 1)
 
 
 def test_assessor_flags_areas_on_the_cut_off_path_and_leaves_the_rest_of_the_corridor_advisory(irbm):
@@ -134,15 +133,15 @@ def test_assessor_flags_areas_on_the_cut_off_path_and_leaves_the_rest_of_the_cor
     events = []
     for k in range(6):  # a trusted track: seen 25 s, six updates
         t_k = t_s - 5 + k
-        events = assessor.step(T0_UNIX_S + t_k, [_track(irbm.boost_state(t_k), t_k, t_s - 30, cov)])
+        events = assessor.step(T0_UNIX_S + t_k, table([_track(irbm.boost_state(t_k), t_k, t_s - 30, cov)]))
     pred = next(e for e in events if isinstance(e, ImpactPrediction))
-    assert pred.powered and FLAG_CUTOFF_PATH in pred.flags and FLAG_CORRIDOR in pred.flags
-    cut = {(e.area, e.kind): e for e in events if isinstance(e, AreaRisk) and FLAG_CUTOFF_PATH in e.flags}
-    corridor = {e.area for e in events if isinstance(e, AreaRisk) and FLAG_CUTOFF_PATH not in e.flags}
+    assert pred.powered and Flag.CUTOFF_PATH in pred.flags and Flag.CORRIDOR in pred.flags
+    cut = {(e.area, e.kind): e for e in events if isinstance(e, AreaRisk) and Flag.CUTOFF_PATH in e.flags}
+    corridor = {e.area for e in events if isinstance(e, AreaRisk) and Flag.CUTOFF_PATH not in e.flags}
     assert cut[("JP-01", "overflight")].probability == 1.0
     assert cut[("JP-04", "impact")].probability > 0.5  # the cut-off-now impact falls in it
     assert {a for a, _k in cut} == {"JP-01", "JP-04"}
-    assert all(e.powered and FLAG_CORRIDOR not in e.flags and e.quality >= 0.5 for e in cut.values())
+    assert all(e.powered and Flag.CORRIDOR not in e.flags and e.quality >= 0.5 for e in cut.values())
     # Entry: the object is over JP-01 before its cut-off flight would land.
     assert cut[("JP-01", "overflight")].enter_time_unix_s < pred.time_unix_s
     assert "JP-02" in corridor and "JP-03" not in corridor  # beyond the cut-off: the advisory corridor only
@@ -150,6 +149,6 @@ def test_assessor_flags_areas_on_the_cut_off_path_and_leaves_the_rest_of_the_cor
 
 def test_without_areas_the_corridor_carries_no_cut_off_flag(irbm):
     s = irbm.boost_state(60.0)
-    out = Assessor().step(T0_UNIX_S + 60.0, [_track(s, 60.0, 20.0, state_cov(100.0, 10.0))])
+    out = Assessor().step(T0_UNIX_S + 60.0, table([_track(s, 60.0, 20.0, state_cov(100.0, 10.0))]))
     pred = next(e for e in out if isinstance(e, ImpactPrediction))
-    assert pred.powered and FLAG_CUTOFF_PATH not in pred.flags
+    assert pred.powered and Flag.CUTOFF_PATH not in pred.flags

@@ -9,12 +9,15 @@ from pathlib import Path
 
 import httpx
 import msgspec
+import pytest
 
 from triwarn.api.picture import NATIONS, Picture, PictureHub
+from triwarn.api.picture_feed import PictureFeed
 from triwarn.exercise.commands import DEMO_SCENARIO, run_demo
 from triwarn.exercise.engine import ExerciseOptions, exercise_async
-from triwarn.exercise.pictures import PictureFeed
 from triwarn.exercise.plan import load_plan
+
+pytestmark = pytest.mark.slow  # the demo exercise over NATS, with the UI served
 
 
 def test_pictures_come_from_the_nodes(tmp_path):

@@ -13,9 +13,12 @@ import pytest
 from triwarn.exercise.engine import ExerciseOptions, run_exercise
 from triwarn.exercise.plan import load_plan
 from triwarn.node.lockstep import RunLog
-from triwarn.sensors.formats import load_sensors, read_measurements
+from triwarn.sensors.definitions import load_sensors
+from triwarn.sensors.measurement_reader import read_measurements
 
 from .conftest import SCENARIOS
+
+pytestmark = pytest.mark.slow  # whole exercises over NATS
 
 HUB_DOWN = next(p for p in SCENARIOS if p.stem == "hub-down-midflight")
 SHORT_MRBM = Path(__file__).parents[1] / "node" / "short_mrbm.yaml"

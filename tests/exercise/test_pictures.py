@@ -6,10 +6,11 @@ from __future__ import annotations
 import pytest
 
 from triwarn.api.picture import PictureHub
-from triwarn.exercise.pictures import PictureFeed
+from triwarn.api.picture_feed import PictureFeed
 from triwarn.node.core import StepResult
 from triwarn.node.lockstep import LinkModel
-from triwarn.warn.state import AreaWarning, WarningMessage
+from triwarn.records.tracks import SystemTracks
+from triwarn.records.warnings import AreaWarning, WarningMessage
 
 T0 = 1_700_000_000.0
 
@@ -18,8 +19,8 @@ def _result(exercise: str | None) -> StepResult:
     msg = WarningMessage(sender="jp", identifier="JP-1", incident="I1", sent_unix_s=T0, msg_type="Alert",
                          references=(), areas=(AreaWarning("JP-01", "shelter", "overflight", 0.9, T0 + 200.0),),
                          expires_unix_s=T0 + 3600.0, exercise=exercise)
-    return StepResult(t_unix_s=T0, outgoing=[], system_tracks=[], own_tracks=None, events=[], warnings=[msg],
-                      cap_xml=[], cot_xml=[])
+    return StepResult(t_unix_s=T0, outgoing=[], system_tracks=SystemTracks.empty(), own_tracks=None, events=[],
+                      warnings=[msg], cap_xml=[], cot_xml=[])
 
 
 def test_a_live_feed_shows_live_pictures_with_status_actual():

@@ -15,15 +15,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from triwarn.assess.events import ImpactPrediction
 from triwarn.exercise.engine import ExerciseOptions, run_exercise
 from triwarn.exercise.metrics import Recorder, exercise_metrics, impact_error_series
 from triwarn.exercise.plan import load_plan
 from triwarn.exercise.report import _impact_chart_series
-from triwarn.fusion.track import SystemTrack
 from triwarn.geo.frames import geodetic_to_ecef
 from triwarn.node.core import StepResult
 from triwarn.node.lockstep import RunLog
+from triwarn.records.events import ImpactPrediction
+from triwarn.records.tracks import SystemTracks
 from triwarn.sensors.paths import ObjectPaths
 from triwarn.warn.cap import validate_cap
 
@@ -57,6 +57,7 @@ def test_scenarios_exist_for_each_case_the_issue_names():
 
 
 @pytest.mark.parametrize("name", [p.stem for p in SCENARIOS])
+@pytest.mark.slow
 def test_scenario_runs_clean_and_speaks_exercise(runs, name):
     out = runs[name]
     metrics = json.loads((out / "metrics.json").read_text())
@@ -76,6 +77,7 @@ def test_scenario_runs_clean_and_speaks_exercise(runs, name):
         assert validate_cap(xml) == [], cap_file.name
 
 
+@pytest.mark.slow
 def test_every_report_opens_in_chromium_without_errors(runs):
     async def check() -> dict[str, list[str]]:
         found = {}
@@ -120,13 +122,13 @@ def _feed(recorder, warhead, east, *, offset_m: float, t_unix_s, track="JP-S1"):
 
     for k in t_unix_s:
         pos = warhead[int(k)] + offset_m * east
-        st = SystemTrack(track_id=track, t_unix_s=float(k), pos_ecef_m=pos, vel_ecef_mps=np.zeros(3),
-                         cov_ecef_m2=np.eye(6) * 100.0**2, mode="ballistic", nations=("jp",), sources=(),
-                         first_seen_unix_s=0.0, last_update_unix_s=float(k), n_updates=int(k) + 1)
+        st = SystemTracks(track_id=[track], t_unix_s=[float(k)], pos_ecef_m=[pos], vel_ecef_mps=np.zeros((1, 3)),
+                          cov_ecef_m2=np.eye(6)[None] * 100.0**2, boost=[False], nations=[("jp",)], sources=[()],
+                          first_seen_unix_s=[0.0], last_update_unix_s=[float(k)], n_updates=[int(k) + 1])
         ev = ImpactPrediction(t=float(k), track=track, launch_id="L1", lat_deg=40.0, lon_deg=141.001,
                               time_unix_s=60.0, time_sigma_s=1.0, semi_major_m=1e3, semi_minor_m=1e3,
                               orientation_deg=0.0, powered=False, object="unresolved", quality=1.0)
-        recorder.on_step("jp", StepResult(float(k), [], [st], None, [ev], [], [], []))
+        recorder.on_step("jp", StepResult(float(k), [], st, None, [ev], [], [], []))
 
 
 def test_a_track_on_a_warhead_and_its_stage_is_scored_against_the_warhead_only():

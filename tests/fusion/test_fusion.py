@@ -5,9 +5,9 @@ from triwarn.fusion.associate import GATE_D2, assign, distance_matrix, pair_dist
 from triwarn.fusion.fuser import Fuser
 from triwarn.fusion.intersection import covariance_intersection, simplex_lattice
 from triwarn.fusion.predictor import cubature_points, points_mean_cov, predict_states
-from triwarn.fusion.track import NationalTrack
 from triwarn.geo.frames import enu_rotation, geodetic_to_ecef
 from triwarn.physics.dynamics import propagate
+from triwarn.records.tracks import MODE_BALLISTIC, MODE_BOOST, NationalTracks
 
 T0 = 1_700_000_000.0
 
@@ -21,6 +21,22 @@ def _ballistic_state(lat_deg=40.0, lon_deg=133.0, alt_m=300e3, speed=4000.0, az_
 
 def _cov(pos_sigma=100.0, vel_sigma=5.0):
     return np.diag([pos_sigma**2] * 3 + [vel_sigma**2] * 3)
+
+
+def national(track_id, t, pos, vel, cov, mode=MODE_BALLISTIC, quality=None, boost_probability=None):
+    """A one-row national track table (the nation is set by `tables`)."""
+    return NationalTracks([track_id], [t], [pos], [vel], [cov], boost=[mode == MODE_BOOST],
+                          quality=quality, boost_probability=boost_probability)
+
+
+def tables(by_nation):
+    """{nation: [one-row tables]} -> the national tables Fuser.update takes, each row naming its nation."""
+    out = []
+    for nation, rows in by_nation.items():
+        for r in rows:
+            r.nation[:] = nation
+            out.append(r)
+    return out
 
 
 class Object:
@@ -38,7 +54,7 @@ class Object:
         cov = _cov() if cov is None else cov
         p, v = self.state(t)
         e = self.rng.multivariate_normal(np.zeros(6), cov)
-        return NationalTrack(track_id, t, p + e[:3], v + e[3:], cov)
+        return national(track_id, t, p + e[:3], v + e[3:], cov)
 
 
 def test_cubature_points_keep_mean_and_covariance():
@@ -116,20 +132,20 @@ def test_two_nations_tracks_of_one_object_fuse_even_when_reported_at_different_t
         t = T0 + k
         # Korea's report is 0.7 s old: 2.8 km behind at 4 km/s, far outside a 100 m covariance unless
         # the fusion predicts it to the common time.
-        out = fuser.update(t, {"JP": [obj.report("j1", t)], "KR": [obj.report("k9", t - 0.7)]})
+        out = fuser.update(t, tables({"JP": [obj.report("j1", t)], "KR": [obj.report("k9", t - 0.7)]}))
         assert len(out) == 1
-        assert out[0].nations == ("JP", "KR") and out[0].sources == ("JP:j1", "KR:k9")
+        assert out.nations[0] == ("JP", "KR") and out.sources[0] == ("JP:j1", "KR:k9")
     p_true, _ = obj.state(T0 + 4)
-    assert np.linalg.norm(out[0].pos_ecef_m - p_true) < 500.0
+    assert np.linalg.norm(out.pos_ecef_m[0] - p_true) < 500.0
 
 
 def test_distinct_objects_stay_distinct_and_a_lone_nations_track_counts():
     a = Object(*_ballistic_state(), seed=2)
     b = Object(*_ballistic_state(lat_deg=40.5), seed=3)  # ~55 km north
     fuser = Fuser()
-    out = fuser.update(T0, {"JP": [a.report("j1", T0), b.report("j2", T0)], "US": [b.report("u1", T0)]})
+    out = fuser.update(T0, tables({"JP": [a.report("j1", T0), b.report("j2", T0)], "US": [b.report("u1", T0)]}))
     assert len(out) == 2
-    by_src = {o.sources: o for o in out}
+    by_src = {src: i for i, src in enumerate(out.sources.tolist())}
     assert ("JP:j1",) in by_src  # seen by Japan alone, still a system track
     assert ("JP:j2", "US:u1") in by_src
 
@@ -139,30 +155,30 @@ def test_system_track_id_is_stable_through_a_gap_and_a_hand_over():
     fuser = Fuser(max_coast_s=60.0)
     ids = set()
     for k in range(10):
-        out = fuser.update(T0 + k, {"KR": [obj.report("k1", T0 + k)]})
-        ids.add(out[0].track_id)
+        out = fuser.update(T0 + k, tables({"KR": [obj.report("k1", T0 + k)]}))
+        ids.add(out.track_id[0])
     # 20 s with no report: the track coasts.
     for k in range(10, 30):
-        out = fuser.update(T0 + k, {})
-        assert len(out) == 1 and out[0].coasting
+        out = fuser.update(T0 + k, [])
+        assert len(out) == 1 and out.coasting[0]
     # Japan picks the object up with its own track id: same system track.
     for k in range(30, 35):
-        out = fuser.update(T0 + k, {"JP": [obj.report("j7", T0 + k)]})
-        assert len(out) == 1 and not out[0].coasting
-        ids.add(out[0].track_id)
+        out = fuser.update(T0 + k, tables({"JP": [obj.report("j7", T0 + k)]}))
+        assert len(out) == 1 and not out.coasting[0]
+        ids.add(out.track_id[0])
     assert ids == {"S1"}
-    assert out[0].nations == ("JP",)
+    assert out.nations[0] == ("JP",)
     # After more than max_coast_s of silence the track is dropped.
-    assert fuser.update(T0 + 100, {}) == []
+    assert len(fuser.update(T0 + 100, [])) == 0
 
 
-def _lagging_report(obj, track_id, t, lag_m, lag_mps, pos_sigma, vel_sigma, mode="boost"):
+def _lagging_report(obj, track_id, t, lag_m, lag_mps, pos_sigma, vel_sigma, mode=MODE_BOOST):
     """A tracker-like report of obj at t whose filter lags an unmodelled thrust: its position is lag_m and its
     velocity lag_mps behind the truth along the direction of flight, with a covariance that does not hold
     that bias (as a real filter's does not)."""
     p, v = obj.state(t)
     u = v / np.linalg.norm(v)
-    return NationalTrack(track_id, t, p - lag_m * u, v - lag_mps * u, _cov(pos_sigma, vel_sigma), mode=mode)
+    return national(track_id, t, p - lag_m * u, v - lag_mps * u, _cov(pos_sigma, vel_sigma), mode=mode)
 
 
 def test_two_nations_lagging_boost_tracks_of_one_object_become_one_system_track_and_stay_one():
@@ -175,8 +191,8 @@ def test_two_nations_lagging_boost_tracks_of_one_object_become_one_system_track_
     # otherwise.
     kr0 = _lagging_report(obj, "k1", T0 + 2, *kr_lag, 300.0, 60.0)
     jp0 = _lagging_report(obj, "j1", T0 + 2, *jp_lag, 250.0, 50.0)
-    d2_own = pair_distance2(np.r_[kr0.pos_ecef_m, kr0.vel_ecef_mps], kr0.cov_ecef_m2,
-                            np.r_[jp0.pos_ecef_m, jp0.vel_ecef_mps], jp0.cov_ecef_m2)
+    d2_own = pair_distance2(np.r_[kr0.pos_ecef_m[0], kr0.vel_ecef_mps[0]], kr0.cov_ecef_m2[0],
+                            np.r_[jp0.pos_ecef_m[0], jp0.vel_ecef_mps[0]], jp0.cov_ecef_m2[0])
     assert d2_own > 2 * GATE_D2
     fuser = Fuser()
     for k in range(20):
@@ -187,11 +203,11 @@ def test_two_nations_lagging_boost_tracks_of_one_object_become_one_system_track_
         if k >= 2:  # Japan's radar picks the object up two seconds later
             reports["JP"] = [_lagging_report(obj, "j1", t, *jp_lag, 250.0, 50.0) if boosting
                              else obj.report("j1", t)]
-        out = fuser.update(t, reports)
-        live = [o for o in out if not o.coasting]
-        assert [o.track_id for o in live] == ["S1"], (k, [(o.track_id, o.sources) for o in out])
+        out = fuser.update(t, tables(reports))
+        live = out.take(~out.coasting)
+        assert live.track_id.tolist() == ["S1"], (k, list(zip(out.track_id, out.sources, strict=True)))
         if k >= 2:
-            assert live[0].nations == ("JP", "KR")
+            assert live.nations[0] == ("JP", "KR")
 
 
 def test_split_system_tracks_of_one_object_are_merged_keeping_the_older_id():
@@ -204,15 +220,16 @@ def test_split_system_tracks_of_one_object_are_merged_keeping_the_older_id():
     jp_lags = [(8000.0, 900.0), (6500.0, 750.0), (5000.0, 600.0), (3500.0, 450.0), (2000.0, 300.0),
                (1000.0, 150.0), (0.0, 0.0), (0.0, 0.0)]
     fuser = Fuser()
-    fuser.update(T0, {"KR": [_lagging_report(obj, "k1", T0, 0.0, 0.0, 300.0, 60.0)]})
+    fuser.update(T0, tables({"KR": [_lagging_report(obj, "k1", T0, 0.0, 0.0, 300.0, 60.0)]}))
     for k, lag in enumerate(jp_lags, start=1):
         t = T0 + k
-        out = fuser.update(t, {"KR": [_lagging_report(obj, "k1", t, 0.0, 0.0, 300.0, 60.0)],
-                               "JP": [_lagging_report(obj, "j1", t, *lag, 300.0, 60.0),
-                                      _lagging_report(far, "j2", t, 0.0, 0.0, 300.0, 60.0)]})
+        out = fuser.update(t, tables({"KR": [_lagging_report(obj, "k1", t, 0.0, 0.0, 300.0, 60.0)],
+                                      "JP": [_lagging_report(obj, "j1", t, *lag, 300.0, 60.0),
+                                             _lagging_report(far, "j2", t, 0.0, 0.0, 300.0, 60.0)]}))
         if k == 1:
             assert len(out) == 3  # the split this test is about did happen
-    by_sources = {o.sources: o.track_id for o in out if not o.coasting}
+    live = out.take(~out.coasting)
+    by_sources = dict(zip(live.sources.tolist(), live.track_id.tolist(), strict=True))
     assert by_sources == {("JP:j1", "KR:k1"): "S1", ("JP:j2",): "S3"}
 
 
@@ -225,10 +242,10 @@ def test_one_nations_two_close_tracks_are_never_merged():
     fuser = Fuser()
     for k in range(6):
         t = T0 + k
-        out = fuser.update(t, {
+        out = fuser.update(t, tables({
             "KR": [_lagging_report(warhead, "k1", t, 300.0, 80.0, 300.0, 60.0),
                    _lagging_report(stage, "k2", t, 300.0, 80.0, 300.0, 60.0)],
             "JP": [_lagging_report(warhead, "j1", t, -300.0, -80.0, 300.0, 60.0)],
-        })
+        }))
         assert len(out) == 2
-        assert all(sum(s.startswith("KR:") for s in o.sources) == 1 for o in out)
+        assert all(sum(s.startswith("KR:") for s in sources) == 1 for sources in out.sources)

@@ -4,16 +4,15 @@ import numpy as np
 
 from triwarn.fusion.fuser import Fuser
 from triwarn.fusion.mode import AnyBoostRule, ModeRule, contribution_weights, thrust_along_velocity, vote
-from triwarn.fusion.track import NationalTrack
 from triwarn.physics.dynamics import ballistic_accel_ecef, propagate
 
-from .test_fusion import T0, Object, _ballistic_state, _cov
+from .test_fusion import T0, Object, _ballistic_state, _cov, national, tables
 
 
 def _labelled(obj, track_id, t, mode, cov, t_report=None):
     """obj's noisy report made at t_report (default t) with the given label."""
     tr = obj.report(track_id, t if t_report is None else t_report, cov)
-    tr.mode = mode
+    tr.boost[:] = mode == "boost"
     return tr
 
 
@@ -57,9 +56,9 @@ def _run(rule, labels, cov, obj=None, stale_kr=None, kr_cov=None):
         reports = {"JP": [_labelled(obj, "j1", t, label, cov)]}
         if stale_kr is not None:
             reports["KR"] = [_labelled(obj, "k1", t, "boost", kr_cov, t_report=t - stale_kr)]
-        out = fuser.update(t, reports)
+        out = fuser.update(t, tables(reports))
         assert len(out) == 1
-        modes.append(out[0].mode)
+        modes.append(out.mode[0])
     return modes
 
 
@@ -111,14 +110,14 @@ def test_thrust_seen_in_the_fused_track_vetoes_ballistic_votes():
     for k in range(14):
         t = T0 + k
         e = rng.multivariate_normal(np.zeros(6), cov)
-        tr = NationalTrack("j1", t, p + e[:3], v + e[3:], cov, mode="boost" if k < 6 else "ballistic")
-        out = fuser.update(t, {"JP": [tr]})
-        modes.append(out[0].mode)
+        tr = national("j1", t, p + e[:3], v + e[3:], cov, mode="boost" if k < 6 else "ballistic")
+        out = fuser.update(t, tables({"JP": [tr]}))
+        modes.append(out.mode[0])
         for _ in range(100):
             acc = ballistic_accel_ecef(p, v) + 25.0 * v / np.linalg.norm(v)
             p, v = p + v * 0.01 + 0.5 * acc * 1e-4, v + acc * 0.01
     assert modes == ["boost"] * 14
-    assert abs(out[0].thrust_mps2 - 25.0) < 5.0
+    assert abs(out.thrust_mps2[0] - 25.0) < 5.0
 
 
 def test_a_ballistic_track_turns_powered_at_once_when_the_vote_says_boost():
@@ -139,9 +138,9 @@ def test_a_fresh_mature_boost_label_vetoes_the_end_of_the_boost():
         for k in range(20):
             t = T0 + k
             kr_label = "boost" if k < 12 else "ballistic"
-            res = fuser.update(t, {"JP": [_labelled(obj, "j1", t, "boost", jp_cov)],
-                                   "KR": [_labelled(obj, "k1", t, kr_label, kr_cov)]})
-            out.append((res[0].mode, res[0].boost_probability))
+            res = fuser.update(t, tables({"JP": [_labelled(obj, "j1", t, "boost", jp_cov)],
+                                          "KR": [_labelled(obj, "k1", t, kr_label, kr_cov)]}))
+            out.append((res.mode[0], res.boost_probability[0]))
         return out
 
     with_veto = modes(ModeRule())

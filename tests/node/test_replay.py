@@ -15,7 +15,8 @@ import pytest
 
 from triwarn.exercise.replay import BaselineProcess, gain_rows, nations_with_sensors, replay, step_times
 from triwarn.sensors.commands import run_simulate
-from triwarn.sensors.formats import load_sensors, read_measurements
+from triwarn.sensors.definitions import load_sensors
+from triwarn.sensors.measurement_reader import read_measurements
 from triwarn.warn.cap import validate_cap
 
 HERE = Path(__file__).parent
@@ -51,6 +52,7 @@ def alone(recorded, tmp_path_factory) -> tuple[Path, dict]:
     return out, summary
 
 
+@pytest.mark.slow
 def test_sharing_gives_japan_the_object_earlier(shared, alone):
     shared_out, _ = shared
     alone_out, _ = alone
@@ -61,6 +63,7 @@ def test_sharing_gives_japan_the_object_earlier(shared, alone):
     assert t_shared + 30.0 < t_alone, (t_shared, t_alone)
 
 
+@pytest.mark.slow
 def test_transport_clean_and_nothing_left_behind(shared):
     _, summary = shared
     tr = summary["transport"]
@@ -75,6 +78,7 @@ def test_transport_clean_and_nothing_left_behind(shared):
         assert counters["recv_accepted"] > 0
 
 
+@pytest.mark.slow
 def test_no_sensor_identity_leaves_a_nation(shared):
     out, _ = shared
     # Japan's picture names contributing nations, never Korea's sensor ids.
@@ -82,6 +86,7 @@ def test_no_sensor_identity_leaves_a_nation(shared):
     assert "kr-r1" not in text
 
 
+@pytest.mark.slow
 def test_every_cap_message_is_an_exercise_and_valid(shared):
     out, _ = shared
     for path in sorted((out / "cap").glob("*.xml")):
@@ -90,6 +95,7 @@ def test_every_cap_message_is_an_exercise_and_valid(shared):
         assert validate_cap(xml) == [], path.name
 
 
+@pytest.mark.slow
 def test_alone_run_is_deterministic(recorded, alone, tmp_path):
     first_out, _ = alone
     replay(recorded / "sensors.yaml", recorded / "measurements.jsonl", tmp_path, share=False, step_s=2.0)
@@ -97,6 +103,7 @@ def test_alone_run_is_deterministic(recorded, alone, tmp_path):
     assert (tmp_path / "events.jsonl").read_bytes() == (first_out / "events.jsonl").read_bytes()
 
 
+@pytest.mark.slow
 def test_baseline_process_gives_the_alone_runs_alerts(recorded, alone):
     # The no-share baseline of `triwarn replay` runs in a second process: the same first alerts as in-process.
     _, summary = alone
@@ -115,6 +122,7 @@ def test_baseline_process_gives_the_alone_runs_alerts(recorded, alone):
                for incs in by_node(alerts).values() for areas in incs for rec in areas.values())
 
 
+@pytest.mark.slow
 def test_cot_tracks_every_ten_seconds_alert_areas_with_their_warnings(shared):
     out, summary = shared
     track_times: dict[str, list[float]] = {}

@@ -24,8 +24,10 @@ from triwarn.exercise.replay import first_alerts, make_nodes
 from triwarn.geo.areas import AreaIndex
 from triwarn.node.lockstep import NodeFeed, run_lockstep
 from triwarn.sensors.commands import run_simulate
-from triwarn.sensors.formats import load_sensors, read_measurements, read_truth
-from triwarn.warn.scoring import score_warnings, warhead_path
+from triwarn.sensors.definitions import load_sensors
+from triwarn.sensors.measurement_reader import read_measurements
+from triwarn.sensors.truth_reader import read_truth
+from triwarn_eval.scoring import score_warnings, warhead_path
 
 HERE = Path(__file__).parent
 STEP_S = 2.0
@@ -75,6 +77,7 @@ def over_honshu(tmp_path_factory) -> Path:
     return _simulate(tmp_path_factory.mktemp("honshu"), range_km=1500.0)
 
 
+@pytest.mark.slow
 def test_sea_of_japan_case_alerts_no_area_far_from_the_truth(tmp_path, areas):
     sim = _simulate(tmp_path)
     truth = warhead_path(read_truth(sim / "truth.jsonl"))
@@ -86,6 +89,7 @@ def test_sea_of_japan_case_alerts_no_area_far_from_the_truth(tmp_path, areas):
     assert all(a["lead_s"] is not None for a in sc["areas_on_path"]), sc["areas_on_path"]
 
 
+@pytest.mark.slow
 def test_overflight_is_alerted_early_and_nothing_far_is(over_honshu, areas):
     truth = warhead_path(read_truth(over_honshu / "truth.jsonl"))
     alerts, issued = _run_nodes(over_honshu, areas, nations=("jp",))
@@ -99,6 +103,7 @@ def test_overflight_is_alerted_early_and_nothing_far_is(over_honshu, areas):
     assert all(m.references or m.msg_type == "Alert" for m in issued)
 
 
+@pytest.mark.slow
 def test_a_lost_object_is_never_passed(over_honshu, areas):
     truth = warhead_path(read_truth(over_honshu / "truth.jsonl"))
     first_over = min(a["reach_after_launch_s"] for a in
@@ -113,7 +118,7 @@ def test_a_lost_object_is_never_passed(over_honshu, areas):
 
 def test_adjacent_prefectures_option_uses_the_areas_neighbours(areas):
     from triwarn.node.core import NationalNode, NodeSettings
-    from triwarn.warn.state import WarnPolicy
+    from triwarn.warn.policy import WarnPolicy
 
     node = NationalNode(NodeSettings("jp", "TEST", "R1", warn_policy=WarnPolicy(alert_adjacent=True)), {},
                         areas=areas)
@@ -124,6 +129,7 @@ def test_adjacent_prefectures_option_uses_the_areas_neighbours(areas):
     assert not off.warner.policy.alert_adjacent and not off.warner.policy.adjacency
 
 
+@pytest.mark.slow
 def test_an_area_under_the_boost_is_sheltered_before_the_missile_gets_there(tmp_path, areas):
     # Guam IRBM from Wonsan, seen by Korea's East Sea destroyer alone: the missile is over Gangwon (KR-42)
     # while its motor still burns (+131 s). Before boost-phase alerts, KR-42's shelter alert came with the

@@ -9,20 +9,11 @@ import numpy as np
 import pytest
 
 from triwarn.errors import InputError
-from triwarn.sensors.formats import (
-    IrDetections,
-    IrSensor,
-    MeasurementLog,
-    RadarDetections,
-    RadarSensor,
-    TruthLog,
-    load_sensors,
-    read_measurements,
-    read_truth,
-    write_measurements,
-    write_sensors,
-    write_truth,
-)
+from triwarn.records.detections import IrDetections, MeasurementLog, RadarDetections
+from triwarn.sensors.definitions import IrSensor, RadarSensor, load_sensors
+from triwarn.sensors.measurement_reader import read_measurements
+from triwarn.sensors.truth_reader import TruthLog, read_truth
+from triwarn.sensors.writers import write_measurements, write_sensors, write_truth
 
 RADAR = dict(id="kr-1", nation="kr", kind="radar", lat_deg=37.0, lon_deg=127.5, alt_m=100.0,
              sigma_range_m=20.0, sigma_az_deg=0.05, sigma_el_deg=0.05, revisit_s=1.0, max_range_m=1.0e6,
@@ -327,12 +318,12 @@ def test_truth_reader_errors(tmp_path, line, field):
 
 
 def test_chunked_writing_gives_the_same_files(tmp_path, sensors, monkeypatch):
-    from triwarn.sensors import formats
+    from triwarn.sensors import writers
 
     log = make_log(sensors)
     write_measurements(tmp_path / "whole.jsonl", log)
     write_truth(tmp_path / "whole_truth.jsonl", make_truth())
-    monkeypatch.setattr(formats, "WRITE_CHUNK_ROWS", 4)
+    monkeypatch.setattr(writers, "WRITE_CHUNK_ROWS", 4)
     write_measurements(tmp_path / "chunks.jsonl", log)
     write_truth(tmp_path / "chunks_truth.jsonl", make_truth())
     assert (tmp_path / "whole.jsonl").read_bytes() == (tmp_path / "chunks.jsonl").read_bytes()
@@ -340,7 +331,7 @@ def test_chunked_writing_gives_the_same_files(tmp_path, sensors, monkeypatch):
 
 
 def test_fast_and_line_by_line_paths_agree(tmp_path, sensors, monkeypatch):
-    from triwarn.sensors import formats
+    from triwarn.sensors import jsonl_blocks
 
     rng = np.random.default_rng(9)
     good = [radar_line(10.0 + 0.5 * k + rng.uniform(-3, 0), range_m=float(rng.uniform(1e5, 1e6)))
@@ -354,7 +345,7 @@ def test_fast_and_line_by_line_paths_agree(tmp_path, sensors, monkeypatch):
     path = tmp_path / "m.jsonl"
     path.write_text("\n".join(lines) + "\n")
     whole = read_measurements(path, sensors)  # one chunk holding bad lines: line by line
-    monkeypatch.setattr(formats, "READ_BLOCK_BYTES", 700)  # most ~7-line blocks are clean: the array path
+    monkeypatch.setattr(jsonl_blocks, "READ_BLOCK_BYTES", 700)  # most ~7-line blocks are clean: the array path
     chunked = read_measurements(path, sensors)
     assert whole.skips.counts == chunked.skips.counts and whole.skips.reordered == chunked.skips.reordered
     for name in ("t_unix_s", "sensor_idx", "range_m", "az_rad", "el_rad", "line"):
@@ -367,7 +358,7 @@ def test_fast_and_line_by_line_paths_agree(tmp_path, sensors, monkeypatch):
 def test_block_reading_keeps_line_numbers_and_values(tmp_path, sensors, monkeypatch):
     # Blocks of a few lines: lines straddle block ends, a blank line and two objects on one line land
     # inside blocks; the result must be what one whole-file block gives, line numbers included.
-    from triwarn.sensors import formats
+    from triwarn.sensors import jsonl_blocks
 
     lines = [radar_line(10.0 + 0.5 * k, range_m=1e5 + k) for k in range(60)]
     lines.insert(23, "")
@@ -375,7 +366,7 @@ def test_block_reading_keeps_line_numbers_and_values(tmp_path, sensors, monkeypa
     path = tmp_path / "m.jsonl"
     path.write_text("\n".join(lines))  # no final newline
     whole = read_measurements(path, sensors)
-    monkeypatch.setattr(formats, "READ_BLOCK_BYTES", 150)
+    monkeypatch.setattr(jsonl_blocks, "READ_BLOCK_BYTES", 150)
     blocks = read_measurements(path, sensors)
     assert blocks.skips.counts == whole.skips.counts and blocks.skips.counts["malformed_json"] == 1
     np.testing.assert_array_equal(blocks.radar.line, whole.radar.line)
@@ -387,7 +378,7 @@ def test_block_reading_keeps_line_numbers_and_values(tmp_path, sensors, monkeypa
 
 
 def test_truth_blocks_agree_and_name_a_late_bad_line(tmp_path, monkeypatch):
-    from triwarn.sensors import formats
+    from triwarn.sensors import jsonl_blocks
 
     rng = np.random.default_rng(5)
     n = 400
@@ -398,7 +389,7 @@ def test_truth_blocks_agree_and_name_a_late_bad_line(tmp_path, monkeypatch):
     path = tmp_path / "truth.jsonl"
     write_truth(path, truth)
     whole = read_truth(path)
-    monkeypatch.setattr(formats, "READ_BLOCK_BYTES", 1000)
+    monkeypatch.setattr(jsonl_blocks, "READ_BLOCK_BYTES", 1000)
     blocks = read_truth(path)
     assert blocks.object_ids == whole.object_ids and blocks.kind == whole.kind and blocks.launch == whole.launch
     for name in ("t_unix_s", "object_idx", "pos_ecef_m", "vel_ecef_mps", "phase"):

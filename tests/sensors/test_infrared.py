@@ -11,7 +11,7 @@ from scipy import stats
 from triwarn.geo.frames import ecef_to_geodetic, geodetic_to_ecef
 from triwarn.geo.wgs84 import A_M
 from triwarn.sensors import infrared
-from triwarn.sensors.formats import GEO_RADIUS_M, IrSensor
+from triwarn.sensors.definitions import GEO_RADIUS_M, IrSensor
 
 GEO = dict(id="us-geo", nation="us", platform="geo", sub_lon_deg=130.0, sigma_los_urad=60.0, frame_s=2.0,
            latency_s=4.0, p_detect=1.0)

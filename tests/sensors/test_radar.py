@@ -10,7 +10,7 @@ from scipy import stats
 
 from triwarn.geo.frames import aer_to_ecef, ecef_to_aer, geodetic_to_ecef
 from triwarn.sensors import radar
-from triwarn.sensors.formats import RadarSensor
+from triwarn.sensors.definitions import RadarSensor
 
 SITE = dict(id="r", nation="jp", lat_deg=38.0, lon_deg=138.3, alt_m=300.0, sigma_range_m=25.0,
             sigma_az_deg=0.05, sigma_el_deg=0.08, revisit_s=2.0, max_range_m=1.5e6, min_el_deg=1.0,

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from triwarn.errors import InputError
-from triwarn.sensors.formats import IrSensor, RadarSensor
+from triwarn.sensors.definitions import IrSensor, RadarSensor
 from triwarn.sensors.scenario import SITES, load_scenario
 
 RADAR = dict(id="kr-1", nation="kr", kind="radar", lat_deg=37.0, lon_deg=127.5, alt_m=100.0,

@@ -14,10 +14,12 @@ from triwarn.cli import app
 from triwarn.geo.frames import enu_rotation, geodetic_to_ecef
 from triwarn.physics.dynamics import propagate
 from triwarn.physics.launch import ObjectTrajectory
-from triwarn.sensors.formats import load_sensors, read_measurements, read_truth
+from triwarn.sensors.definitions import load_sensors
+from triwarn.sensors.measurement_reader import read_measurements
 from triwarn.sensors.paths import ObjectPaths
 from triwarn.sensors.scenario import load_scenario
 from triwarn.sensors.simulate import sample_truth, simulate
+from triwarn.sensors.truth_reader import read_truth
 
 T0 = 1_664_835_720.0
 SCENARIOS = resources.files("triwarn") / "scenarios"

@@ -7,6 +7,7 @@ import stat
 import subprocess
 import sys
 
+import pytest
 from typer.testing import CliRunner
 
 from triwarn.cli import app
@@ -48,6 +49,7 @@ def test_network_config_names_the_bad_field_of_a_broken_network_yaml(tmp_path):
     assert "release.kr.jp" in result.output and "gossip" in result.output
 
 
+@pytest.mark.slow
 def test_network_up_prints_urls_and_stops_cleanly_on_ctrl_c(tmp_path):
     command = [sys.executable, "-m", "triwarn.cli", "network", "up", "--workdir", str(tmp_path)]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -15,7 +15,7 @@ from triwarn.share.admission import REJECT_REASONS, Admission
 from triwarn.share.policy import load_network, parse_network
 from triwarn.share.schema import (
     Heartbeat,
-    ImpactPrediction,
+    ImpactReport,
     TrackReport,
     decode,
     encode,
@@ -164,7 +164,7 @@ def test_sender_refuses_and_counts_a_class_not_released(spec, keys):
 
 
 def test_impact_prediction_validates_ranges(kr_sender):
-    out = kr_sender.seal(ImpactPrediction, T0, track_id="kr-1", lat_deg=40.9, lon_deg=138.0,
+    out = kr_sender.seal(ImpactReport, T0, track_id="kr-1", lat_deg=40.9, lon_deg=138.0,
                          semi_major_m=30e3, semi_minor_m=8e3, bearing_deg=75.0, impact_t_unix_s=T0 + 600,
                          impact_t_sigma_s=5.0, confidence=0.95, areas_overflown=["jp-01"])
     bad = json.loads(out.data)

@@ -18,6 +18,7 @@ def nats_server_accepts(conf_path) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.parametrize("variant", ["single", "clustered", "tls", "clustered+tls"])
+@pytest.mark.slow
 def test_nats_server_accepts_every_generated_config(spec, tmp_path, tls_files, variant):
     clustered = frozenset({"us", "kr"}) if "clustered" in variant else frozenset()
     gen = generate(spec, tmp_path / "js", clustered=clustered, tls=tls_files if "tls" in variant else None)
@@ -43,6 +44,7 @@ def test_release_policy_is_in_the_broker_config(spec, tmp_path):
     assert gen.secrets.leaf_public("kr") in json.dumps(gen.configs["us"])
 
 
+@pytest.mark.slow
 def test_hub_refuses_a_config_that_lets_kr_import_data_released_to_the_us_only(spec, tmp_path):
     gen = generate(spec, tmp_path / "js")
     hub = gen.configs["us"]

@@ -19,6 +19,8 @@ from triwarn.share.sender import Sender
 from triwarn.share.servers import LocalNetwork
 from triwarn.share.transport import PublishError, ShareTransport
 
+pytestmark = pytest.mark.slow  # real nats-servers
+
 
 def leaky(spec, sender="us", recipient="kr", msg_class="track"):
     """The spec with one flow the real policy forbids added: the negative control."""

@@ -6,9 +6,13 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
+
 from triwarn.share.schema import Heartbeat
 from triwarn.share.servers import LocalNetwork
 from triwarn.share.transport import ShareTransport
+
+pytestmark = pytest.mark.slow  # real nats-servers stopped and restarted
 
 OUTAGE_S = 3.0
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from triwarn.tracking.association import gnn_assign, spatial_candidates
-from triwarn.tracking.gospa import gospa
+from triwarn_eval.gospa import gospa
 
 
 def test_gospa_perfect_and_empty():

@@ -8,8 +8,8 @@ from typer.testing import CliRunner
 
 from triwarn.cli import app
 from triwarn.sensors.commands import run_simulate
-from triwarn.sensors.formats import read_truth
-from triwarn.tracking.gospa import gospa
+from triwarn.sensors.truth_reader import read_truth
+from triwarn_eval.gospa import gospa
 
 SCENARIO = Path(__file__).parents[2] / "src/triwarn/scenarios/salvo-srbm-example.yaml"
 FIELDS = {"t", "track", "ecef_m", "vel_ecef_mps", "cov_ecef_m2", "lat_deg", "lon_deg", "alt_m", "mode"}

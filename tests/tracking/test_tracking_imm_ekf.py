@@ -1,23 +1,22 @@
-"""The compiled IMM-EKF kernels against the numpy reference models (predictor, updater, models)."""
+"""The compiled IMM-EKF kernels against their numpy reference (kernel_oracles.py)."""
 
 import numpy as np
 import pytest
+from kernel_oracles import (
+    combine,
+    imm_predict,
+    imm_update,
+    predict_position_covariance,
+    process_noise,
+    propagate_state,
+    transition_jacobian,
+)
 from tracking_scenes import lofted_state
 
 from triwarn.geo.frames import enu_rotation, geodetic_to_ecef
 from triwarn.tracking import imm_ekf
-from triwarn.tracking.models import (
-    MotionNoise,
-    los_predict,
-    predict_position_covariance,
-    process_noise,
-    propagate_state,
-    radar_predict,
-    radar_residual,
-    transition_jacobian,
-)
-from triwarn.tracking.predictor import ModeSwitching, combine, imm_predict
-from triwarn.tracking.updater import imm_update
+from triwarn.tracking.models import MotionNoise, los_predict, radar_predict, radar_residual
+from triwarn.tracking.predictor import ModeSwitching
 
 NOISE, SWITCHING = MotionNoise(), ModeSwitching()
 PARAMS = imm_ekf.kernel_params(NOISE, SWITCHING)

@@ -63,7 +63,7 @@ def test_track_held_through_burnout_and_staging():
         assert len(rep) == 1, f"t={k}: {len(rep)} tracks"
         err = np.linalg.norm(rep.pos_ecef_m[0] - tp[0, k])
         assert err < (700.0 if k < 85 else 200.0), (k, err)
-        ids_after.add(rep.track_ids[0])
+        ids_after.add(rep.track_id[0])
         if 25 <= k < 70:
             boost_ticks.append(rep.mode == ["boost"])
         if k >= 85:
@@ -94,7 +94,7 @@ def test_two_crossing_targets_keep_their_tracks():
         for obj in (0, 1):
             j = int(d[obj].argmin())
             assert d[obj, j] < 1000.0, (k, obj, d[obj, j])
-            assert owner.setdefault(obj, rep.track_ids[j]) == rep.track_ids[j], f"swap at t={k}"
+            assert owner.setdefault(obj, rep.track_id[j]) == rep.track_id[j], f"swap at t={k}"
     assert owner[0] != owner[1]
 
 

@@ -7,7 +7,8 @@ import numpy as np
 
 from triwarn.geo.frames import aer_to_ecef, ecef_to_aer, enu_rotation, geodetic_to_ecef
 from triwarn.physics.dynamics import ballistic_accel_ecef
-from triwarn.sensors.formats import RadarDetections, RadarSensor
+from triwarn.records.detections import RadarDetections
+from triwarn.sensors.definitions import RadarSensor
 
 T0 = 1_700_000_000.0
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from warn_fixtures import AREAS, EXERCISE
 
-from triwarn.warn.state import Issuer, WarningMachine, WarnPolicy
+from triwarn.warn.machine import WarningMachine
+from triwarn.warn.policy import Issuer, WarnPolicy
 
 
 @pytest.fixture

@@ -9,11 +9,12 @@ import sys
 import pytest
 from lxml import etree
 from shapely.geometry import Polygon
-from warn_fixtures import AREAS, EXERCISE, SHARED_DIR, T0, launch, overflight_timeline, pred, risk, run
+from warn_fixtures import AREAS, EXERCISE, SHARED_DIR, T0, feed, launch, overflight_timeline, pred, risk, run
 
 from triwarn.warn.area_names import area_name
 from triwarn.warn.cap import CAP_NS, cap_time, polygons_latlon, to_cap, validate_cap, write_cap
-from triwarn.warn.state import Issuer, WarningMachine
+from triwarn.warn.machine import WarningMachine
+from triwarn.warn.policy import Issuer
 
 NS = {"c": CAP_NS}
 
@@ -21,7 +22,8 @@ NS = {"c": CAP_NS}
 def _every_kind_of_message(exercise_machine):
     """Alert, Updates (shelter, passed, all-clear), an EEZ notice, an automatic and an operator Cancel."""
     msgs = [m for _t, m in run(exercise_machine(), overflight_timeline(), T0, T0 + 1000)]
-    notice = exercise_machine(run_id="R2").step(
+    notice = feed(
+        exercise_machine(run_id="R2"),
         [
             {**e, "exercise": EXERCISE}
             for e in (
@@ -122,7 +124,7 @@ def test_three_languages_with_the_area_names_in_each(exercise_machine):
 def test_exercise_is_marked_everywhere_and_live_is_actual():
     events = [launch(), pred(T0 + 60), risk(T0 + 60, "JP-02", 0.9)]
     drill = WarningMachine(Issuer("triwarn.jp-node", exercise=EXERCISE), "R1", area_geometry=AREAS.get)
-    [msg] = drill.step([{**e, "exercise": EXERCISE} for e in events], T0 + 60)
+    [msg] = feed(drill, [{**e, "exercise": EXERCISE} for e in events], T0 + 60)
     doc = etree.fromstring(to_cap(msg))
     assert doc.findtext("c:status", namespaces=NS) == "Exercise"
     assert EXERCISE in doc.findtext("c:note", namespaces=NS)
@@ -132,7 +134,7 @@ def test_exercise_is_marked_everywhere_and_live_is_actual():
         assert tag in info.findtext("c:headline", namespaces=NS)
         assert tag in info.findtext("c:description", namespaces=NS)
     live = WarningMachine(Issuer("triwarn.jp-node", live=True), "R1", area_geometry=AREAS.get)
-    [msg_live] = live.step(events, T0 + 60)
+    [msg_live] = feed(live, events, T0 + 60)
     doc_live = etree.fromstring(to_cap(msg_live))
     assert doc_live.findtext("c:status", namespaces=NS) == "Actual"
     assert doc_live.find("c:note", NS) is None

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from warn_fixtures import T0, launch, lon_at, obs, overflight_timeline, pred, risk, run, states, with_exercise
 
-from triwarn.warn.state import WarnPolicy
+from triwarn.warn.policy import WarnPolicy
 
 IMPACT_T = T0 + 600.0
 

@@ -188,6 +188,7 @@ async def _read_events(
             got[ev.get("uid")] = ev
 
 
+@pytest.mark.slow
 async def test_events_round_trip_unchanged_through_taky(taky_server, exercise_machine):
     port = taky_server
     msgs = [m for _t, m in run(exercise_machine(), overflight_timeline(), T0, T0 + 100)]

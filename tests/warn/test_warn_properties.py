@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from warn_fixtures import EXERCISE, T0, launch, obs, pred, risk, with_exercise
+from warn_fixtures import EXERCISE, T0, feed, launch, obs, pred, risk, with_exercise
 
 from triwarn.warn.cap import to_cap, validate_cap
-from triwarn.warn.state import WarnPolicy
+from triwarn.warn.policy import WarnPolicy
 
 CODES = ("JP-02", "JP-03", "JP-05")
 probabilities = st.sampled_from([0.0, 0.005, 0.02, 0.04, 0.06, 0.3, 0.9])
@@ -24,7 +24,7 @@ def test_random_streams_give_valid_threads_without_flapping(exercise_machine, st
     machine = exercise_machine(policy)
     issued = []
     t = T0 + 30.0
-    issued += machine.step(with_exercise([launch()]), t)
+    issued += feed(machine, with_exercise([launch()]), t)
     for k, (risks, status) in enumerate(steps):
         t = T0 + 60.0 + 5.0 * k
         events = [pred(t, lon=140.0 + 0.5 * (k % 7))]
@@ -40,7 +40,7 @@ def test_random_streams_give_valid_threads_without_flapping(exercise_machine, st
         ]
         if status != "none":
             events.append(obs(t, lon=128.0 + 0.8 * k, status=status))
-        issued += machine.step(with_exercise(events), t)
+        issued += feed(machine, with_exercise(events), t)
     issued += machine.step([], t + 2000.0)  # every flight is certainly over by now
     ids = [m.identifier for m in issued]
     assert len(set(ids)) == len(ids)

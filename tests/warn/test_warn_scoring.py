@@ -1,4 +1,4 @@
-"""The bench's scoring of warnings against truth (triwarn.warn.scoring): first sightings, the lead after
+"""The bench's scoring of warnings against truth (triwarn_eval.scoring): first sightings, the lead after
 them, and alerts off the path that are not false by the 100 km rule."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import numpy as np
 from shapely.geometry import box
 
 from triwarn.geo.frames import geodetic_to_ecef
-from triwarn.warn.scoring import TruthPath, first_sightings, score_warnings, tracked_objects
+from triwarn_eval.scoring import TruthPath, first_sightings, score_warnings, tracked_objects
 
 T0 = 1_700_000_000.0
 

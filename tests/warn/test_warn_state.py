@@ -10,6 +10,7 @@ from warn_fixtures import (
     AREAS,
     EXERCISE,
     T0,
+    feed,
     launch,
     lon_at,
     obs,
@@ -23,7 +24,8 @@ from warn_fixtures import (
 
 from triwarn.errors import InputError
 from triwarn.warn.cap import to_cap, validate_cap
-from triwarn.warn.state import Issuer, WarningMachine, WarnPolicy, new_run_id
+from triwarn.warn.machine import WarningMachine
+from triwarn.warn.policy import Issuer, WarnPolicy, new_run_id
 
 
 def test_alert_update_passed_only_on_observed_passage_then_all_clear(exercise_machine):
@@ -195,19 +197,19 @@ def test_live_and_exercise_are_never_mixed():
     live = WarningMachine(Issuer("triwarn.jp-node", live=True), "R1", area_geometry=AREAS.get)
     drill = WarningMachine(Issuer("triwarn.jp-node", exercise=EXERCISE), "R2", area_geometry=AREAS.get)
     with pytest.raises(InputError, match="refuses exercise input"):
-        live.step(with_exercise([launch(), risk(T0 + 60, "JP-02", 0.9)]), T0 + 60)
+        feed(live, with_exercise([launch(), risk(T0 + 60, "JP-02", 0.9)]), T0 + 60)
     with pytest.raises(InputError, match="refuses live input"):
-        drill.step([launch(), risk(T0 + 60, "JP-02", 0.9)], T0 + 60)
+        feed(drill, [launch(), risk(T0 + 60, "JP-02", 0.9)], T0 + 60)
     with pytest.raises(InputError, match="refuses input of exercise 'Other'"):
-        drill.step(with_exercise([risk(T0 + 60, "JP-02", 0.9)], "Other"), T0 + 60)
+        feed(drill, with_exercise([risk(T0 + 60, "JP-02", 0.9)], "Other"), T0 + 60)
     with pytest.raises(InputError):
         Issuer("triwarn.jp-node", live=True, exercise=EXERCISE)
     with pytest.raises(InputError):
         Issuer("triwarn.jp-node")  # neither live nor a named exercise
     # Refused input changed nothing; each issuer still works in its own mode.
     assert live.incidents == [] and drill.incidents == []
-    [m_live] = live.step([launch(), pred(T0 + 60), risk(T0 + 60, "JP-02", 0.9)], T0 + 60)
-    [m_drill] = drill.step(with_exercise([launch(), pred(T0 + 60), risk(T0 + 60, "JP-02", 0.9)]), T0 + 60)
+    [m_live] = feed(live, [launch(), pred(T0 + 60), risk(T0 + 60, "JP-02", 0.9)], T0 + 60)
+    [m_drill] = feed(drill, with_exercise([launch(), pred(T0 + 60), risk(T0 + 60, "JP-02", 0.9)]), T0 + 60)
     assert m_live.exercise is None and m_drill.exercise == EXERCISE
     with pytest.raises(InputError):
         live.cancel(m_live.incident, "operator_error", T0 + 70, exercise=EXERCISE)
@@ -232,19 +234,20 @@ def test_bad_events_name_the_field_and_change_nothing(exercise_machine):
     good = with_exercise([launch(), pred(T0 + 60), risk(T0 + 60, "JP-02", 0.9)])
     bad = {**good[2], "probability": 1.7}
     with pytest.raises(InputError, match=r"events:3: field 'probability'"):
-        machine.step([*good[:2], bad], T0 + 60)
+        feed(machine, [*good[:2], bad], T0 + 60)
     with pytest.raises(InputError, match="field 'area'"):
-        machine.step([{**good[2], "area": "Aomori"}], T0 + 60)
+        feed(machine, [{**good[2], "area": "Aomori"}], T0 + 60)
     with pytest.raises(InputError, match="field 'lat_deg'"):
-        machine.step([{**good[1], "lat_deg": "north"}], T0 + 60)
+        feed(machine, [{**good[1], "lat_deg": "north"}], T0 + 60)
     assert machine.incidents == []
-    assert [m.msg_type for m in machine.step(good, T0 + 60)] == ["Alert"]
+    assert [m.msg_type for m in feed(machine, good, T0 + 60)] == ["Alert"]
 
 
 def test_one_incident_per_launch(exercise_machine):
     machine = exercise_machine()
     # Repeated launch estimates of one launch (the assessment refines them) stay one incident.
-    first = machine.step(
+    first = feed(
+        machine,
         with_exercise(
             [
                 launch(launch_id="L1"),
@@ -256,7 +259,8 @@ def test_one_incident_per_launch(exercise_machine):
         T0 + 60,
     )
     # A second launch, with its own id, while the first is still in the air: its own incident and thread.
-    second = machine.step(
+    second = feed(
+        machine,
         with_exercise(
             [
                 launch(t=T0 + 100, track="W9", launch_id="L2"),
@@ -271,14 +275,12 @@ def test_one_incident_per_launch(exercise_machine):
     assert second[0].msg_type == "Alert" and states(second[0]) == {"JP-05": "shelter"}
     # Without ids, a launch far from the open one in time is a new launch too.
     third = exercise_machine(run_id="R9")
-    third.step(
-        with_exercise([launch(), launch(t=T0 + 30), launch(t=T0 + 900, time_unix_s=T0 + 880)]), T0 + 900
-    )
+    feed(third, with_exercise([launch(), launch(t=T0 + 30), launch(t=T0 + 900, time_unix_s=T0 + 880)]), T0 + 900)
     assert len(third.incidents) == 2
 
 
 def test_reads_the_assessment_events_as_the_assess_stage_writes_them(exercise_machine):
-    events_mod = pytest.importorskip("triwarn.assess.events")
+    events_mod = pytest.importorskip("triwarn.records.events")
     import json
 
     common = {"launch_id": "L7", "quality": 1.0, "flags": []}
@@ -334,7 +336,7 @@ def test_reads_the_assessment_events_as_the_assess_stage_writes_them(exercise_ma
         **common,
     )
     lines = [json.loads(events_mod.encode_line(e)) for e in (launch_ev, impact, over, eez)]
-    [msg] = exercise_machine().step(with_exercise(lines), T0 + 60)
+    [msg] = feed(exercise_machine(), with_exercise(lines), T0 + 60)
     assert msg.msg_type == "Alert"
     assert states(msg) == {"JP-02": "shelter", "JP-05": "notice"}
     assert msg.launch is not None and msg.launch.launch_id == "L7"
@@ -393,3 +395,44 @@ def test_a_track_lost_low_near_its_impact_time_has_landed(exercise_machine):
     assert states(clear) == {"JP-05": "clear"} and clear.areas[0].reason == "landed"
     last_seen = impact_t - 30.0
     assert t_clear - last_seen <= WarnPolicy().lost_after_s + 1.0  # as soon as it counts as lost
+
+
+def test_takes_the_assessment_records_as_they_are(exercise_machine):
+    # A node passes its assessment's records and its tracks' observations straight in: no dicts, no
+    # exercise mark (the node is one mode for its life; its issuer says which).
+    from triwarn.records.events import AreaRisk, ImpactPrediction, LaunchEvent, TrackObservation
+
+    machine = exercise_machine()
+    launch_rec = LaunchEvent(t=T0 + 20, lat_deg=40.6, lon_deg=126.4, time_unix_s=T0, launch_id="L1")
+    records = [
+        launch_rec,
+        ImpactPrediction(t=T0 + 60, track="W1", lat_deg=40.9, lon_deg=170.0, time_unix_s=T0 + 1300,
+                         semi_major_m=60_000.0, semi_minor_m=20_000.0, orientation_deg=88.0, object="primary",
+                         launch_id="L1"),
+        AreaRisk(t=T0 + 60, track="W1", area="JP-02", kind="overflight", probability=0.9,
+                 enter_time_unix_s=T0 + 390, launch_id="L1"),
+        # below the trusted quality: not acted on
+        AreaRisk(t=T0 + 60, track="W1", area="JP-03", kind="overflight", probability=0.9,
+                 enter_time_unix_s=T0 + 405, launch_id="L1", quality=0.4),
+        TrackObservation(t=T0 + 60, track="W1", lat_deg=40.9, lon_deg=lon_at(T0 + 60), alt_m=400_000.0),
+    ]
+    [msg] = machine.step(records, T0 + 60)
+    assert msg.msg_type == "Alert" and states(msg) == {"JP-02": "shelter"}
+    assert msg.exercise == EXERCISE and msg.launch is launch_rec
+    with pytest.raises(TypeError, match=r"triwarn\.warn\.reader"):
+        machine.step(with_exercise([launch()]), T0 + 61)
+
+
+def test_the_reader_maps_older_role_names_and_keeps_the_flags():
+    from triwarn.records.events import ObjectRole
+    from triwarn.warn.reader import parse_event
+
+    p = parse_event(pred(T0 + 60, object="warhead", flags=["short_track", "areas_held"]))
+    assert p.role == ObjectRole.PRIMARY and p.short and p.areas_held and not p.cutoff_path
+    r = parse_event(risk(T0 + 60, "JP-02", 0.9, object="warhead", flags=["separated_piece", "implausible_state"]))
+    assert r.role == ObjectRole.SEPARATED and r.implausible
+    o = parse_event(obs(T0 + 60, lon=190.0, status="lost"))
+    assert not o.alive and o.lon_deg == -170.0
+    assert parse_event({"type": "cycle", "t": T0}) is None
+    with pytest.raises(InputError, match="unknown object role"):
+        parse_event(pred(T0 + 60, object="satellite"))

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from warn_fixtures import T0, launch, obs, observe, overflight_timeline, pred, risk, run, states, with_exercise
 
-from triwarn.warn.state import WarnPolicy
+from triwarn.warn.policy import WarnPolicy
 
 
 def _first_change(issued, code):

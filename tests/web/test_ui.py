@@ -18,8 +18,10 @@ import pytest
 from triwarn.api.app import create_app
 from triwarn.api.picture import NATIONS, PictureHub
 from triwarn.api.serve import start_server
-from triwarn.api.synthetic import crowd_picture, fly_overflight, picture_at
 from triwarn.web.browser import chromium_missing, chromium_page
+from triwarn_eval.synthetic import crowd_picture, fly_overflight, picture_at
+
+pytestmark = pytest.mark.slow  # Chromium
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "ui"
 

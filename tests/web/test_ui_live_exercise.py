@@ -23,13 +23,15 @@ from playwright.async_api import Page
 
 from triwarn.api.app import create_app
 from triwarn.api.picture import NATIONS, PictureHub
+from triwarn.api.picture_feed import PictureFeed
 from triwarn.api.serve import start_server
 from triwarn.exercise.engine import ExerciseOptions, exercise_async
-from triwarn.exercise.pictures import PictureFeed
 from triwarn.exercise.plan import load_plan
 from triwarn.node.core import StepResult
 from triwarn.node.lockstep import RunLog
 from triwarn.web.browser import chromium_missing, chromium_page
+
+pytestmark = pytest.mark.slow  # Chromium on a whole exercise
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "ui"
 SCENARIO = Path(str(importlib.resources.files("triwarn") / "scenarios" / "2022-10-04-irbm-aomori.yaml"))

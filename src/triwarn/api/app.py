@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import importlib.resources
 import json
 import logging
@@ -25,11 +26,11 @@ from triwarn.api.picture import (
     NATIONS,
     AlertLogEntry,
     AreaAlert,
-    Incident,
+    IncidentView,
     Picture,
     PictureDelta,
     PictureHub,
-    SystemTrack,
+    TrackView,
 )
 from triwarn.geo.areas_names import AREA_NAMES
 
@@ -80,10 +81,10 @@ _SCHEMA_TYPES = (
     NationInfo,
     Health,
     Problem,
-    SystemTrack,
+    TrackView,
     AreaAlert,
     AlertLogEntry,
-    Incident,
+    IncidentView,
 )
 _ENCODER = msgspec.json.Encoder()
 
@@ -144,6 +145,49 @@ def static_dir() -> Any:
     return importlib.resources.files("triwarn.web") / "static"
 
 
+class _Outlines:
+    """The alert areas' outlines as GeoJSON bytes, built once in a thread (from `areas`, else the packaged
+    AreaIndex): started at startup so that the first page load does not wait for it."""
+
+    def __init__(self, areas: Any | None) -> None:
+        self.areas = areas
+        self.task: asyncio.Future | None = None
+        self.body: bytes | None = None
+
+    async def _build(self) -> bytes:
+        index = self.areas
+        if index is None:
+            try:
+                index = await asyncio.to_thread(_default_areas)
+            except Exception as exc:  # a missing or broken dataset must not take the UI down
+                log.warning("area outlines unavailable: %s", exc)
+                index = None
+        if index is None:
+            return b'{"type":"FeatureCollection","features":[]}'
+        return await asyncio.to_thread(_area_features, index)
+
+    def start(self) -> asyncio.Future:
+        if self.task is None:
+            self.task = asyncio.ensure_future(self._build())
+        return self.task
+
+    async def get(self) -> bytes:
+        if self.body is None:  # still being built (or first use without a lifespan, as in some test clients)
+            self.body = await asyncio.shield(self.start())
+        return self.body
+
+
+def _latest(hub: PictureHub, nation: str) -> Picture | None:
+    """The latest picture of a nation's view, None if none yet or the view is not served here."""
+    return hub.latest(nation) if nation in hub.nations else None
+
+
+def _no_picture(hub: PictureHub, nation: str) -> Response:
+    if nation not in hub.nations:
+        return _json(Problem(f"nation {nation!r} is not served here (served: {', '.join(hub.nations)})"), 404)
+    return _json(Problem(f"no picture of the {nation!r} view yet"), 404)
+
+
 def create_app(
     hub: PictureHub,
     *,
@@ -159,29 +203,11 @@ def create_app(
     areas: an object with `geometry(code, zone)` giving shapely geometries in lon/lat degrees (the
     packaged AreaIndex when None and installed; without one /api/areas.geojson is empty).
     """
-    state: dict[str, Any] = {"subscribers": 0, "areas_task": None}
-
-    async def outlines() -> bytes:
-        index = areas
-        if index is None:
-            try:
-                index = await asyncio.to_thread(_default_areas)
-            except Exception as exc:  # a missing or broken dataset must not take the UI down
-                log.warning("area outlines unavailable: %s", exc)
-                index = None
-        if index is None:
-            return b'{"type":"FeatureCollection","features":[]}'
-        return await asyncio.to_thread(_area_features, index)
-
-    def outlines_task() -> asyncio.Future:
-        # Started once, at startup, so that the first page load does not wait for it.
-        if state["areas_task"] is None:
-            state["areas_task"] = asyncio.ensure_future(outlines())
-        return state["areas_task"]
+    outlines = _Outlines(areas)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        outlines_task()
+        outlines.start()
         yield
         await hub.close()  # let open SSE streams end so the server can stop
 
@@ -191,18 +217,17 @@ def create_app(
         lifespan=lifespan,
         description="The shared picture of one node (or the demo's three), its alerts and links.",
     )
-
     app.state.hub = hub
+    _add_picture_routes(app, hub)
+    _add_cap_and_map_routes(app, hub, cap_feed, outlines, title)
+    _add_live_routes(app, hub)
+    _add_ui_routes(app)
+    app.openapi = functools.partial(_openapi, app)  # type: ignore[method-assign]
+    return app
 
-    def served(nation: str) -> str | None:
-        return nation if nation in hub.nations else None
 
-    def no_picture(nation: str) -> Response:
-        if nation not in hub.nations:
-            return _json(
-                Problem(f"nation {nation!r} is not served here (served: {', '.join(hub.nations)})"), 404
-            )
-        return _json(Problem(f"no picture of the {nation!r} view yet"), 404)
+def _add_picture_routes(app: FastAPI, hub: PictureHub) -> None:
+    """The latest picture of a view, whole or in parts: /api/nations, picture, tracks, incidents, alerts."""
 
     @app.get(
         "/api/nations",
@@ -232,34 +257,34 @@ def create_app(
         responses={200: _json_content(_ref("Picture"), "The picture"), **_NOT_FOUND},
     )
     async def picture(nation: NationParam) -> Response:
-        pic = hub.latest(nation) if served(nation) else None
-        return _json(pic) if pic is not None else no_picture(nation)
+        pic = _latest(hub, nation)
+        return _json(pic) if pic is not None else _no_picture(hub, nation)
 
     @app.get(
         "/api/tracks",
         tags=["picture"],
         summary="System tracks of a nation's view",
         responses={
-            200: _json_content({"type": "array", "items": _ref("SystemTrack")}, "Tracks"),
+            200: _json_content({"type": "array", "items": _ref("TrackView")}, "Tracks"),
             **_NOT_FOUND,
         },
     )
     async def tracks(nation: NationParam) -> Response:
-        pic = hub.latest(nation) if served(nation) else None
-        return _json(pic.tracks) if pic is not None else no_picture(nation)
+        pic = _latest(hub, nation)
+        return _json(pic.tracks) if pic is not None else _no_picture(hub, nation)
 
     @app.get(
         "/api/incidents",
         tags=["picture"],
         summary="Incidents (one per launch) of a nation's view",
         responses={
-            200: _json_content({"type": "array", "items": _ref("Incident")}, "Incidents"),
+            200: _json_content({"type": "array", "items": _ref("IncidentView")}, "Incidents"),
             **_NOT_FOUND,
         },
     )
     async def incidents(nation: NationParam) -> Response:
-        pic = hub.latest(nation) if served(nation) else None
-        return _json(pic.incidents) if pic is not None else no_picture(nation)
+        pic = _latest(hub, nation)
+        return _json(pic.incidents) if pic is not None else _no_picture(hub, nation)
 
     @app.get(
         "/api/alerts",
@@ -281,10 +306,20 @@ def create_app(
         },
     )
     async def alerts(nation: NationParam) -> Response:
-        pic = hub.latest(nation) if served(nation) else None
+        pic = _latest(hub, nation)
         if pic is None:
-            return no_picture(nation)
+            return _no_picture(hub, nation)
         return _json({"alerts": pic.alerts, "alert_log": pic.alert_log})
+
+
+def _add_cap_and_map_routes(
+    app: FastAPI,
+    hub: PictureHub,
+    cap_feed: Callable[[], Iterable[bytes] | bytes] | None,
+    outlines: _Outlines,
+    title: str,
+) -> None:
+    """The Atom feed of the CAP messages issued (/api/cap/feed.atom) and the area outlines (/api/areas.geojson)."""
 
     @app.get(
         "/api/cap/feed.atom",
@@ -334,14 +369,17 @@ def create_app(
         },
     )
     async def areas_geojson() -> Response:
-        body = state.get("areas_body")
-        if body is None:  # still being built (or first use without a lifespan, as in some test clients)
-            body = state["areas_body"] = await asyncio.shield(outlines_task())
         return Response(
-            body,
+            await outlines.get(),
             media_type="application/geo+json",
             headers={"Cache-Control": "max-age=3600"},
         )
+
+
+def _add_live_routes(app: FastAPI, hub: PictureHub) -> None:
+    """Liveness (/api/health) and the SSE push of picture deltas (/api/stream), which share the count of
+    open streams."""
+    state = {"subscribers": 0}
 
     @app.get(
         "/api/health",
@@ -371,8 +409,8 @@ def create_app(
         },
     )
     async def stream(nation: NationParam, request: Request) -> Response:
-        if not served(nation):
-            return no_picture(nation)
+        if nation not in hub.nations:
+            return _no_picture(hub, nation)
 
         async def events() -> AsyncIterator[bytes]:
             state["subscribers"] += 1
@@ -393,6 +431,9 @@ def create_app(
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
 
+
+def _add_ui_routes(app: FastAPI) -> None:
+    """The built web UI: / (index.html, 503 when not built) and /static."""
     static = static_dir()
     index_html = static / "index.html"
 
@@ -405,20 +446,15 @@ def create_app(
     if static.is_dir():
         app.mount("/static", StaticFiles(directory=str(static)), name="static")
 
-    def openapi() -> dict:
-        if app.openapi_schema is None:
-            schema = get_openapi(
-                title=app.title, version=app.version, description=app.description, routes=app.routes
-            )
-            _, components = msgspec.json.schema_components(
-                _SCHEMA_TYPES, ref_template="#/components/schemas/{name}"
-            )
-            schema.setdefault("components", {}).setdefault("schemas", {}).update(components)
-            app.openapi_schema = schema
-        return app.openapi_schema
 
-    app.openapi = openapi  # type: ignore[method-assign]
-    return app
+def _openapi(app: FastAPI) -> dict:
+    """The app's OpenAPI document with the msgspec JSON Schemas of the bodies as components (made once)."""
+    if app.openapi_schema is None:
+        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        _, components = msgspec.json.schema_components(_SCHEMA_TYPES, ref_template="#/components/schemas/{name}")
+        schema.setdefault("components", {}).setdefault("schemas", {}).update(components)
+        app.openapi_schema = schema
+    return app.openapi_schema
 
 
 __all__ = ["NATIONS", "create_app", "static_dir"]

@@ -6,7 +6,9 @@ The national node (or the exercise engine) builds a `Picture` for each nation's 
 Units and frames, as at every edge of triwarn: latitude/longitude in degrees (WGS84 geodetic),
 altitude above the ellipsoid in metres, speeds in metres per second, times in Unix seconds (UTC; in an
 exercise they are simulated times), ellipse axes in metres and orientation in degrees clockwise from
-north. Wire names follow the Python names exactly; see docs/ui.md for the full description.
+north. Wire names follow the Python names exactly; see docs/ui.md for the full description. The
+documents have names of their own (TrackView, ImpactView, LaunchView, LinkView, IncidentView): they show
+the records of triwarn.records and the wire's reports, and are not them.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from typing import Literal
 
 import msgspec
 
+from triwarn.records import NATIONS
+
 PICTURE_VERSION = 1
-NATIONS: tuple[str, ...] = ("us", "jp", "kr")
 MIN_PUSH_INTERVAL_S = 0.1  # deltas reach a subscriber at most 10 times a second
 
 Nation = Literal["us", "jp", "kr"]
@@ -31,7 +34,7 @@ LinkState = Literal["up", "down"]
 PictureMode = Literal["exercise", "live"]
 
 
-class LaunchPoint(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class LaunchView(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Estimated launch point and time of a track's object."""
 
     lat_deg: float
@@ -39,7 +42,7 @@ class LaunchPoint(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     time_unix_s: float
 
 
-class SystemTrack(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class TrackView(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """One fused system track as the nation sees it.
 
     trail holds the last samples as [t_unix_s, lat_deg, lon_deg, alt_m], oldest first; nations lists the
@@ -56,10 +59,10 @@ class SystemTrack(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     kind: TrackKind
     nations: list[Nation]
     trail: list[tuple[float, float, float, float]] = []
-    launch: LaunchPoint | None = None
+    launch: LaunchView | None = None
 
 
-class ImpactPrediction(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class ImpactView(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Predicted impact of one track: the point, its time, the error ellipse and the ground track.
 
     powered is true while the object is still under thrust (the prediction assumes burnout now).
@@ -100,7 +103,7 @@ class AlertLogEntry(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     headline_en: str
 
 
-class LinkStatus(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class LinkView(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """A partner link: whether it is up, when the peer was last heard and the measured latency."""
 
     peer: str
@@ -109,7 +112,7 @@ class LinkStatus(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     latency_ms: float | None
 
 
-class Incident(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class IncidentView(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """One launch event as the warning engine tracks it: its tracks, the areas it touched."""
 
     id: str
@@ -126,12 +129,12 @@ class Picture(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     t_unix_s: float
     mode: PictureMode
     exercise_name: str | None = None
-    tracks: list[SystemTrack] = []
-    impacts: list[ImpactPrediction] = []
+    tracks: list[TrackView] = []
+    impacts: list[ImpactView] = []
     alerts: list[AreaAlert] = []
     alert_log: list[AlertLogEntry] = []
-    links: list[LinkStatus] = []
-    incidents: list[Incident] = []
+    links: list[LinkView] = []
+    incidents: list[IncidentView] = []
     version: int = PICTURE_VERSION
 
 
@@ -150,13 +153,13 @@ class PictureDelta(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     mode: PictureMode
     exercise_name: str | None
     full: bool
-    tracks: list[SystemTrack]
+    tracks: list[TrackView]
     removed: list[str]
-    impacts: list[ImpactPrediction] | None
+    impacts: list[ImpactView] | None
     alerts: list[AreaAlert] | None
     alert_log: list[AlertLogEntry]
-    links: list[LinkStatus] | None
-    incidents: list[Incident] | None
+    links: list[LinkView] | None
+    incidents: list[IncidentView] | None
     version: int = PICTURE_VERSION
 
 

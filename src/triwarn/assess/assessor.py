@@ -1,7 +1,8 @@
 """Per-step assessment of the fused picture: launch, impact or corridor, areas at risk, trust flags.
 
-Assessor.step(t, system_tracks) takes the system tracks of one fusion step and returns events
-(triwarn.assess.events). Everything heavy is one batch over tracks: the impact predictions of all
+Assessor.step(t, system_tracks) takes the system track table of one fusion step (triwarn.records.tracks)
+and returns events
+(triwarn.records.events). Everything heavy is one batch over tracks: the impact predictions of all
 ballistic tracks fly together, the corridors of all boosting tracks together, the launch estimates of
 all new tracks together. The class keeps a little history per track (first sighting, the last boosting
 states for the thrust estimate, the launch group) and no clock: the caller gives the time.
@@ -21,7 +22,6 @@ multiplies in.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,34 +29,21 @@ import numpy as np
 from triwarn.assess import areas as area_risk
 from triwarn.assess.areas import AreaModel
 from triwarn.assess.corridor import cutoff_band, densify, predict_corridors
-from triwarn.assess.events import AreaRisk, Event, ImpactPrediction, LaunchEvent
 from triwarn.assess.impact import enu_offsets_to_geodetic_deg, predict_impacts
 from triwarn.assess.launch import METHOD_POWERED, estimate_launch
 from triwarn.fusion.mode import thrust_along_velocity
-from triwarn.fusion.track import SystemTrack
 from triwarn.geo import geodesic
 from triwarn.geo.frames import ecef_to_geodetic
 from triwarn.geo.wgs84 import GM_M3_S2
 from triwarn.physics.dynamics import approx_alt_m
+from triwarn.records.events import TRUSTED_QUALITY, AreaRisk, Event, Flag, ImpactPrediction, LaunchEvent
+from triwarn.records.tracks import SystemTracks
 
-FLAG_SHORT = "short_track"
-FLAG_IMPLAUSIBLE = "implausible_state"
-FLAG_SEPARATED = "separated_piece"
-FLAG_CORRIDOR = "corridor"
-FLAG_SINGLE_NATION = "single_nation"
-# On an impact prediction: this cycle did not recompute the track's area risks, so its last ones still
-# hold (the warning stage must not read the missing area_risk events as "no risk").
-FLAG_AREAS_HELD = "areas_held"
-# On a boosting track's impact prediction and area risks: from the cut-off path (the ground track from
-# the object to its cut-off-now impact, which it overflies whatever the motor does next; see
-# triwarn.assess.corridor). Unlike the rest of the corridor, the warning stage may act on these.
-FLAG_CUTOFF_PATH = "cutoff_path"
 MAX_ALT_M = 8000e3
 MAX_SPEED_MPS = 7900.0
 MAX_POS_SIGMA_M = 300e3
 SEPARATION_RADIUS_M = 100e3
 SEPARATION_AGE_S = 5.0
-TRUSTED_QUALITY = 0.5  # docs/assessment.md: the warning stage discounts events below this
 
 
 @dataclass
@@ -128,83 +115,82 @@ class Assessor:
         self._hist: dict[str, _History] = {}
         self._launches: list[_Launch] = []
 
-    def step(self, t_unix_s: float, system_tracks: Sequence[SystemTrack]) -> list[Event]:
+    def step(self, t_unix_s: float, system_tracks: SystemTracks) -> list[Event]:
         """Assess the tracks of one step at t_unix_s; return launch, impact_prediction, area_risk events."""
         t = float(t_unix_s)
         cfg = self.config
-        live = [tr for tr in system_tracks if not tr.coasting]
-        for tr in live:
-            h = self._hist.setdefault(tr.track_id, _History(first_seen_unix_s=tr.first_seen_unix_s))
+        live = system_tracks.take(~system_tracks.coasting) if system_tracks.coasting.any() else system_tracks
+        tids: list[str] = live.track_id.tolist()
+        powered = live.boost
+        t_tr, pos, vel, cov = live.t_unix_s, live.pos_ecef_m, live.vel_ecef_mps, live.cov_ecef_m2
+        first_seen = live.first_seen_unix_s.tolist()
+        for i, tid in enumerate(tids):
+            h = self._hist.get(tid)
+            if h is None:
+                h = self._hist[tid] = _History(first_seen_unix_s=first_seen[i])
             h.n_seen += 1
             h.last_unix_s = t
-            if tr.powered:
-                h.boost = [*h.boost[-3:], (tr.t_unix_s, np.asarray(tr.pos_ecef_m, float),
-                                           np.asarray(tr.vel_ecef_mps, float))]
+            if powered[i]:
+                h.boost = [*h.boost[-3:], (float(t_tr[i]), pos[i].copy(), vel[i].copy())]
         self._hist = {k: h for k, h in self._hist.items() if t - h.last_unix_s <= cfg.forget_s}
-        if not live:
+        if not tids:
             return []
-        n = len(live)
-        t_tr = np.array([tr.t_unix_s for tr in live])
-        pos = np.stack([np.asarray(tr.pos_ecef_m, float) for tr in live])
-        newborn = [i for i, tr in enumerate(live) if self._hist[tr.track_id].n_seen == 1]
+        n = len(tids)
+        newborn = [i for i, tid in enumerate(tids) if self._hist[tid].n_seen == 1]
         if newborn:
             # Which tracks each new one appeared next to: a piece separates from an object already flying.
             gap = np.linalg.norm(pos[newborn][:, None, :] - pos[None, :, :], axis=-1)
             for row, i in enumerate(newborn):
                 near = np.flatnonzero(gap[row] < SEPARATION_RADIUS_M)
-                self._hist[live[i].track_id].born_near = {live[k].track_id for k in near if k != i}
-        vel = np.stack([np.asarray(tr.vel_ecef_mps, float) for tr in live])
-        cov = np.stack([np.asarray(tr.cov_ecef_m2, float) for tr in live])
-        powered = np.array([tr.powered for tr in live])
+                self._hist[tids[i]].born_near = {tids[k] for k in near if k != i}
 
         implausible = _implausible(pos, vel, cov)
         flags: list[list[str]] = [[] for _ in range(n)]
-        quality = np.ones(n)
-        for i, tr in enumerate(live):
-            h = self._hist[tr.track_id]
+        quality = np.where(np.isfinite(live.quality), np.clip(live.quality, 0.0, 1.0), 1.0)
+        single = [len(x) == 1 for x in live.nations.tolist()]
+        for i, tid in enumerate(tids):
+            h = self._hist[tid]
             if t - h.first_seen_unix_s < cfg.short_track_s or h.n_seen < cfg.min_updates:
-                flags[i].append(FLAG_SHORT)
+                flags[i].append(Flag.SHORT_TRACK)
                 quality[i] *= 0.3
             if implausible[i]:
-                flags[i].append(FLAG_IMPLAUSIBLE)
+                flags[i].append(Flag.IMPLAUSIBLE_STATE)
                 quality[i] *= 0.05
-            if len(tr.nations) == 1:
-                flags[i].append(FLAG_SINGLE_NATION)
-            if tr.quality is not None:
-                quality[i] *= float(np.clip(tr.quality, 0.0, 1.0))
+            if single[i]:
+                flags[i].append(Flag.SINGLE_NATION)
 
         events: list[Event] = []
-        events.extend(self._launch_step(t, live, pos, vel, cov, implausible, quality, flags))
-        events.extend(self._launch_confirmations(t, live, quality, flags))
-        roles = self._roles(live, pos, vel, cov)
+        events.extend(self._launch_step(t, tids, powered, t_tr, pos, vel, cov, implausible, quality, flags))
+        events.extend(self._launch_confirmations(t, tids, quality, flags))
+        roles = self._roles(tids, pos, vel, cov)
         for i, role in enumerate(roles):
             if role == "separated":
-                flags[i].append(FLAG_SEPARATED)
-        ids = [self._hist[tr.track_id].launch_id or "" for tr in live]
-        nations = [list(tr.nations) for tr in live]
+                flags[i].append(Flag.SEPARATED_PIECE)
+        ids = [self._hist[tid].launch_id or "" for tid in tids]
+        nations = [list(x) for x in live.nations.tolist()]
 
         ballistic = np.flatnonzero(~powered)
         if ballistic.size:
-            events.extend(self._ballistic(t, ballistic, live, t_tr, pos, vel, cov, roles, ids, quality, flags,
+            events.extend(self._ballistic(t, ballistic, tids, t_tr, pos, vel, cov, roles, ids, quality, flags,
                                           nations))
         boosting = np.flatnonzero(powered)
         if boosting.size:
-            events.extend(self._powered(t, boosting, live, t_tr, pos, vel, cov, roles, ids, quality, flags,
+            events.extend(self._powered(t, boosting, tids, t_tr, pos, vel, cov, roles, ids, quality, flags,
                                         nations))
         return events
 
     # -- launch --------------------------------------------------------------------------------------------
 
-    def _launch_step(self, t, live, pos, vel, cov, implausible, quality, flags) -> list[Event]:
+    def _launch_step(self, t, tids, powered, t_tr, pos, vel, cov, implausible, quality, flags) -> list[Event]:
         todo, thrust = [], []
-        for i, tr in enumerate(live):
-            h = self._hist[tr.track_id]
+        for i, tid in enumerate(tids):
+            h = self._hist[tid]
             if h.launch_id is not None or implausible[i] or t < h.launch_next_unix_s:
                 continue
-            if not tr.powered and (parent := self._parent_launch(h)) is not None:
+            if not powered[i] and (parent := self._parent_launch(h)) is not None:
                 h.launch_id = parent  # a piece that came out of a flying object belongs to its launch
                 continue
-            if tr.powered:
+            if powered[i]:
                 a = _thrust_accel(h.boost)
                 if not np.isfinite(a):
                     continue  # wait for a second boosting state
@@ -217,13 +203,13 @@ class Assessor:
         if not todo:
             return []
         idx = np.array(todo)
-        est = estimate_launch(np.array([live[i].t_unix_s for i in idx]), pos[idx], vel[idx], cov[idx],
+        est = estimate_launch(t_tr[idx], pos[idx], vel[idx], cov[idx],
                               np.array(thrust), rng=self._rng, n_samples=self.config.launch_samples)
         events: list[Event] = []
         for j, i in enumerate(idx):
-            tr = live[i]
+            tid = tids[i]
             if not est.ok[j]:
-                h = self._hist[tr.track_id]
+                h = self._hist[tid]
                 h.launch_failures += 1
                 cfg = self.config
                 h.launch_next_unix_s = t + min(cfg.launch_retry_max_s,
@@ -243,9 +229,9 @@ class Assessor:
                 trusted = group.trusted
                 group.__dict__.update({**new.__dict__, "launch_id": group.launch_id, "trusted": trusted})
                 emit = True
-            self._hist[tr.track_id].launch_id = group.launch_id
+            self._hist[tid].launch_id = group.launch_id
             if emit:
-                events.append(self._launch_event(t, tr.track_id, group, float(quality[i]), flags[i]))
+                events.append(self._launch_event(t, tid, group, float(quality[i]), flags[i]))
         return events
 
     def _parent_launch(self, h: _History) -> str | None:
@@ -261,15 +247,15 @@ class Assessor:
                  and p.launch_id is not None and p.first_seen_unix_s <= h.first_seen_unix_s - SEPARATION_AGE_S}
         return found.pop() if len(found) == 1 else None
 
-    def _launch_confirmations(self, t, live, quality, flags) -> list[Event]:
+    def _launch_confirmations(self, t, tids, quality, flags) -> list[Event]:
         """A launch first reported from a young track (discounted) is reported again, with the same
         estimate, once one of its tracks is trusted: the warning stage can act on that one."""
         events: list[Event] = []
         by_id = {g.launch_id: g for g in self._launches}
-        for i, tr in enumerate(live):
-            group = by_id.get(self._hist[tr.track_id].launch_id)
+        for i, tid in enumerate(tids):
+            group = by_id.get(self._hist[tid].launch_id)
             if group is not None and not group.trusted and quality[i] >= TRUSTED_QUALITY:
-                events.append(self._launch_event(t, tr.track_id, group, float(quality[i]), flags[i]))
+                events.append(self._launch_event(t, tid, group, float(quality[i]), flags[i]))
         return events
 
     @staticmethod
@@ -292,7 +278,7 @@ class Assessor:
                     best, best_d = g, float(d)
         return best
 
-    def _roles(self, live, pos, vel, cov) -> list[str]:
+    def _roles(self, tids, pos, vel, cov) -> list[str]:
         """primary / separated / unresolved within each launch group, by specific orbital energy.
 
         A track is "separated" only if it is clearly below the group's most energetic track and appeared
@@ -304,10 +290,10 @@ class Assessor:
         speed = np.linalg.norm(vel, axis=-1)
         sigma_v = np.sqrt(np.clip(np.trace(cov[:, 3:, 3:], axis1=-2, axis2=-1), 0.0, None))
         sigma_e = speed * sigma_v + 1e3
-        roles = ["primary"] * len(live)
+        roles = ["primary"] * len(tids)
         groups: dict[str, list[int]] = {}
-        for i, tr in enumerate(live):
-            lid = self._hist[tr.track_id].launch_id
+        for i, tid in enumerate(tids):
+            lid = self._hist[tid].launch_id
             if lid is not None:
                 groups.setdefault(lid, []).append(i)
         for members in groups.values():
@@ -317,21 +303,21 @@ class Assessor:
             for i in members:
                 if i == top:
                     continue
-                h_top, h_i = self._hist[live[top].track_id], self._hist[live[i].track_id]
+                h_top, h_i = self._hist[tids[top]], self._hist[tids[i]]
                 if energy[top] - energy[i] <= 3.0 * np.hypot(sigma_e[top], sigma_e[i]):
                     roles[i] = roles[top] = "unresolved"
-                elif (live[top].track_id in h_i.born_near
+                elif (tids[top] in h_i.born_near
                       and h_i.first_seen_unix_s >= h_top.first_seen_unix_s + SEPARATION_AGE_S):
                     roles[i] = "separated"
-        for i, tr in enumerate(live):
-            self._hist[tr.track_id].role = roles[i]
+        for i, tid in enumerate(tids):
+            self._hist[tid].role = roles[i]
         return roles
 
     # -- ballistic: impact point and ellipse ---------------------------------------------------------------
 
-    def _ballistic(self, t, idx, live, t_tr, pos, vel, cov, roles, ids, quality, flags, nations):
+    def _ballistic(self, t, idx, tids, t_tr, pos, vel, cov, roles, ids, quality, flags, nations):
         cfg = self.config
-        track_ids = [live[i].track_id for i in idx]
+        track_ids = [tids[i] for i in idx]
         due = _due(t, [self._hist[tid] for tid in track_ids], "last_impact_unix_s", cfg.impact_interval_s)
         if not due.size:
             return []
@@ -340,7 +326,7 @@ class Assessor:
             h.last_impact_unix_s = t
             h.last_corridor_unix_s = None  # should it boost again, its corridor is due at once
         idx = idx[due]
-        with_areas = self._area_due(t, [live[i].track_id for i in idx]) if self.areas is not None else \
+        with_areas = self._area_due(t, [tids[i] for i in idx]) if self.areas is not None else \
             np.zeros(0, int)
         rest = np.setdiff1d(np.arange(idx.size), with_areas)
         events: list[Event] = []
@@ -350,26 +336,26 @@ class Assessor:
             sub = idx[with_areas]
             imp_a = predict_impacts(t_tr[sub], pos[sub], vel[sub], cov[sub], n_draws=cfg.n_draws,
                                     rng=self._rng, max_time_s=cfg.max_time_s, trace=True)
-            events.extend(self._impact_events(t, sub, imp_a, live, roles, ids, quality, flags, nations, []))
-            events.extend(self._impact_areas(t, sub, imp_a, live, ids, roles, quality, flags))
+            events.extend(self._impact_events(t, sub, imp_a, tids, roles, ids, quality, flags, nations, []))
+            events.extend(self._impact_areas(t, sub, imp_a, tids, ids, roles, quality, flags))
         if rest.size:
             sub = idx[rest]
             imp = predict_impacts(t_tr[sub], pos[sub], vel[sub], cov[sub], max_time_s=cfg.max_time_s)
-            held = [FLAG_AREAS_HELD] if self.areas is not None else []
-            events.extend(self._impact_events(t, sub, imp, live, roles, ids, quality, flags, nations, held))
+            held = [Flag.AREAS_HELD] if self.areas is not None else []
+            events.extend(self._impact_events(t, sub, imp, tids, roles, ids, quality, flags, nations, held))
         return events
 
     @staticmethod
-    def _impact_events(t, sub, imp, live, roles, ids, quality, flags, nations, extra) -> list[Event]:
+    def _impact_events(t, sub, imp, tids, roles, ids, quality, flags, nations, extra) -> list[Event]:
         return [ImpactPrediction(
-            t=t, track=live[i].track_id, launch_id=ids[i], lat_deg=float(imp.lat_deg[j]),
+            t=t, track=tids[i], launch_id=ids[i], lat_deg=float(imp.lat_deg[j]),
             lon_deg=float(imp.lon_deg[j]), time_unix_s=float(imp.time_unix_s[j]),
             time_sigma_s=float(imp.time_sigma_s[j]), semi_major_m=float(imp.semi_major_m[j]),
             semi_minor_m=float(imp.semi_minor_m[j]), orientation_deg=float(imp.orientation_deg[j]),
             powered=False, object=roles[i], quality=float(quality[i]), flags=[*flags[i], *extra],
             nations=nations[i]) for j, i in enumerate(sub) if imp.landed[j]]
 
-    def _impact_areas(self, t, sub, imp_a, live, ids, roles, quality, flags) -> list[Event]:
+    def _impact_areas(self, t, sub, imp_a, tids, ids, roles, quality, flags) -> list[Event]:
         """Area risks of the tracks sub, whose flight imp_a was made with draws and traces."""
         cfg = self.config
         ok = np.flatnonzero(imp_a.landed)
@@ -383,7 +369,7 @@ class Assessor:
         lat, lon, tt, valid = _ground_tracks(imp_a.trace_t_unix_s[:, ok], imp_a.trace_pos_ecef_m[:, ok],
                                              cfg.trace_substeps)
         hits.extend(area_risk.overflight_risk(self.areas, lat, lon, tt, valid))
-        return self._area_events(t, hits, sub[ok], live, ids, roles, quality, flags, powered=False)
+        return self._area_events(t, hits, sub[ok], tids, ids, roles, quality, flags, powered=False)
 
     def _area_due(self, t: float, track_ids: list[str]) -> np.ndarray:
         """Indices of the tracks whose area risk is recomputed now: never assessed or not for
@@ -399,8 +385,8 @@ class Assessor:
 
     # -- powered: corridor ----------------------------------------------------------------------------------
 
-    def _powered(self, t, idx, live, t_tr, pos, vel, cov, roles, ids, quality, flags, nations):
-        hist = [self._hist[live[i].track_id] for i in idx]
+    def _powered(self, t, idx, tids, t_tr, pos, vel, cov, roles, ids, quality, flags, nations):
+        hist = [self._hist[tids[i]] for i in idx]
         due = _due(t, hist, "last_corridor_unix_s", self.config.corridor_interval_s)
         if not due.size:
             return []
@@ -428,25 +414,25 @@ class Assessor:
             line = [[float(a), float(b)] for a, b, k in
                     zip(cor.node_lat_deg[j], cor.node_lon_deg[j], ok, strict=True) if k]
             events.append(ImpactPrediction(
-                t=t, track=live[i].track_id, launch_id=ids[i], lat_deg=float(mid_lat[j]),
+                t=t, track=tids[i], launch_id=ids[i], lat_deg=float(mid_lat[j]),
                 lon_deg=float(mid_lon[j]), time_unix_s=float(cor.node_time_unix_s[j, 0]),
                 time_sigma_s=float(cor.node_time_unix_s[j, last[j]] - cor.node_time_unix_s[j, 0]),
                 semi_major_m=float(0.5 * length[j] + cor.half_width_m[j]),
                 semi_minor_m=float(cor.half_width_m[j]), orientation_deg=float(np.mod(az_mid[j], 180.0)),
                 powered=True, object=roles[i], quality=float(quality[i]),
-                flags=[*flags[i], FLAG_CORRIDOR, *([FLAG_CUTOFF_PATH] if cut_ok[j] else [])],
+                flags=[*flags[i], Flag.CORRIDOR, *([Flag.CUTOFF_PATH] if cut_ok[j] else [])],
                 nations=nations[i], corridor=line, azimuth_deg=float(cor.azimuth_deg[j])))
         if self.areas is None:
             return events
         lat, lon, valid = densify(cor.node_lat_deg, cor.node_lon_deg, cor.node_ok)
         w = valid / np.maximum(valid.sum(axis=1, keepdims=True), 1)
         hits = area_risk.impact_risk(self.areas, lat, lon, cor.node_time_unix_s[:, 0], weights=w)
-        events.extend(self._area_events(t, hits, idx, live, ids, roles, quality, flags, powered=True))
+        events.extend(self._area_events(t, hits, idx, tids, ids, roles, quality, flags, powered=True))
         rows = np.flatnonzero(cut_ok & cor.node_ok[:, 0])
         if rows.size:
             hits = self._cutoff_hits(cor, rows)
-            events.extend(self._area_events(t, hits, idx[rows], live, ids, roles, quality, flags, powered=True,
-                                            extra=[FLAG_CUTOFF_PATH]))
+            events.extend(self._area_events(t, hits, idx[rows], tids, ids, roles, quality, flags, powered=True,
+                                            extra=[Flag.CUTOFF_PATH]))
         return events
 
     def _cutoff_hits(self, cor, rows):
@@ -468,17 +454,17 @@ class Assessor:
         end = area_risk.impact_risk(self.areas, b_lat[-1], b_lon[-1], tt[-1])
         return hits + end
 
-    def _area_events(self, t, hits, idx, live, ids, roles, quality, flags, powered, extra=None):
+    def _area_events(self, t, hits, idx, tids, ids, roles, quality, flags, powered, extra=None):
         out: list[Event] = []
         floor = self.config.min_probability
         if extra is None:
-            extra = [FLAG_CORRIDOR] if powered else []
+            extra = [Flag.CORRIDOR] if powered else []
         for hit in hits:
             if max(hit.probability, hit.probability_eez) < floor:
                 continue
             i = int(idx[hit.row])
             out.append(AreaRisk(
-                t=t, track=live[i].track_id, launch_id=ids[i], area=hit.area, kind=hit.kind,
+                t=t, track=tids[i], launch_id=ids[i], area=hit.area, kind=hit.kind,
                 probability=round(hit.probability, 4), probability_eez=round(hit.probability_eez, 4),
                 enter_time_unix_s=hit.enter_time_unix_s, powered=powered, object=roles[i],
                 quality=float(quality[i]), flags=[*flags[i], *extra]))

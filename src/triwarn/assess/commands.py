@@ -8,10 +8,11 @@ from pathlib import Path
 
 from triwarn.assess.areas import AreaModel, PolygonAreas
 from triwarn.assess.assessor import AssessConfig, Assessor
-from triwarn.assess.events import encode_line
 from triwarn.assess.reader import read_tracks
 from triwarn.errors import InputError
 from triwarn.fusion.fuser import Fuser
+from triwarn.records.events import encode_line
+from triwarn.records.tracks import NationalTracks
 
 
 def load_areas(areas: Path | None) -> AreaModel | None:
@@ -35,12 +36,11 @@ def run_assess(tracks: list[Path], out: Path, areas: Path | None = None, seed: i
     """
     if not tracks:
         raise InputError("give at least one --tracks file", field="--tracks")
-    by_time: dict[float, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+    by_time: dict[float, list[NationalTracks]] = defaultdict(list)
     for path in tracks:
         default_nation = "own" if len(tracks) == 1 else Path(path).stem
-        for t, nations in read_tracks(Path(path), default_nation).items():
-            for nation, trs in nations.items():
-                by_time[t][nation].extend(trs)
+        for t, table in read_tracks(Path(path), default_nation).items():
+            by_time[t].append(table)
     area_model = load_areas(areas)
     fuser = Fuser()
     assessor = Assessor(area_model, AssessConfig(seed=seed))

@@ -1,11 +1,12 @@
 """Free flight of many states down to the WGS84 ellipsoid surface, in one vectorised loop.
 
 Every state advances by RK4 steps of the J2 + rotating-frame (+ optional drag) model of
-triwarn.physics.dynamics: long steps in vacuum, short ones in the air when drag is on (30 s steps
-land within a few centimetres of 1 s steps on a 1,300 s IRBM arc). States that pass height 0 are
-located on the cubic Hermite curve through the step's end points (positions and velocities), then
-reached by one RK4 step and a last correction along the vertical speed (below a metre), and leave the
-batch. ECEF metres and m/s; times in seconds from the start state.
+triwarn.physics.dynamics (its free-flight part is physics.equations.free_flight_accel, here on rows):
+long steps in vacuum, short ones in the air when drag is on (30 s steps land within a few centimetres
+of 1 s steps on a 1,300 s IRBM arc). States that pass height 0 are located on the cubic Hermite curve
+through the step's end points (positions and velocities), then reached by one RK4 step and a last
+correction along the vertical speed (below a metre), and leave the batch. ECEF metres and m/s; times in
+seconds from the start state.
 """
 
 from __future__ import annotations
@@ -15,11 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from triwarn.geo.wgs84 import A_M, E2, GM_M3_S2, J2, OMEGA_RAD_S
+from triwarn.geo.wgs84 import A_M, E2
 from triwarn.physics.dynamics import RHO0_KG_M3, SCALE_HEIGHT_M, approx_alt_m
+from triwarn.physics.equations import free_flight_accel
 
-_K_J2 = 1.5 * J2 * A_M * A_M
-_W2 = OMEGA_RAD_S * OMEGA_RAD_S
 HIGH_ALT_M = 1500e3
 STEP_VACUUM_S = 30.0
 STEP_AIR_S = 2.0
@@ -82,21 +82,13 @@ def _alt_soa(x, y, z):
 def _accel_soa(w, inv_beta):
     """dynamics.ballistic_accel_ecef on a (6, K) state array [x, y, z, vx, vy, vz] -> (3, K).
 
-    The same equations (J2 gravity, Coriolis and centrifugal terms, exponential-atmosphere drag), written
-    on rows so that one step of thousands of states costs a few dozen numpy calls; tests check that the
-    two agree.
+    J2 gravity with the Coriolis and centrifugal terms is physics.equations.free_flight_accel on rows, plus
+    exponential-atmosphere drag: one step of thousands of states costs a few dozen numpy calls; tests
+    check that this agrees with dynamics.
     """
     x, y, z, vx, vy, vz = w
-    inv_r2 = 1.0 / (x * x + y * y + z * z)
-    mu_r3 = GM_M3_S2 * inv_r2 * np.sqrt(inv_r2)
-    k = _K_J2 * inv_r2
-    q = 5.0 * z * z * inv_r2
-    fxy = -mu_r3 * (1.0 + k * (1.0 - q))
-    fz = -mu_r3 * (1.0 + k * (3.0 - q))
     out = np.empty((3, w.shape[1]))
-    out[0] = fxy * x + 2.0 * OMEGA_RAD_S * vy + _W2 * x
-    out[1] = fxy * y - 2.0 * OMEGA_RAD_S * vx + _W2 * y
-    out[2] = fz * z
+    out[0], out[1], out[2] = free_flight_accel(x, y, z, vx, vy)
     if inv_beta:
         rho = RHO0_KG_M3 * np.exp(-np.maximum(_alt_soa(x, y, z), 0.0) / SCALE_HEIGHT_M)
         drag = -0.5 * inv_beta * rho * np.sqrt(vx * vx + vy * vy + vz * vz)

@@ -98,6 +98,166 @@ def _thrust(powered, c, a_now, tau_s, tau_stage, a_lower):
     return np.where(powered, np.where(tau < tau_stage, upper, lower), 0.0)
 
 
+@dataclass
+class _Samples:
+    """The Monte-Carlo samples of N tracks (M each, flattened to N*M): state drawn from each track's
+    covariance, and the model parameters (see the module doc)."""
+
+    pos: NDArray[np.float64]  # (N*M, 3) ECEF, m
+    vel: NDArray[np.float64]  # (N*M, 3) ECEF, m/s
+    boosting: NDArray[np.bool_]  # the track measured thrust now
+    exhaust_mps: NDArray[np.float64]  # c
+    accel_now_mps2: NDArray[np.float64]  # thrust acceleration now (boosting) or at burnout (free flight)
+    tau_stage_s: NDArray[np.float64]  # time back under power to a staging (inf: none)
+    accel_lower_mps2: NDArray[np.float64]  # the lower stage's thrust acceleration at its burnout
+    burnout_alt_m: NDArray[np.float64]  # where a track first seen in free flight starts its powered leg
+
+
+def _draw_samples(state: NDArray[np.float64], cov: NDArray[np.float64], a_meas: NDArray[np.float64],
+                  rng: np.random.Generator, m: int) -> _Samples:
+    n = state.shape[0]
+    z = rng.standard_normal((n, m, 6))
+    draws = state[:, None, :] + np.einsum("nij,nmj->nmi", covariance_sqrt(cov), z)
+    p = draws[..., :3].reshape(-1, 3)
+    v = draws[..., 3:].reshape(-1, 3)
+    boosting = np.repeat(np.isfinite(a_meas), m)
+    c = rng.uniform(*EXHAUST_SPEED_MPS, n * m)
+    a_now = np.where(
+        boosting,
+        np.repeat(np.nan_to_num(a_meas, nan=1.0), m) * rng.normal(1.0, 0.15, n * m).clip(0.5, 1.5),
+        rng.uniform(*BURNOUT_ACCEL_MPS2, n * m),
+    )
+    # Whether, and how long ago, the present stage lit is unknown: half the samples assume one staging
+    # within the last 200 s of powered flight, with the lower stage ending at 30-120 m/s^2.
+    staged = rng.random(n * m) < STAGING_PROBABILITY
+    tau_stage = np.where(staged, rng.uniform(0.0, 200.0, n * m), np.inf)
+    a_lower = rng.uniform(*LOWER_STAGE_ACCEL_MPS2, n * m)
+    alt_first = approx_alt_m(p)
+    h_burnout = rng.uniform(BURNOUT_ALT_M[0], np.maximum(np.minimum(BURNOUT_ALT_M[1], alt_first - 1e3),
+                                                         BURNOUT_ALT_M[0] + 1.0))
+    return _Samples(p, v, boosting, c, a_now, tau_stage, a_lower, h_burnout)
+
+
+@dataclass
+class _FlownBack:
+    """Where each sample's backward flight ended: position, time flown back (s), height and speed at the
+    end, and whether it was lost (flown back too long, or reached the ground unpowered)."""
+
+    pos: NDArray[np.float64]
+    back_s: NDArray[np.float64]
+    end_alt_m: NDArray[np.float64]
+    end_speed_mps: NDArray[np.float64]
+    lost: NDArray[np.bool_]
+
+
+def _fly_back(s: _Samples) -> _FlownBack:
+    """Free flight back to the burnout height on the ascending branch, then power; RK4 with negative steps."""
+    p, v = s.pos.copy(), s.vel.copy()
+    k = p.shape[0]
+    powered = s.boosting.copy()
+    tau_powered = np.zeros(k)  # time flown back under power so far
+    back = np.zeros(k)  # total time flown back
+    done = np.zeros(k, bool)
+    lost = np.zeros(k, bool)
+    end_alt = np.zeros(k)
+    end_speed = np.zeros(k)
+    while not np.all(done):
+        a = np.flatnonzero(~done)
+        pa, va, pw = p[a], v[a], powered[a]
+        h = np.where(pw, STEP_POWERED_S, STEP_FREE_S)
+        tau = tau_powered[a]
+        ca, an, ts, al = s.exhaust_mps[a], s.accel_now_mps2[a], s.tau_stage_s[a], s.accel_lower_mps2[a]
+        k1v = _accel(pa, va, _thrust(pw, ca, an, tau, ts, al))
+        k1p = va
+        p2, v2 = pa - 0.5 * h[:, None] * k1p, va - 0.5 * h[:, None] * k1v
+        k2v = _accel(p2, v2, _thrust(pw, ca, an, tau + 0.5 * h, ts, al))
+        p3, v3 = pa - 0.5 * h[:, None] * v2, va - 0.5 * h[:, None] * k2v
+        k3v = _accel(p3, v3, _thrust(pw, ca, an, tau + 0.5 * h, ts, al))
+        p4, v4 = pa - h[:, None] * v3, va - h[:, None] * k3v
+        k4v = _accel(p4, v4, _thrust(pw, ca, an, tau + h, ts, al))
+        pn = pa - h[:, None] / 6.0 * (k1p + 2 * v2 + 2 * v3 + v4)
+        vn = va - h[:, None] / 6.0 * (k1v + 2 * k2v + 2 * k3v + k4v)
+        alt_old, alt_new = approx_alt_m(pa), approx_alt_m(pn)
+        ascending_fwd = np.einsum("ki,ki->k", vn, pn) > 0.0
+        # The free-flight leg ends on reaching the burnout height while climbing (in forward time).
+        switch = ~pw & ascending_fwd & (alt_new <= s.burnout_alt_m[a])
+        landed = alt_new <= 0.0
+        lift_off = pw & (np.linalg.norm(vn, axis=-1) < LIFTOFF_SPEED_MPS)
+        # Where the ground is crossed, stop at the crossing by linear interpolation in height.
+        frac = np.where(landed, alt_old / np.maximum(alt_old - alt_new, 1e-9), 1.0)[:, None]
+        p[a] = pa + frac * (pn - pa)
+        v[a] = va + frac * (vn - va)
+        back[a] += frac[:, 0] * h
+        tau_powered[a] = np.where(pw, tau + h, tau)
+        powered[a] = pw | switch
+        stop = landed | lift_off | (back[a] > MAX_BACK_S)
+        # A sample is kept only if it starts as a rocket does: from the ground, slowly. One at rest high in
+        # the air, or reaching the ground fast or unpowered, had the wrong model parameters.
+        end_alt[a] = np.where(stop, np.maximum(approx_alt_m(p[a]), 0.0), end_alt[a])
+        end_speed[a] = np.where(stop, np.linalg.norm(v[a], axis=-1), end_speed[a])
+        lost[a] = (back[a] > MAX_BACK_S) | (landed & ~pw & ~switch)
+        done[a] = stop
+    return _FlownBack(p, back, end_alt, end_speed, lost)
+
+
+def _start_tiers(flown: _FlownBack, n: int, m: int) -> tuple[NDArray[np.bool_], NDArray[np.int_]]:
+    """(N, M) samples kept, and each track's tier. Kept: the samples that start as a rocket does, from
+    the ground, slowly. One at rest high in the air or reaching the ground fast had the wrong model
+    parameters. Where no sample passes, the test is relaxed step by step (the estimate is then flagged by
+    a larger spread and `tier` > 0)."""
+    lost = flown.lost.reshape(n, m)
+    end_alt, end_speed = flown.end_alt_m.reshape(n, m), flown.end_speed_mps.reshape(n, m)
+    good = np.zeros((n, m), bool)
+    tier = np.full(n, len(START_TIERS))
+    for k, (max_alt, max_speed) in reversed(list(enumerate(START_TIERS))):
+        passing = ~lost & (end_alt <= max_alt) & (end_speed <= max_speed)
+        enough = passing.sum(axis=1) >= max(10, m // 20)
+        good = np.where(enough[:, None], passing, good)
+        tier = np.where(enough, k, tier)
+    return good, tier
+
+
+def _summarise(t0: NDArray[np.float64], pos: NDArray[np.float64], a_meas: NDArray[np.float64],
+               flown: _FlownBack, good: NDArray[np.bool_], tier: NDArray[np.int_]) -> LaunchBatch:
+    """The kept samples' mean launch point on the ellipsoid and time, and their east/north and time spread
+    about it, with the model-error floors."""
+    n, m = good.shape
+    lat, lon, _ = ecef_to_geodetic(flown.pos)
+    lat, lon = lat.reshape(n, m), lon.reshape(n, m)
+    t_launch = t0[:, None] - flown.back_s.reshape(n, m)
+    ok = tier < len(START_TIERS)
+    ground = geodetic_to_ecef(lat, lon, 0.0)
+    w = good / np.maximum(good.sum(axis=1, keepdims=True), 1)
+    centre = np.einsum("nm,nmi->ni", w, ground)
+    c_lat, c_lon, _ = ecef_to_geodetic(centre)
+    en = ecef_to_enu(ground, c_lat[:, None], c_lon[:, None], 0.0)[..., :2]
+    cov_en = np.einsum("nm,nmi,nmj->nij", w, en, en)
+    t_mean = np.einsum("nm,nm->n", w, np.where(good, t_launch, 0.0))
+    t_var = np.einsum("nm,nm->n", w, np.where(good, t_launch - t_mean[:, None], 0.0) ** 2)
+    # Model-error floor, growing with the ground distance flown back.
+    start_en = np.einsum("nij,nj->ni", enu_rotation(c_lat, c_lon), pos - geodetic_to_ecef(c_lat, c_lon, 0.0))
+    flown_m = np.hypot(start_en[:, 0], start_en[:, 1])
+    # A relaxed start test (tier > 0) on a boosting track means the model fits badly: widen its floors.
+    was_boosting = np.isfinite(a_meas)
+    widen = 1.0 + np.where(was_boosting, TIER_WIDEN, 0.0) * np.minimum(tier, len(START_TIERS) - 1)
+    along = start_en[:, :2] / np.maximum(flown_m, 1.0)[:, None]
+    floor_cross = (FLOOR_M * widen) ** 2 + (FLOOR_FRACTION_CROSS * widen * flown_m) ** 2
+    floor_along = (FLOOR_M * widen) ** 2 + (np.where(was_boosting, FLOOR_FRACTION, FLOOR_FRACTION_FREE)
+                                            * widen * flown_m) ** 2
+    cov_en = (cov_en + floor_cross[:, None, None] * np.eye(2)
+              + (floor_along - floor_cross)[:, None, None] * np.einsum("ni,nj->nij", along, along))
+    semi_major, semi_minor, orientation = ellipse_axes(cov_en)
+    back_mean = t0 - t_mean
+    t_var = t_var + FLOOR_TIME_S**2 + np.where(
+        tier > 0, (np.where(was_boosting, TIER_TIME_FRACTION, TIER_TIME_FRACTION_FREE) * back_mean) ** 2, 0.0)
+    return LaunchBatch(
+        lat_deg=np.degrees(c_lat), lon_deg=np.mod(np.degrees(c_lon) + 180.0, 360.0) - 180.0,
+        time_unix_s=t_mean, time_sigma_s=np.sqrt(t_var), semi_major_m=semi_major,
+        semi_minor_m=semi_minor, orientation_deg=orientation,
+        method=np.where(np.isfinite(a_meas), METHOD_POWERED, METHOD_BALLISTIC), ok=ok, tier=tier,
+    )
+
+
 def estimate_launch(
     t_unix_s: ArrayLike,
     pos_ecef_m: ArrayLike,
@@ -119,114 +279,7 @@ def estimate_launch(
     cov = np.asarray(cov_ecef_m2, float).reshape(-1, 6, 6)
     a_meas = np.asarray(thrust_accel_mps2, float).reshape(-1)
     n, m = pos.shape[0], n_samples
-    state = np.concatenate([pos, vel], axis=-1)
-    z = rng.standard_normal((n, m, 6))
-    draws = state[:, None, :] + np.einsum("nij,nmj->nmi", covariance_sqrt(cov), z)
-    p = draws[..., :3].reshape(-1, 3)
-    v = draws[..., 3:].reshape(-1, 3)
-    boosting = np.repeat(np.isfinite(a_meas), m)
-    c = rng.uniform(*EXHAUST_SPEED_MPS, n * m)
-    a_now = np.where(
-        boosting,
-        np.repeat(np.nan_to_num(a_meas, nan=1.0), m) * rng.normal(1.0, 0.15, n * m).clip(0.5, 1.5),
-        rng.uniform(*BURNOUT_ACCEL_MPS2, n * m),
-    )
-    # Whether, and how long ago, the present stage lit is unknown: half the samples assume one staging
-    # within the last 200 s of powered flight, with the lower stage ending at 30-120 m/s^2.
-    staged = rng.random(n * m) < STAGING_PROBABILITY
-    tau_stage = np.where(staged, rng.uniform(0.0, 200.0, n * m), np.inf)
-    a_lower = rng.uniform(*LOWER_STAGE_ACCEL_MPS2, n * m)
-    alt_first = approx_alt_m(p)
-    h_burnout = rng.uniform(BURNOUT_ALT_M[0], np.maximum(np.minimum(BURNOUT_ALT_M[1], alt_first - 1e3),
-                                                         BURNOUT_ALT_M[0] + 1.0))
-    powered = boosting.copy()
-    tau_powered = np.zeros(n * m)  # time flown back under power so far
-    back = np.zeros(n * m)  # total time flown back
-    done = np.zeros(n * m, bool)
-    lost = np.zeros(n * m, bool)
-    end_alt = np.zeros(n * m)
-    end_speed = np.zeros(n * m)
-    # Free flight back to the burnout height on the ascending branch, then power; RK4 with negative steps.
-    while not np.all(done):
-        a = np.flatnonzero(~done)
-        pa, va, pw = p[a], v[a], powered[a]
-        h = np.where(pw, STEP_POWERED_S, STEP_FREE_S)
-        tau = tau_powered[a]
-        ca, an, ts, al = c[a], a_now[a], tau_stage[a], a_lower[a]
-        k1v = _accel(pa, va, _thrust(pw, ca, an, tau, ts, al))
-        k1p = va
-        p2, v2 = pa - 0.5 * h[:, None] * k1p, va - 0.5 * h[:, None] * k1v
-        k2v = _accel(p2, v2, _thrust(pw, ca, an, tau + 0.5 * h, ts, al))
-        p3, v3 = pa - 0.5 * h[:, None] * v2, va - 0.5 * h[:, None] * k2v
-        k3v = _accel(p3, v3, _thrust(pw, ca, an, tau + 0.5 * h, ts, al))
-        p4, v4 = pa - h[:, None] * v3, va - h[:, None] * k3v
-        k4v = _accel(p4, v4, _thrust(pw, ca, an, tau + h, ts, al))
-        pn = pa - h[:, None] / 6.0 * (k1p + 2 * v2 + 2 * v3 + v4)
-        vn = va - h[:, None] / 6.0 * (k1v + 2 * k2v + 2 * k3v + k4v)
-        alt_old, alt_new = approx_alt_m(pa), approx_alt_m(pn)
-        ascending_fwd = np.einsum("ki,ki->k", vn, pn) > 0.0
-        # The free-flight leg ends on reaching the burnout height while climbing (in forward time).
-        switch = ~pw & ascending_fwd & (alt_new <= h_burnout[a])
-        landed = alt_new <= 0.0
-        lift_off = pw & (np.linalg.norm(vn, axis=-1) < LIFTOFF_SPEED_MPS)
-        # Where the ground is crossed, stop at the crossing by linear interpolation in height.
-        frac = np.where(landed, alt_old / np.maximum(alt_old - alt_new, 1e-9), 1.0)[:, None]
-        p[a] = pa + frac * (pn - pa)
-        v[a] = va + frac * (vn - va)
-        back[a] += frac[:, 0] * h
-        tau_powered[a] = np.where(pw, tau + h, tau)
-        powered[a] = pw | switch
-        stop = landed | lift_off | (back[a] > MAX_BACK_S)
-        # A sample is kept only if it starts as a rocket does: from the ground, slowly. One at rest high in
-        # the air, or reaching the ground fast or unpowered, had the wrong model parameters.
-        end_alt[a] = np.where(stop, np.maximum(approx_alt_m(p[a]), 0.0), end_alt[a])
-        end_speed[a] = np.where(stop, np.linalg.norm(v[a], axis=-1), end_speed[a])
-        lost[a] = (back[a] > MAX_BACK_S) | (landed & ~pw & ~switch)
-        done[a] = stop
-    # Keep the samples that start as a rocket does: from the ground, slowly. One at rest high in the air or
-    # reaching the ground fast had the wrong model parameters. Where no sample passes, the test is relaxed
-    # step by step (the estimate is then flagged by a larger spread and `tier` > 0).
-    lost = lost.reshape(n, m)
-    end_alt, end_speed = end_alt.reshape(n, m), end_speed.reshape(n, m)
-    good = np.zeros((n, m), bool)
-    tier = np.full(n, len(START_TIERS))
-    for k, (max_alt, max_speed) in reversed(list(enumerate(START_TIERS))):
-        passing = ~lost & (end_alt <= max_alt) & (end_speed <= max_speed)
-        enough = passing.sum(axis=1) >= max(10, m // 20)
-        good = np.where(enough[:, None], passing, good)
-        tier = np.where(enough, k, tier)
-    lat, lon, _ = ecef_to_geodetic(p)
-    lat, lon = lat.reshape(n, m), lon.reshape(n, m)
-    t_launch = t0[:, None] - back.reshape(n, m)
-    ok = tier < len(START_TIERS)
-    # Summaries: a mean on the ellipsoid and the east/north spread about it.
-    ground = geodetic_to_ecef(lat, lon, 0.0)
-    w = good / np.maximum(good.sum(axis=1, keepdims=True), 1)
-    centre = np.einsum("nm,nmi->ni", w, ground)
-    c_lat, c_lon, _ = ecef_to_geodetic(centre)
-    en = ecef_to_enu(ground, c_lat[:, None], c_lon[:, None], 0.0)[..., :2]
-    cov_en = np.einsum("nm,nmi,nmj->nij", w, en, en)
-    t_mean = np.einsum("nm,nm->n", w, np.where(good, t_launch, 0.0))
-    t_var = np.einsum("nm,nm->n", w, np.where(good, t_launch - t_mean[:, None], 0.0) ** 2)
-    # Model-error floor, growing with the ground distance flown back.
-    start_en = np.einsum("nij,nj->ni", enu_rotation(c_lat, c_lon), pos - geodetic_to_ecef(c_lat, c_lon, 0.0))
-    flown = np.hypot(start_en[:, 0], start_en[:, 1])
-    # A relaxed start test (tier > 0) on a boosting track means the model fits badly: widen its floors.
-    was_boosting = np.isfinite(a_meas)
-    widen = 1.0 + np.where(was_boosting, TIER_WIDEN, 0.0) * np.minimum(tier, len(START_TIERS) - 1)
-    along = start_en[:, :2] / np.maximum(flown, 1.0)[:, None]
-    floor_cross = (FLOOR_M * widen) ** 2 + (FLOOR_FRACTION_CROSS * widen * flown) ** 2
-    floor_along = (FLOOR_M * widen) ** 2 + (np.where(was_boosting, FLOOR_FRACTION, FLOOR_FRACTION_FREE)
-                                            * widen * flown) ** 2
-    cov_en = (cov_en + floor_cross[:, None, None] * np.eye(2)
-              + (floor_along - floor_cross)[:, None, None] * np.einsum("ni,nj->nij", along, along))
-    semi_major, semi_minor, orientation = ellipse_axes(cov_en)
-    back_mean = t0 - t_mean
-    t_var = t_var + FLOOR_TIME_S**2 + np.where(
-        tier > 0, (np.where(was_boosting, TIER_TIME_FRACTION, TIER_TIME_FRACTION_FREE) * back_mean) ** 2, 0.0)
-    return LaunchBatch(
-        lat_deg=np.degrees(c_lat), lon_deg=np.mod(np.degrees(c_lon) + 180.0, 360.0) - 180.0,
-        time_unix_s=t_mean, time_sigma_s=np.sqrt(t_var), semi_major_m=semi_major,
-        semi_minor_m=semi_minor, orientation_deg=orientation,
-        method=np.where(np.isfinite(a_meas), METHOD_POWERED, METHOD_BALLISTIC), ok=ok, tier=tier,
-    )
+    samples = _draw_samples(np.concatenate([pos, vel], axis=-1), cov, a_meas, rng, m)
+    flown = _fly_back(samples)
+    good, tier = _start_tiers(flown, n, m)
+    return _summarise(t0, pos, a_meas, flown, good, tier)

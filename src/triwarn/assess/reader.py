@@ -1,22 +1,23 @@
-"""Reader of tracks.jsonl (the tracker's output, docs/formats.md) into national tracks, by time.
+"""Reader of tracks.jsonl (the tracker's output, docs/formats.md) into national track tables, by time.
 
 One JSON object a line: {"t", "track", "ecef_m": [3], "vel_ecef_mps": [3], "cov_ecef_m2": 6x6 (or 3x3
-position only), "mode": "boost" | "ballistic", optional "quality", "nation", "lat_deg", "lon_deg",
-"alt_m"}. Blank lines are skipped. Any other problem stops the read with an InputError that names the
-file, line and field. A 3x3 covariance gets a velocity variance of VELOCITY_VAR_FALLBACK_M2_S2 (the
-tracker said nothing about velocity: assume it poorly known).
+position only), "mode": "boost" | "ballistic", optional "quality", "boost_probability", "nation",
+"lat_deg", "lon_deg", "alt_m"}. Blank lines are skipped. Any other problem stops the read with an
+InputError that names the file, line and field. A 3x3 covariance gets a velocity variance of
+VELOCITY_VAR_FALLBACK_M2_S2 (the tracker said nothing about velocity: assume it poorly known).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from pathlib import Path
+from typing import NamedTuple
 
 import msgspec
 import numpy as np
 
 from triwarn.errors import InputError
-from triwarn.fusion.track import MODES, NationalTrack
+from triwarn.records.tracks import MODE_BOOST, MODES, NationalTracks
 
 VELOCITY_VAR_FALLBACK_M2_S2 = 100.0**2
 
@@ -29,7 +30,22 @@ class _Record(msgspec.Struct, forbid_unknown_fields=False):
     cov_ecef_m2: list[list[float]]
     mode: str
     quality: float | None = None
+    boost_probability: float | None = None
     nation: str | None = None
+
+
+class TrackRow(NamedTuple):
+    """One checked line: a row of a national track table."""
+
+    nation: str
+    track_id: str
+    t_unix_s: float
+    pos_ecef_m: np.ndarray
+    vel_ecef_mps: np.ndarray
+    cov_ecef_m2: np.ndarray
+    boost: bool
+    quality: float
+    boost_probability: float
 
 
 _decoder = msgspec.json.Decoder(_Record)
@@ -44,8 +60,8 @@ def _field_of(message: str) -> str | None:
     return None
 
 
-def parse_line(line: bytes, source: str, lineno: int, default_nation: str) -> tuple[str, NationalTrack]:
-    """One line to (nation, NationalTrack); InputError naming source, line and field on bad input."""
+def parse_line(line: bytes, source: str, lineno: int, default_nation: str) -> TrackRow:
+    """One line to a TrackRow; InputError naming source, line and field on bad input."""
     try:
         rec = _decoder.decode(line)
     except msgspec.ValidationError as exc:
@@ -89,15 +105,18 @@ def parse_line(line: bytes, source: str, lineno: int, default_nation: str) -> tu
         raise bad("mode", f"must be one of {', '.join(MODES)}, got {rec.mode!r}")
     if rec.quality is not None and not (0.0 <= rec.quality <= 1.0):
         raise bad("quality", "must be in [0, 1]")
+    if rec.boost_probability is not None and not (0.0 <= rec.boost_probability <= 1.0):
+        raise bad("boost_probability", "must be in [0, 1]")
     nation = rec.nation if rec.nation else default_nation
-    return nation, NationalTrack(track_id=str(rec.track), t_unix_s=float(rec.t), pos_ecef_m=pos,
-                                 vel_ecef_mps=vel, cov_ecef_m2=0.5 * (cov + cov.T), mode=rec.mode,
-                                 quality=rec.quality)
+    return TrackRow(nation, str(rec.track), float(rec.t), pos, vel, 0.5 * (cov + cov.T), rec.mode == MODE_BOOST,
+                    np.nan if rec.quality is None else float(rec.quality),
+                    np.nan if rec.boost_probability is None else float(rec.boost_probability))
 
 
-def read_tracks(path: Path, default_nation: str) -> dict[float, dict[str, list[NationalTrack]]]:
-    """All tracks of a file, as {t: {nation: [tracks]}}. InputError if the file cannot be read."""
-    by_time: dict[float, dict[str, list[NationalTrack]]] = defaultdict(lambda: defaultdict(list))
+def read_tracks(path: Path, default_nation: str) -> dict[float, NationalTracks]:
+    """All tracks of a file, as {t: table of the tracks reported at t} (each row naming its nation, in
+    file order). InputError if the file cannot be read."""
+    by_time: dict[float, list[TrackRow]] = defaultdict(list)
     try:
         fh = open(path, "rb")
     except OSError as exc:
@@ -106,6 +125,13 @@ def read_tracks(path: Path, default_nation: str) -> dict[float, dict[str, list[N
         for lineno, line in enumerate(fh, start=1):
             if not line.strip():
                 continue
-            nation, track = parse_line(line, str(path), lineno, default_nation)
-            by_time[track.t_unix_s][nation].append(track)
-    return by_time
+            row = parse_line(line, str(path), lineno, default_nation)
+            by_time[row.t_unix_s].append(row)
+    return {t: _table(rows) for t, rows in by_time.items()}
+
+
+def _table(rows: list[TrackRow]) -> NationalTracks:
+    cols = TrackRow(*(list(col) for col in zip(*rows, strict=True)))
+    return NationalTracks(cols.track_id, cols.t_unix_s, cols.pos_ecef_m, cols.vel_ecef_mps, cols.cov_ecef_m2,
+                          boost=cols.boost, quality=cols.quality, boost_probability=cols.boost_probability,
+                          nation=cols.nation)

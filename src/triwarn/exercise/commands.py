@@ -102,8 +102,8 @@ def run_demo(*, headless: bool, speed: float, port: int, out: Path, seed: int = 
         if not headless:
             from triwarn.api.app import create_app
             from triwarn.api.picture import NATIONS, PictureHub
+            from triwarn.api.picture_feed import PictureFeed
             from triwarn.api.serve import start_server
-            from triwarn.exercise.pictures import PictureFeed
 
             hub = PictureHub(NATIONS)
             feed = PictureFeed(hub, plan.name, plan.links, run_log)

@@ -30,19 +30,19 @@ from triwarn.exercise.metrics import Recorder, exercise_metrics, truth_area_pass
 from triwarn.exercise.plan import ExercisePlan, apply_injects
 from triwarn.exercise.replay import (
     BaselineProcess,
-    RunOutputs,
     first_alerts,
     nations_with_sensors,
+    run_outputs,
     run_shared,
     step_times,
 )
 from triwarn.geo.areas import AreaIndex
 from triwarn.node.core import StepResult
 from triwarn.node.lockstep import NodeFeed, RunLog
-from triwarn.sensors.formats import write_measurements, write_sensors, write_truth
 from triwarn.sensors.simulate import simulate
+from triwarn.sensors.writers import write_measurements, write_sensors, write_truth
 from triwarn.share.policy import load_network
-from triwarn.warn.state import new_run_id
+from triwarn.warn.policy import new_run_id
 
 OnStep = Callable[[str, StepResult], None]
 
@@ -117,13 +117,12 @@ async def exercise_async(plan: ExercisePlan, out: Path, opts: ExerciseOptions | 
     feeds = {n: NodeFeed.for_nation(log, sim.sensors, n) for n in nations}
     spec = load_network(opts.network)
     links = plan.links
-    outputs = RunOutputs(out)
+    outputs = run_outputs(out)  # the nodes' output sink (triwarn.node.outputs), written by their runners
     recorder = Recorder(sim.paths)
     run_log = opts.run_log if opts.run_log is not None else RunLog()
     first_alert_wall: list[float] = []
 
     def on_step(n: str, res: StepResult) -> None:
-        outputs.on_step(n, res)
         recorder.on_step(n, res)
         if res.warnings and not first_alert_wall:
             first_alert_wall.append(time.perf_counter() - (opts.wall_start or wall0))
@@ -150,7 +149,7 @@ async def exercise_async(plan: ExercisePlan, out: Path, opts: ExerciseOptions | 
                 sim.sensors, log, nations, times, exercise=plan.name, areas=areas, spec=spec,
                 workdir=Path(tmp), on_step=on_step, links=links, run_tag=run_tag,
                 future_skew_s=plan.future_skew_s, feeds=feeds, on_tick=on_tick, speed=opts.speed,
-                run_log=run_log)
+                run_log=run_log, sink=outputs)
     except BaseException:
         if base is not None:
             base.cancel()

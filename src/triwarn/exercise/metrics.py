@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from triwarn.assess.events import ImpactPrediction
 from triwarn.geo import geodesic
 from triwarn.geo.frames import ecef_to_geodetic
 from triwarn.node.core import StepResult
 from triwarn.node.lockstep import RunLog
+from triwarn.records.events import ImpactPrediction
 from triwarn.sensors.paths import ObjectPaths
 
 MAP_INTERVAL_S = 10.0  # map samples of tracks and ellipses per node and track
@@ -63,26 +63,26 @@ class Recorder:
     def on_step(self, nation: str, res: StepResult) -> None:
         t = res.t_unix_s
         attributed: dict[str, int] = {}
-        live = [s for s in res.system_tracks if not s.coasting]
-        if live:
-            pos = np.stack([s.pos_ecef_m for s in live])
-            lat, lon, alt = ecef_to_geodetic(pos)
-            lat, lon = np.degrees(lat), np.degrees(lon)
+        system = res.system_tracks
+        live = system.take(~system.coasting) if len(system) else system
+        if len(live):
+            pos = live.pos_ecef_m
+            lat, lon, alt = live.lat_deg, live.lon_deg, live.alt_m
+            ids = live.track_id.tolist()
             truth = self.paths.sample(np.array([t]))
             if len(truth):
-                sigma = np.sqrt(np.clip(np.trace(np.stack([s.cov_ecef_m2 for s in live])[:, :3, :3],
-                                                 axis1=-2, axis2=-1), 0.0, None))
+                sigma = np.sqrt(np.clip(np.trace(live.cov_ecef_m2[:, :3, :3], axis1=-2, axis2=-1), 0.0, None))
                 kinds = np.asarray(self.paths.kind, dtype=object)[truth.object_idx]
                 obj, err = attribute_tracks(pos, sigma, truth.pos_ecef_m, kinds == WARHEAD)
                 self.track_error.append((nation, t, float(np.median(err))))
-                attributed = {s.track_id: int(truth.object_idx[obj[i]]) for i, s in enumerate(live)}
-            for i, s in enumerate(live):
-                key = (nation, s.track_id)
+                attributed = {tid: int(truth.object_idx[obj[i]]) for i, tid in enumerate(ids)}
+            for i, tid in enumerate(ids):
+                key = (nation, tid)
                 if t - self._last_map.get(key, -np.inf) >= self.map_interval_s:
                     self._last_map[key] = t
-                    self.tracks.append({"node": nation, "track": s.track_id, "t": t, "lat": round(float(lat[i]), 4),
+                    self.tracks.append({"node": nation, "track": tid, "t": t, "lat": round(float(lat[i]), 4),
                                         "lon": round(float(lon[i]), 4), "alt_km": round(float(alt[i]) / 1e3, 1),
-                                        "nations": list(s.nations)})
+                                        "nations": list(live.nations[i])})
         for ev in res.events:
             if not isinstance(ev, ImpactPrediction):
                 continue

@@ -33,7 +33,8 @@ import numpy as np
 from triwarn.errors import InputError
 from triwarn.node.core import NATIONS
 from triwarn.node.lockstep import LinkModel, LinkOutage
-from triwarn.sensors.formats import MeasurementLog, sequence_lines
+from triwarn.records.detections import MeasurementLog
+from triwarn.sensors.definitions import sequence_lines
 from triwarn.sensors.scenario import Scenario, load_scenario
 from triwarn.sensors.simulate import SimulationResult
 

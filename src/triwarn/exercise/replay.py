@@ -6,7 +6,8 @@ run also computes the no-sharing baseline, in a second process beside the shared
 so the summary can show per area what sharing gained (first shelter-alert time with and without
 partner data).
 
-Outputs in DIR: tracks.jsonl (every node's fused system tracks, the tracker's format plus "node" and
+Outputs in DIR, written by the nodes' output sink (triwarn.node.outputs, as a live node's; an issued
+CAP file is never overwritten): tracks.jsonl (every node's fused system tracks, the tracker's format plus "node" and
 "nations"), events.jsonl (assessment events plus "node"), cap/*.xml (every CAP message as issued,
 `sent` the sim time), cot/*.xml (CoT events: tracks and ellipses every cot_interval_s, alert areas at
 every warning), summary.json (per node, incident and area: first shelter alert, passed, all-clear,
@@ -23,79 +24,33 @@ import tempfile
 import time
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import msgspec
 import numpy as np
 
+from triwarn.exercise.alerts import area_firsts
 from triwarn.geo.areas import AreaIndex
-from triwarn.geo.frames import ecef_to_geodetic
-from triwarn.node.core import NationalNode, NodeSettings, StepResult
+from triwarn.node.core import NationalNode, NodeSettings
 from triwarn.node.lockstep import LinkModel, NodeFeed, run_lockstep
-from triwarn.sensors.formats import MeasurementLog, load_sensors, read_measurements
+from triwarn.node.outputs import OutputSink
+from triwarn.node.runner import NodeTransport
+from triwarn.records.detections import MeasurementLog
+from triwarn.sensors.definitions import load_sensors
+from triwarn.sensors.measurement_reader import read_measurements
 from triwarn.share import signing
 from triwarn.share.policy import NetworkSpec, load_network
 from triwarn.share.servers import LocalNetwork
 from triwarn.share.transport import ShareTransport
-from triwarn.warn import cap
-from triwarn.warn.scoring import area_firsts
-from triwarn.warn.state import new_run_id
+from triwarn.warn.policy import new_run_id
 
 NATION_ORDER = ("kr", "us", "jp")
 COT_INTERVAL_S = 10.0  # CoT tracks and ellipses written every this many sim s (alert areas at every warning)
+# (the outputs: triwarn.node.outputs.OutputSink, the same sink as a live node's, through run_outputs)
 
 
-@dataclass
-class RunOutputs:
-    """Writers of a run's output folder, fed step by step (one owner for each file)."""
-
-    out: Path
-    cot_interval_s: float = COT_INTERVAL_S
-    tracks_fh: object = None
-    events_fh: object = None
-    cap_count: int = 0
-    cot_count: int = 0
-    _last_cot: dict[str, float] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self.out.mkdir(parents=True, exist_ok=True)
-        (self.out / "cap").mkdir(exist_ok=True)
-        (self.out / "cot").mkdir(exist_ok=True)
-        self.tracks_fh = open(self.out / "tracks.jsonl", "wb")
-        self.events_fh = open(self.out / "events.jsonl", "wb")
-
-    def close(self) -> None:
-        self.tracks_fh.close()
-        self.events_fh.close()
-
-    def on_step(self, nation: str, res: StepResult) -> None:
-        enc = msgspec.json.Encoder()
-        if res.system_tracks:
-            pos = np.stack([s.pos_ecef_m for s in res.system_tracks])
-            lat, lon, alt = ecef_to_geodetic(pos)
-            for i, s in enumerate(res.system_tracks):
-                self.tracks_fh.write(enc.encode({
-                    "t": res.t_unix_s, "track": s.track_id, "ecef_m": s.pos_ecef_m.tolist(),
-                    "vel_ecef_mps": s.vel_ecef_mps.tolist(), "cov_ecef_m2": s.cov_ecef_m2.tolist(),
-                    "lat_deg": float(np.degrees(lat[i])), "lon_deg": float(np.degrees(lon[i])),
-                    "alt_m": float(alt[i]), "mode": s.mode, "node": nation, "nations": list(s.nations),
-                    "coasting": s.coasting}) + b"\n")
-        for ev in res.events:
-            d = msgspec.to_builtins(ev)
-            d["node"] = nation
-            self.events_fh.write(enc.encode(d) + b"\n")
-        for _msg, xml in res.cap_xml:
-            (self.out / "cap" / cap.cap_filename(_msg)).write_bytes(xml)
-            self.cap_count += 1
-        due = res.t_unix_s - self._last_cot.get(nation, -np.inf) >= self.cot_interval_s
-        if due:
-            self._last_cot[nation] = res.t_unix_s
-        for k, xml in enumerate(res.cot_xml):
-            is_area = b'type="u-d-f"' in xml
-            if due or is_area:
-                (self.out / "cot" / f"{nation}-{res.t_unix_s:.0f}-{k:04d}.xml").write_bytes(xml)
-                self.cot_count += 1
+def run_outputs(out: Path, cot_interval_s: float = COT_INTERVAL_S) -> OutputSink:
+    """The output sink of a replay or exercise folder: cap/, cot/, tracks.jsonl, events.jsonl."""
+    return OutputSink(out, cap=True, cot=True, tracks=True, events=True, cot_interval_s=cot_interval_s)
 
 
 def nations_with_sensors(sensors: Mapping[str, object]) -> list[str]:
@@ -109,7 +64,7 @@ def make_nodes(sensors, nations, *, exercise: str, areas, run_tag: str,
                cot_interval_s: float = COT_INTERVAL_S) -> dict[str, NationalNode]:
     """One node per nation with its own sensors; with transports, each node seals with its transport's
     sender (one sequence for everything it publishes) and admits with its transport's admission.
-    cot_interval_s: how often the nodes make CoT track and ellipse events (RunOutputs writes them at
+    cot_interval_s: how often the nodes make CoT track and ellipse events (run_outputs writes them at
     the same cadence)."""
     nodes = {}
     for n in nations:
@@ -171,13 +126,14 @@ def gain_rows(shared: dict, alone: dict) -> list[dict]:
 
 
 def run_baseline(sensors, log: MeasurementLog, nations, times, *, exercise: str, areas, run_tag: str,
-                 feeds=None, on_step=None) -> dict:
-    """Each nation alone (no partner data): returns the issued messages per node. Without on_step nothing
-    is written, so the nodes make no CoT events."""
+                 feeds=None, on_step=None, sink: OutputSink | None = None) -> dict:
+    """Each nation alone (no partner data): returns the issued messages per node. Without on_step or a
+    sink nothing is written, so the nodes make no CoT events."""
+    writes = on_step is not None or sink is not None
     nodes = make_nodes(sensors, nations, exercise=exercise, areas=areas, run_tag=run_tag,
-                       cot_interval_s=COT_INTERVAL_S if on_step is not None else np.inf)
+                       cot_interval_s=COT_INTERVAL_S if writes else np.inf)
     feeds = feeds if feeds is not None else {n: NodeFeed.for_nation(log, sensors, n) for n in nations}
-    asyncio.run(run_lockstep(nodes, feeds, times, on_step=on_step))
+    asyncio.run(run_lockstep(nodes, feeds, times, on_step=on_step, sink=sink))
     return {n: node.issued for n, node in nodes.items()}
 
 
@@ -226,7 +182,7 @@ async def run_shared(sensors, log: MeasurementLog, nations, times, *, exercise: 
     """The nations' nodes over a local NATS network started for the run (in workdir), in lockstep.
 
     feeds: the nodes' detections (default: cut from log). future_skew_s / max_age_s: the receivers'
-    admission window. Extra keyword arguments go to run_lockstep (on_tick, speed, run_log).
+    admission window. Extra keyword arguments go to run_lockstep (sink, on_tick, speed, run_log).
     Returns the issued warnings per node and the run's counters (with each transport's counters).
     """
     keys = {n: signing.new_key() for n in spec.nations}
@@ -238,7 +194,7 @@ async def run_shared(sensors, log: MeasurementLog, nations, times, *, exercise: 
         for n, k in keys.items():
             trust.add(n, k)
         for n in nations:
-            tr = ShareTransport(n, spec, keys[n], trust, **net.node_credentials(n), durable=f"replay{run_tag}",
+            tr = NodeTransport(n, spec, keys[n], trust, **net.node_credentials(n), durable=f"replay{run_tag}",
                                 future_skew_s=future_skew_s, max_age_s=max_age_s)
             await tr.connect()
             transports[n] = tr
@@ -265,7 +221,7 @@ def replay(sensors_path: Path, measurements_path: Path, out: Path, *, share: boo
     times = step_times(log, step_s)
     areas = AreaIndex.load()
     run_tag = new_run_id(float(times[0]), os.urandom(8))
-    outputs = RunOutputs(out)
+    outputs = run_outputs(out)
     base = BaselineProcess(sensors, log, nations, times, exercise=exercise, run_tag=run_tag + "b") \
         if share and baseline else None
     try:
@@ -274,11 +230,11 @@ def replay(sensors_path: Path, measurements_path: Path, out: Path, *, share: boo
             with tempfile.TemporaryDirectory(prefix="triwarn-replay-") as tmp:
                 issued, stats = asyncio.run(run_shared(
                     sensors, log, nations, times, exercise=exercise, areas=areas, spec=spec,
-                    workdir=Path(tmp), on_step=outputs.on_step, links=links, run_tag=run_tag))
+                    workdir=Path(tmp), on_step=None, links=links, run_tag=run_tag, sink=outputs))
         else:
             nodes = make_nodes(sensors, nations, exercise=exercise, areas=areas, run_tag=run_tag)
             feeds = {n: NodeFeed.for_nation(log, sensors, n) for n in nations}
-            stats = asyncio.run(run_lockstep(nodes, feeds, times, on_step=outputs.on_step))
+            stats = asyncio.run(run_lockstep(nodes, feeds, times, sink=outputs))
             issued = {n: node.issued for n, node in nodes.items()}
     except BaseException:
         if base is not None:

@@ -322,13 +322,9 @@ def _impact_chart_series(err: dict, t0: float) -> tuple[dict, dict, str, str]:
     return series, dashes, title, note
 
 
-def write_report(path: Path, metrics: dict, ground: list[dict], recorder: Recorder) -> None:
-    """Write the report page for an exercise's metrics, truth ground tracks and recorded picture."""
-    esc = html.escape
-    info = metrics["exercise"]
-    t0 = float(info["t0_unix_s"])
-    t_end = float(info["t_end_unix_s"])
-    # --- map data, projected
+def _map_data(ground: list[dict], recorder: Recorder) -> tuple[dict, tuple[float, float, float, float]]:
+    """The map's projected truth, tracks and ellipses, and its view box (x0, y0, x1, y1) framing the truth
+    and the ballistic ellipses, padded, at least 1.6 times as wide as high."""
     truth = []
     all_x, all_y = [], []
     for g in ground:
@@ -363,13 +359,14 @@ def write_report(path: Path, metrics: dict, ground: list[dict], recorder: Record
     if (x1 - x0) < 1.6 * (y1 - y0):
         c, half = (x0 + x1) / 2, 0.8 * (y1 - y0)
         x0, x1 = c - half, c + half
-    land, borders = _basemap_paths(x0, y0, x1, y1)
-    nodes = info.get("nations", [])
-    data = {"t0": t0, "truth": truth, "tracks": tracks, "ellipses": ellipses, "colours": NODE_COLOURS}
-    data_json = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
+    return {"truth": truth, "tracks": tracks, "ellipses": ellipses}, (x0, y0, x1, y1)
 
-    # --- tables
-    rows = metrics["first_alerts"]
+
+def _first_alert_table(rows: list[dict], t0: float) -> str:
+    """The first alerts with and without sharing, per node and area (metrics "first_alerts")."""
+    esc = html.escape
+    if not rows:
+        return '<p class="empty">No alerts were issued and the truth crossed no area.</p>'
     table = ["<table><tr><th>node</th><th>area</th><th>true object over area</th><th>first shelter alert, "
              "shared</th><th>first shelter alert, alone</th><th>gain from sharing</th><th>warning time before "
              "entry</th><th>first notice, shared</th></tr>"]
@@ -379,9 +376,13 @@ def write_report(path: Path, metrics: dict, ground: list[dict], recorder: Record
                      f"{_rel(r['first_shelter_alone_unix_s'], t0)}</td><td>{_secs(r['gain_s'])}</td><td>"
                      f"{_secs(r['warning_time_s'])}</td><td>{_rel(r['first_notice_shared_unix_s'], t0)}</td></tr>")
     table.append("</table>")
-    if not rows:
-        table = ['<p class="empty">No alerts were issued and the truth crossed no area.</p>']
+    return "".join(table)
 
+
+def _fault_table(metrics: dict, t0: float) -> str:
+    """The planned faults and injects, each with its effect."""
+    esc = html.escape
+    info = metrics["exercise"]
     faults = ["<table><tr><th>fault or inject</th><th>subject</th><th>from</th><th>to</th><th>effect</th></tr>"]
     effects = {(e["kind"], e["subject"]): e for e in metrics.get("inject_effects", [])}
     for f in metrics.get("faults", []):
@@ -400,28 +401,58 @@ def write_report(path: Path, metrics: dict, ground: list[dict], recorder: Record
     if len(faults) == 1:
         faults.append('<tr><td colspan="5">none planned</td></tr>')
     faults.append("</table>")
+    return "".join(faults)
+
+
+def _link_lines(metrics: dict) -> list[str]:
+    """The transport's delivery counts and each node's rejections, one line each (plain text)."""
     tr = metrics["transport"]
     link_lines = [f"delivered {tr.get('delivered', 0)} partner messages; not arrived in time "
                   f"{tr.get('missing', 0)}; held at end {tr.get('held_at_end', 0)}; expired while held "
                   f"{tr.get('expired_in_hold', 0)}."]
     for n, rej in metrics["rejections"].items():
         link_lines.append(f"{n} rejected: " + (", ".join(f"{k} {v}" for k, v in rej.items()) or "nothing"))
+    return link_lines
 
-    # --- charts
-    impact_series, impact_dashes, impact_title, impact_note = _impact_chart_series(metrics["prediction_error"], t0)
-    track_series = {f"{n} track": [(t - t0, e) for t, e in v]
-                    for n, v in metrics["prediction_error"]["track_m"].items()}
-    lat = metrics["latency"]
+
+def _latency_hists(lat: dict) -> str:
+    """Histograms of the shared messages' sim latency and wall transit, and of each node's step time."""
     hists = [_hist_svg(lat["sim_s"], title="Shared messages: sim latency", unit="s"),
              _hist_svg(lat["wall_transit_ms"], title="Shared messages: wall transit (NATS)", unit="ms")]
     for n, h in lat["step_wall_ms"].items():
         hists.append(_hist_svg(h, title=f"{n} node: wall time per step", unit="ms"))
-    checks = "".join(f'<label style="color:{NODE_COLOURS.get(n, "#555")}"><input type="checkbox" data-node="{n}" '
-                     f'checked> {esc(n)} picture</label>' for n in nodes)
+    return "".join(hists)
+
+
+def _launches_text(info: dict) -> str:
+    """The first six launches (id, time, place), and how many more."""
+    esc = html.escape
     launches = ", ".join(f"{esc(lch['id'])} at {_utc(lch['t_unix_s'])} from {lch['lat_deg']:.2f} N "
                          f"{lch['lon_deg']:.2f} E" for lch in info.get("launches", [])[:6])
     if len(info.get("launches", [])) > 6:
         launches += f" and {len(info['launches']) - 6} more"
+    return launches
+
+
+def write_report(path: Path, metrics: dict, ground: list[dict], recorder: Recorder) -> None:
+    """Write the report page for an exercise's metrics, truth ground tracks and recorded picture."""
+    esc = html.escape
+    info = metrics["exercise"]
+    t0 = float(info["t0_unix_s"])
+    t_end = float(info["t_end_unix_s"])
+    map_data, (x0, y0, x1, y1) = _map_data(ground, recorder)
+    land, borders = _basemap_paths(x0, y0, x1, y1)
+    nodes = info.get("nations", [])
+    data = {"t0": t0, **map_data, "colours": NODE_COLOURS}
+    data_json = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
+    rows = metrics["first_alerts"]
+    impact_series, impact_dashes, impact_title, impact_note = _impact_chart_series(metrics["prediction_error"], t0)
+    track_series = {f"{n} track": [(t - t0, e) for t, e in v]
+                    for n, v in metrics["prediction_error"]["track_m"].items()}
+    checks = "".join(f'<label style="color:{NODE_COLOURS.get(n, "#555")}"><input type="checkbox" data-node="{n}" '
+                     f'checked> {esc(n)} picture</label>' for n in nodes)
+    launches = _launches_text(info)
+    link_lines = _link_lines(metrics)
     wall = metrics["wall_s"]
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>EXERCISE report: {esc(info['name'])}</title>
@@ -441,7 +472,7 @@ step="1" value="{t_end - t0:.0f}" aria-label="time after launch" style="width:60
 last minute (dashed: powered-flight corridor)</span></div>
 <svg id="map" viewBox="{x0:.1f} {y0:.1f} {x1 - x0:.1f} {y1 - y0:.1f}" role="img" aria-label="map">
 <path class="land" d="{land}"/><path class="borders" d="{borders}"/><g id="dyn"></g></svg>
-<h2>First alerts with and without sharing</h2>{''.join(table)}
+<h2>First alerts with and without sharing</h2>{_first_alert_table(rows, t0)}
 <h2>Alert timeline per area against the truth</h2>{_timeline_svg(rows, metrics['truth_passages'], t0, t_end)}
 <h2>Prediction error against time</h2>
 {_line_chart(impact_series, title=impact_title, xlabel="seconds after T0", ylabel="metres", log_y=True,
@@ -449,8 +480,8 @@ last minute (dashed: powered-flight corridor)</span></div>
 <p class="note">{esc(impact_note)}</p>
 {_line_chart(track_series, title="System track position error (median over tracks, nearest true object)",
              xlabel="seconds after T0", ylabel="metres", log_y=True)}
-<h2>Latency</h2>{''.join(hists)}
-<h2>Link events, faults and injects</h2>{''.join(faults)}<p>{'<br>'.join(esc(x) for x in link_lines)}</p>
+<h2>Latency</h2>{_latency_hists(metrics['latency'])}
+<h2>Link events, faults and injects</h2>{_fault_table(metrics, t0)}<p>{'<br>'.join(esc(x) for x in link_lines)}</p>
 <script type="application/json" id="report-data">{data_json}</script>
 <script>{_JS}</script>
 </body></html>

@@ -1,6 +1,7 @@
 """The fused picture: national tracks in, system tracks with stable ids out.
 
-Each call of Fuser.update(t, tracks_by_nation) does, for all tracks at once:
+Each call of Fuser.update(t, tables) (national track tables: own and partners', triwarn.records.tracks)
+does, for all tracks at once:
 1. predicts every national track and every live system track to t with the flight model (cubature
    points through J2 free flight, plus process noise that is large while an object is boosting);
 2. keeps each national track on the system track it fed before while it stays inside a wider gate (so ids
@@ -17,13 +18,14 @@ Each call of Fuser.update(t, tracks_by_nation) does, for all tracks at once:
 6. coasts system tracks nobody reported (prediction only, `coasting` set) for up to max_coast_s, so a
    track that reappears after a gap, from the same nation or another, gets its old id back.
 
-The class holds no clock and does no I/O: the caller gives the time and the tracks.
+The class holds no clock and does no I/O: the caller gives the time and the tracks. It returns the
+system tracks as one table (SystemTracks), sorted by id, which is also the state it predicts from next.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -38,13 +40,14 @@ from triwarn.fusion.associate import (
 from triwarn.fusion.intersection import covariance_intersection
 from triwarn.fusion.mode import AnyBoostRule, ModeMemory, ModeRule, Votes
 from triwarn.fusion.predictor import Q_BALLISTIC_M2_S3, Q_BOOST_M2_S3, predict_states
-from triwarn.fusion.track import MODE_BOOST, NationalTrack, SystemTrack
+from triwarn.records.tracks import MODE_BOOST, NationalTracks, SystemTracks
 
 
 @dataclass
 class _Contribution:
     nation: str
-    track: NationalTrack
+    track_id: str
+    row: int  # in the call's national table
     state: np.ndarray  # predicted to the fusion time, (6,)
     cov: np.ndarray  # (6, 6)
     gate_cov: np.ndarray  # cov plus the mode's model-mismatch covariance, for gating only, (6, 6)
@@ -68,25 +71,25 @@ class Fuser:
     mode_rule: ModeRule | AnyBoostRule = field(default_factory=ModeRule)
     _modes: dict[str, ModeMemory] = field(default_factory=dict, repr=False)
     _first_heard: dict[tuple[str, str], float] = field(default_factory=dict, repr=False)
-    _tracks: dict[str, SystemTrack] = field(default_factory=dict, repr=False)
+    _table: SystemTracks = field(default_factory=SystemTracks.empty, repr=False)
+    _rows: dict[str, int] = field(default_factory=dict, repr=False)  # live system track id -> row of _table
     _bindings: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
     _next_id: int = field(default=1, repr=False)
 
-    def update(
-        self, t_unix_s: float, tracks_by_nation: Mapping[str, Sequence[NationalTrack]]
-    ) -> list[SystemTrack]:
-        """Fuse the nations' latest tracks at t_unix_s; return every live system track, sorted by id."""
+    def update(self, t_unix_s: float, tables: NationalTracks | Sequence[NationalTracks]) -> SystemTracks:
+        """Fuse the nations' latest tracks (one table or several: own and partners', each row naming its
+        nation) at t_unix_s; return every live system track, sorted by id."""
         t = float(t_unix_s)
-        contribs = self._predict_national(t, tracks_by_nation)
+        nat = tables if isinstance(tables, NationalTracks) else NationalTracks.concat(tables)
+        contribs = self._predict_national(t, nat)
         prior_ids, prior_state, prior_cov = self._predict_system(t)
-        prior_gate_cov = prior_cov + mismatch_cov(
-            np.array([self._tracks[s].mode == MODE_BOOST for s in prior_ids], bool))
+        prior_gate_cov = prior_cov + mismatch_cov(self._table.boost)
         prior_index = {sid: i for i, sid in enumerate(prior_ids)}
 
         members: dict[str, list[_Contribution]] = {}
         free: list[_Contribution] = []
         # 2. Keep existing bindings that are still statistically consistent (with hysteresis).
-        bound = [(c, self._bindings.get((c.nation, c.track.track_id))) for c in contribs]
+        bound = [(c, self._bindings.get((c.nation, c.track_id))) for c in contribs]
         keep_idx = [i for i, (_c, sid) in enumerate(bound) if sid in prior_index]
         if keep_idx:
             rows = np.array([prior_index[bound[i][1]] for i in keep_idx])
@@ -98,7 +101,7 @@ class Fuser:
                 if d2[j] <= self.keep_gate_d2:
                     members.setdefault(sid, []).append(c)
                 else:
-                    del self._bindings[(c.nation, c.track.track_id)]
+                    del self._bindings[(c.nation, c.track_id)]
                     free.append(c)
         kept = set(keep_idx)
         free.extend(c for i, (c, _sid) in enumerate(bound) if i not in kept)
@@ -121,41 +124,53 @@ class Fuser:
                 rows, cols = assign(cost)
                 for r, k in zip(rows, cols, strict=True):
                     members.setdefault(cand_ids[k], []).append(mine[r])
-                    self._bindings[(nation, mine[r].track.track_id)] = cand_ids[k]
+                    self._bindings[(nation, mine[r].track_id)] = cand_ids[k]
                     matched.add(int(r))
             for r, c in enumerate(mine):
                 if r not in matched:
                     sid = f"{self.id_prefix}{self._next_id}"
                     self._next_id += 1
                     members[sid] = [c]
-                    self._bindings[(nation, c.track.track_id)] = sid
+                    self._bindings[(nation, c.track_id)] = sid
 
         # 4. Merge system tracks that hold one object under different nations' tracks.
         self._merge(members)
-        self._fuse(t, members)
-        self._coast(t, prior_ids, prior_state, prior_cov, members)
-        return [self._tracks[sid] for sid in sorted(self._tracks, key=_id_order)]
+        fused = self._fuse(t, nat, members)
+        coasted = self._coast(t, prior_ids, prior_state, prior_cov, members)
+        table = SystemTracks.concat([fused, coasted])
+        ids = table.track_id.tolist()
+        order = sorted(range(len(ids)), key=lambda i: _id_order(ids[i]))
+        if order != list(range(len(ids))):
+            table = table.take(np.array(order, np.intp))
+        self._table = table
+        self._rows = table.index()
+        live = set(self._rows)
+        self._bindings = {key: sid for key, sid in self._bindings.items() if sid in live}
+        self._first_heard = {key: t0 for key, t0 in self._first_heard.items() if key in self._bindings}
+        return table
 
     @property
-    def tracks(self) -> list[SystemTrack]:
+    def tracks(self) -> SystemTracks:
         """The live system tracks as of the last update."""
-        return [self._tracks[sid] for sid in sorted(self._tracks, key=_id_order)]
+        return self._table
 
     # -- steps -------------------------------------------------------------------------------------------
 
-    def _predict_national(self, t: float, tracks_by_nation: Mapping[str, Sequence[NationalTrack]]):
-        flat = [(nation, tr) for nation in sorted(tracks_by_nation) for tr in tracks_by_nation[nation]]
-        if not flat:
+    def _predict_national(self, t: float, nat: NationalTracks) -> list[_Contribution]:
+        if not len(nat):
             return []
-        pos = np.stack([np.asarray(tr.pos_ecef_m, float) for _n, tr in flat])
-        vel = np.stack([np.asarray(tr.vel_ecef_mps, float) for _n, tr in flat])
-        cov = np.stack([np.asarray(tr.cov_ecef_m2, float) for _n, tr in flat])
-        dt = np.array([t - tr.t_unix_s for _n, tr in flat])
-        q = np.array([Q_BOOST_M2_S3 if tr.mode == MODE_BOOST else Q_BALLISTIC_M2_S3 for _n, tr in flat])
-        pos, vel, cov = predict_states(pos, vel, cov, dt, q)
+        # Nation by nation (sorted), each nation's rows in their order.
+        order = np.argsort(nat.nation.astype(str), kind="stable")
+        dt = t - nat.t_unix_s[order]
+        boost = nat.boost[order]
+        q = np.where(boost, Q_BOOST_M2_S3, Q_BALLISTIC_M2_S3)
+        pos, vel, cov = predict_states(nat.pos_ecef_m[order], nat.vel_ecef_mps[order], nat.cov_ecef_m2[order],
+                                       dt, q)
         state = np.concatenate([pos, vel], axis=-1)
-        gate_cov = cov + mismatch_cov(np.array([tr.mode == MODE_BOOST for _n, tr in flat], bool))
-        return [_Contribution(n, tr, state[i], cov[i], gate_cov[i]) for i, (n, tr) in enumerate(flat)]
+        gate_cov = cov + mismatch_cov(boost)
+        nations, ids = nat.nation[order].tolist(), nat.track_id[order].tolist()
+        return [_Contribution(nations[i], ids[i], int(r), state[i], cov[i], gate_cov[i])
+                for i, r in enumerate(order.tolist())]
 
     def _merge(self, members: dict[str, list[_Contribution]]) -> None:
         """Join system tracks of this call whose nations do not overlap and whose estimates pass the gate.
@@ -192,86 +207,95 @@ class Fuser:
             keep, gone = sorted((a, b), key=_id_order)
             members[keep].extend(members.pop(gone))
             root[gone] = keep
-            self._tracks.pop(gone, None)
+            self._rows.pop(gone, None)
             self._modes.pop(gone, None)
             for key, sid in self._bindings.items():
                 if sid == gone:
                     self._bindings[key] = keep
 
     def _predict_system(self, t: float):
-        ids = list(self._tracks)
+        ids = self._table.track_id.tolist()
         if not ids:
             return ids, np.empty((0, 6)), np.empty((0, 6, 6))
-        trs = [self._tracks[s] for s in ids]
-        dt = np.array([t - tr.t_unix_s for tr in trs])
-        q = np.array([Q_BOOST_M2_S3 if tr.mode == MODE_BOOST else Q_BALLISTIC_M2_S3 for tr in trs])
-        pos, vel, cov = predict_states(np.stack([tr.pos_ecef_m for tr in trs]),
-                                       np.stack([tr.vel_ecef_mps for tr in trs]),
-                                       np.stack([tr.cov_ecef_m2 for tr in trs]), dt, q)
+        tab = self._table
+        q = np.where(tab.boost, Q_BOOST_M2_S3, Q_BALLISTIC_M2_S3)
+        pos, vel, cov = predict_states(tab.pos_ecef_m, tab.vel_ecef_mps, tab.cov_ecef_m2, t - tab.t_unix_s, q)
         return ids, np.concatenate([pos, vel], axis=-1), cov
 
-    def _fuse(self, t: float, members: dict[str, list[_Contribution]]) -> None:
+    def _fuse(self, t: float, nat: NationalTracks, members: dict[str, list[_Contribution]]) -> SystemTracks:
         if not members:
-            return
+            return SystemTracks.empty()
         sids = list(members)
-        k = max(len(v) for v in members.values())
-        means = np.zeros((len(sids), k, 6))
-        covs = np.broadcast_to(np.eye(6), (len(sids), k, 6, 6)).copy()
-        present = np.zeros((len(sids), k), bool)
+        n, k = len(sids), max(len(v) for v in members.values())
+        means = np.zeros((n, k, 6))
+        covs = np.broadcast_to(np.eye(6), (n, k, 6, 6)).copy()
+        present = np.zeros((n, k), bool)
+        rows = np.zeros((n, k), np.intp)
+        seen = np.zeros((n, k))
         for i, sid in enumerate(sids):
             for j, c in enumerate(members[sid]):
-                means[i, j], covs[i, j], present[i, j] = c.state, c.cov, True
+                means[i, j], covs[i, j], present[i, j], rows[i, j] = c.state, c.cov, True, c.row
+                seen[i, j] = t - self._first_heard.setdefault((c.nation, c.track_id), t)
         mean, cov, _w = covariance_intersection(means, covs, present)
-        label_boost = np.zeros((len(sids), k), bool)
-        p_boost = np.full((len(sids), k), np.nan)
-        age = np.zeros((len(sids), k))
-        quality = np.ones((len(sids), k))
-        seen = np.zeros((len(sids), k))
-        for i, sid in enumerate(sids):
-            for j, c in enumerate(members[sid]):
-                tr = c.track
-                seen[i, j] = t - self._first_heard.setdefault((c.nation, tr.track_id), t)
-                label_boost[i, j] = tr.mode == MODE_BOOST
-                age[i, j] = t - tr.t_unix_s
-                if tr.boost_probability is not None:
-                    p_boost[i, j] = tr.boost_probability
-                if tr.quality is not None:
-                    quality[i, j] = tr.quality
+        label_boost = nat.boost[rows] & present
+        p_boost = np.where(present, nat.boost_probability[rows], np.nan)
+        age = np.where(present, t - nat.t_unix_s[rows], 0.0)
+        nat_quality = nat.quality[rows]
+        quality = np.where(present & np.isfinite(nat_quality), nat_quality, 1.0)
         memories, p_vote, thrust = self.mode_rule.decide(
             t, [self._modes.get(sid) for sid in sids], Votes(present, label_boost, p_boost, covs, age, quality, seen),
             mean[:, :3], mean[:, 3:], cov)
+        given = present & np.isfinite(nat_quality)
+        best_quality = np.where(given.any(axis=1), np.max(np.where(given, nat_quality, -np.inf), axis=1), np.nan)
+        first_seen = np.minimum(t, np.min(np.where(present, nat.t_unix_s[rows], np.inf), axis=1))
+        n_updates = np.ones(n, np.int64)
+        old = self._table
         for i, sid in enumerate(sids):
             self._modes[sid] = memories[i]
-            cs = members[sid]
-            qualities = [c.track.quality for c in cs if c.track.quality is not None]
-            old = self._tracks.get(sid)
-            self._tracks[sid] = SystemTrack(
-                track_id=sid, t_unix_s=t, pos_ecef_m=mean[i, :3].copy(), vel_ecef_mps=mean[i, 3:].copy(),
-                cov_ecef_m2=cov[i],
-                mode=memories[i].mode,
-                nations=tuple(sorted({c.nation for c in cs})),
-                sources=tuple(sorted(f"{c.nation}:{c.track.track_id}" for c in cs)),
-                first_seen_unix_s=old.first_seen_unix_s if old else min(t, *(c.track.t_unix_s for c in cs)),
-                last_update_unix_s=t, n_updates=(old.n_updates if old else 0) + 1, coasting=False,
-                quality=max(qualities) if qualities else None,
-                boost_probability=float(p_vote[i]), thrust_mps2=float(thrust[i]),
-            )
+            r = self._rows.get(sid)
+            if r is not None:
+                first_seen[i] = old.first_seen_unix_s[r]
+                n_updates[i] = old.n_updates[r] + 1
+        return SystemTracks(
+            track_id=np.array(sids, dtype=object), t_unix_s=np.full(n, t), pos_ecef_m=mean[:, :3].copy(),
+            vel_ecef_mps=mean[:, 3:].copy(), cov_ecef_m2=cov,
+            boost=np.array([m.mode == MODE_BOOST for m in memories], bool),
+            nations=[tuple(sorted({c.nation for c in members[sid]})) for sid in sids],
+            sources=[tuple(sorted(f"{c.nation}:{c.track_id}" for c in members[sid])) for sid in sids],
+            first_seen_unix_s=first_seen, last_update_unix_s=np.full(n, t), n_updates=n_updates,
+            coasting=np.zeros(n, bool), quality=best_quality,
+            boost_probability=np.asarray(p_vote, float), thrust_mps2=np.asarray(thrust, float),
+        )
 
-    def _coast(self, t, prior_ids, prior_state, prior_cov, members) -> None:
+    def _coast(self, t, prior_ids, prior_state, prior_cov, members) -> SystemTracks:
+        """The prior system tracks nobody reported now, predicted to t, while within max_coast_s."""
+        keep = []
+        old = self._table
         for i, sid in enumerate(prior_ids):
-            if sid in members or sid not in self._tracks:  # fused now, or merged into another track
+            if sid in members or sid not in self._rows:  # fused now, or merged into another track
                 continue
-            old = self._tracks[sid]
-            if t - old.last_update_unix_s > self.max_coast_s:
-                del self._tracks[sid]
+            if t - old.last_update_unix_s[i] > self.max_coast_s:
                 self._modes.pop(sid, None)
                 continue
-            self._tracks[sid] = replace(old, t_unix_s=t, pos_ecef_m=prior_state[i, :3].copy(),
-                                        vel_ecef_mps=prior_state[i, 3:].copy(), cov_ecef_m2=prior_cov[i],
-                                        nations=(), sources=(), coasting=True)
-        live = set(self._tracks)
-        self._bindings = {key: sid for key, sid in self._bindings.items() if sid in live}
-        self._first_heard = {key: t0 for key, t0 in self._first_heard.items() if key in self._bindings}
+            keep.append(i)
+        if not keep:
+            return SystemTracks.empty()
+        idx = np.array(keep, np.intp)
+        out = old.take(idx)
+        out.t_unix_s = np.full(len(idx), t)
+        out.pos_ecef_m = prior_state[idx, :3].copy()
+        out.vel_ecef_mps = prior_state[idx, 3:].copy()
+        out.cov_ecef_m2 = prior_cov[idx]
+        out.nations = _no_names(len(idx))
+        out.sources = _no_names(len(idx))
+        out.coasting = np.ones(len(idx), bool)
+        return out
+
+
+def _no_names(n: int) -> np.ndarray:
+    out = np.empty(n, object)
+    out.fill(())
+    return out
 
 
 def _id_order(sid: str) -> tuple[int, str]:

@@ -53,8 +53,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from triwarn.fusion.track import MODE_BALLISTIC, MODE_BOOST
 from triwarn.physics.dynamics import ballistic_accel_ecef
+from triwarn.records.tracks import MODE_BALLISTIC, MODE_BOOST
 
 
 @dataclass(frozen=True)

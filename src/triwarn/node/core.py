@@ -1,14 +1,15 @@
 """One nation's processing as a pure step on a clock: no network, no disk, no wall time.
 
     node = NationalNode(settings, sensors, sender=..., admission=..., areas=AreaIndex.load())
-    node.deliver(raw_partner_messages, now_unix_s)      # bytes + subject, as they came off the wire
+    node.ingest_message(msg)                            # a partner message the transport admitted
     result = node.step(t_unix_s, radar, ir)             # own detections up to t_unix_s
 
 A step runs the chain sensors -> tracking -> (partner tracks) -> fusion -> assessment -> warning and
 returns what the node has to send and to show: sealed messages for its partners (under its release
 policy), the fused system tracks, the assessment events, the warning messages (as data and as CAP
-1.2 documents) and CoT events. The same object serves a live node (the edge feeds it from NATS and a
-wall clock), `triwarn replay` and exercises (fed in lockstep on a simulated clock), and tests.
+1.2 documents) and CoT events, and the partners' latest launch reports and impact reports (for the picture). The
+same object serves a live node and `triwarn replay` and exercises, always through
+triwarn.node.runner.NodeRunner (on a wall clock or in lockstep on a simulated clock), and tests.
 
 Only the nation's own tracks are shared (never system tracks that already hold partner data, so no
 nation's data comes back to it as if it were new), and a track report names no sensor: it carries the
@@ -17,36 +18,32 @@ state, covariance, mode, quality and the contributing nation only.
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Iterable, Mapping
+from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-import msgspec
 import numpy as np
 from numpy.typing import NDArray
 
 from triwarn.assess.assessor import AssessConfig, Assessor
-from triwarn.assess.events import AreaRisk, Event, ImpactPrediction
-from triwarn.assess.events import LaunchEvent as AssessLaunch
 from triwarn.fusion.fuser import Fuser
-from triwarn.fusion.track import NationalTrack, SystemTrack
-from triwarn.geo.frames import ecef_to_geodetic
-from triwarn.sensors.formats import IrDetections, RadarDetections
+from triwarn.records import NATIONS
+from triwarn.records.detections import IrDetections, RadarDetections
+from triwarn.records.events import AreaRisk, Event, ImpactPrediction, LaunchEvent, TrackObservation, WarnInput
+from triwarn.records.tracks import MODE_BALLISTIC, MODE_BOOST, NationalTracks, SystemTracks
+from triwarn.records.warnings import WarningMessage
 from triwarn.share.admission import Admission
-from triwarn.share.schema import ImpactPrediction as WireImpact
-from triwarn.share.schema import LaunchEvent as WireLaunch
-from triwarn.share.schema import TrackReport, TrackState
+from triwarn.share.schema import ImpactReport, LaunchReport, TrackReport, TrackState, WarningState
 from triwarn.share.sender import Outgoing, Sender
 from triwarn.tracking.tracker import Tracker
-from triwarn.tracking.tracker import TrackReport as OwnTracks
 from triwarn.warn import cap, cot
-from triwarn.warn.state import Issuer, WarningMachine, WarningMessage, WarnPolicy
+from triwarn.warn.machine import WarningMachine
+from triwarn.warn.policy import Issuer, WarnPolicy
 
-NATIONS = ("us", "jp", "kr")
 # The areas each nation warns: its own subdivisions and territories (ISO 3166-2 prefixes).
 WARNS_FOR = {"jp": ("JP-",), "kr": ("KR-",), "us": ("US-",)}
 TRACKS_PER_REPORT = 256  # track states per signed message (one signature covers them all)
-PARTNER_EVENTS_KEPT = 2000  # partner events kept for display
+PARTNER_EVENTS_KEPT = 2000  # partner launch / impact / warning reports kept (each kind), newest first out last
 
 
 def node_assess_config() -> AssessConfig:
@@ -81,31 +78,128 @@ class StepResult:
 
     t_unix_s: float
     outgoing: list[Outgoing]
-    system_tracks: list[SystemTrack]
-    own_tracks: OwnTracks
+    system_tracks: SystemTracks
+    own_tracks: NationalTracks | None
     events: list[Event]
     warnings: list[WarningMessage]
     cap_xml: list[tuple[WarningMessage, bytes]]
     cot_xml: list[bytes]
+    # The partners' latest launch reports (one per sender and event) and impact reports (one per sender
+    # and track) held at this step, oldest first: what they assessed, for the picture (never fused).
+    partner_launches: list[LaunchReport] = field(default_factory=list)
+    partner_impacts: list[ImpactReport] = field(default_factory=list)
 
 
-@dataclass
-class _PartnerTrack:
-    nation: str
-    track: NationalTrack
-    received_unix_s: float
+class _PartnerTracks:
+    """The partners' latest track states, one slot per (nation, track id), in parallel arrays: a step
+    builds its partner table with one fancy index (no per-track objects). A state older than the one
+    held for its track is ignored."""
+
+    def __init__(self) -> None:
+        self._slot: dict[tuple[str, str], int] = {}
+        self._free: list[int] = []
+        self._cap = 0
+        self._next_seq = 0
+        self._grow(64)
+
+    def _grow(self, need: int) -> None:
+        cap = max(need, 2 * self._cap)
+        old = self._cap
+
+        def ext(arr, shape, dtype=float, fill=0):
+            new = np.full((cap, *shape), fill, dtype=dtype)
+            if old:
+                new[:old] = arr
+            return new
+
+        self.key = ext(getattr(self, "key", None), (), object, None)
+        self.track_id = ext(getattr(self, "track_id", None), (), object, None)
+        self.nation = ext(getattr(self, "nation", None), (), object, None)
+        self.seq = ext(getattr(self, "seq", None), (), np.int64)  # first arrival order of the key
+        self.t = ext(getattr(self, "t", None), ())
+        self.pos = ext(getattr(self, "pos", None), (3,))
+        self.vel = ext(getattr(self, "vel", None), (3,))
+        self.cov = ext(getattr(self, "cov", None), (6, 6))
+        self.boost = ext(getattr(self, "boost", None), (), bool, False)
+        self.quality = ext(getattr(self, "quality", None), ())
+        self.used = ext(getattr(self, "used", None), (), bool, False)
+        self._free.extend(range(cap - 1, old - 1, -1))
+        self._cap = cap
+
+    def __len__(self) -> int:
+        return len(self._slot)
+
+    def put(self, nation: str, states) -> None:
+        """Hold one message's track states (share.schema.TrackState) of `nation`."""
+        slots, rows = [], []
+        for st in states:
+            key = (nation, st.track_id)
+            k = self._slot.get(key)
+            if k is None:
+                if not self._free:
+                    self._grow(self._cap + 1)
+                k = self._free.pop()
+                self._slot[key] = k
+                self.key[k], self.track_id[k], self.nation[k] = key, st.track_id, nation
+                self.seq[k] = self._next_seq
+                self._next_seq += 1
+                self.used[k] = True
+            elif self.t[k] > st.t_unix_s:
+                continue  # an older state than the one held: keep the newer
+            slots.append(k)
+            rows.append(st)
+        if not slots:
+            return
+        idx = np.array(slots, np.intp)
+        self.t[idx] = [st.t_unix_s for st in rows]
+        self.pos[idx] = [st.pos_ecef_m for st in rows]
+        self.vel[idx] = [st.vel_ecef_mps for st in rows]
+        self.cov[idx] = _cov_full([st.cov_ecef for st in rows])
+        self.boost[idx] = [st.mode == MODE_BOOST for st in rows]
+        self.quality[idx] = [st.quality for st in rows]
+
+    def expire(self, t_unix_s: float, max_age_s: float) -> None:
+        """Forget the tracks whose latest state is more than max_age_s older than t_unix_s."""
+        old = np.flatnonzero(self.used & (t_unix_s - self.t > max_age_s))
+        for k in old.tolist():
+            del self._slot[self.key[k]]
+            self._free.append(k)
+        self.used[old] = False
+
+    def table(self) -> NationalTracks:
+        """The held tracks, in the order their tracks first arrived."""
+        idx = np.flatnonzero(self.used)
+        idx = idx[np.argsort(self.seq[idx], kind="stable")]
+        return NationalTracks(self.track_id[idx], self.t[idx], self.pos[idx], self.vel[idx], self.cov[idx],
+                              boost=self.boost[idx], quality=self.quality[idx], nation=self.nation[idx])
 
 
-def _cov_upper(cov: NDArray) -> list[float]:
-    iu = np.triu_indices(6)
-    return cov[iu].tolist()
+def _keep_latest(held: OrderedDict, key: tuple[str, str], msg) -> None:
+    """Hold msg as the latest under key (an older one than held is ignored); the oldest entries go
+    beyond PARTNER_EVENTS_KEPT."""
+    prev = held.get(key)
+    if prev is not None and prev.sent_unix_s > msg.sent_unix_s:
+        return
+    held.pop(key, None)
+    held[key] = msg
+    while len(held) > PARTNER_EVENTS_KEPT:
+        held.popitem(last=False)
 
 
-def _cov_full(upper: list[float]) -> NDArray:
-    cov = np.zeros((6, 6))
-    iu = np.triu_indices(6)
-    cov[iu] = upper
-    return cov + np.triu(cov, 1).T
+_IU = np.triu_indices(6)
+
+
+def _cov_upper(cov: NDArray) -> list:
+    """Upper triangles (..., 21), row by row, of covariances (..., 6, 6), as (nested) lists."""
+    return np.asarray(cov)[..., _IU[0], _IU[1]].tolist()
+
+
+def _cov_full(upper) -> NDArray:
+    """Covariances (..., 6, 6) from upper triangles (..., 21), row by row."""
+    upper = np.asarray(upper, float)
+    cov = np.zeros((*upper.shape[:-1], 6, 6))
+    cov[..., _IU[0], _IU[1]] = upper
+    return cov + np.swapaxes(np.triu(cov, 1), -1, -2)
 
 
 class NationalNode:
@@ -136,31 +230,17 @@ class NationalNode:
         self.areas = areas
         self.sender = sender
         self.admission = admission
-        self._partners: dict[tuple[str, str], _PartnerTrack] = {}
-        # The newest partner events only: a live node runs for months.
-        self._partner_events: deque[object] = deque(maxlen=PARTNER_EVENTS_KEPT)
+        self._partners = _PartnerTracks()
+        # The partners' latest reports, bounded (a live node runs for months): launch reports by (sender,
+        # event_id), impact reports by (sender, track_id), warning states by (sender, cap_identifier).
+        self._partner_launches: OrderedDict[tuple[str, str], LaunchReport] = OrderedDict()
+        self._partner_impacts: OrderedDict[tuple[str, str], ImpactReport] = OrderedDict()
+        self._partner_warnings: OrderedDict[tuple[str, str], WarningState] = OrderedDict()
         self._alive: dict[str, float] = {}  # system track id -> last time seen
         self._last_cot_unix_s = -np.inf
         self.issued: list[WarningMessage] = []
 
     # ------------------------------------------------------------------------------------- receiving
-
-    def deliver(self, raw: Iterable[tuple[bytes, str | None]], now_unix_s: float) -> int:
-        """Admit partner messages (bytes and the subject they came on) against this node's clock.
-
-        Rejected messages are counted by the admission (reason and counter) and change nothing;
-        returns the number accepted.
-        """
-        if self.admission is None:
-            return 0
-        n = 0
-        for data, subject in raw:
-            verdict = self.admission.admit(data, subject, now_unix_s)
-            if verdict.msg is None:
-                continue
-            n += 1
-            self._ingest(verdict.msg)
-        return n
 
     def ingest_message(self, msg) -> None:
         """Take one partner message that the transport already admitted (verified, deduplicated)."""
@@ -168,29 +248,26 @@ class NationalNode:
 
     def _ingest(self, msg) -> None:
         if isinstance(msg, TrackReport):
-            for st in msg.tracks:
-                key = (msg.sender, st.track_id)
-                prev = self._partners.get(key)
-                if prev is not None and prev.track.t_unix_s > st.t_unix_s:
-                    continue  # an older state than the one held: keep the newer
-                self._partners[key] = _PartnerTrack(
-                    nation=msg.sender,
-                    track=NationalTrack(
-                        track_id=st.track_id, t_unix_s=st.t_unix_s,
-                        pos_ecef_m=np.asarray(st.pos_ecef_m, float),
-                        vel_ecef_mps=np.asarray(st.vel_ecef_mps, float),
-                        cov_ecef_m2=_cov_full(st.cov_ecef),
-                        mode="boost" if st.mode == "boost" else "ballistic",
-                        quality=st.quality,
-                    ),
-                    received_unix_s=msg.sent_unix_s,
-                )
-        else:
-            self._partner_events.append(msg)
+            self._partners.put(msg.sender, msg.tracks)
+        elif isinstance(msg, LaunchReport):
+            _keep_latest(self._partner_launches, (msg.sender, msg.event_id), msg)
+        elif isinstance(msg, ImpactReport):
+            _keep_latest(self._partner_impacts, (msg.sender, msg.track_id), msg)
+        elif isinstance(msg, WarningState):
+            _keep_latest(self._partner_warnings, (msg.sender, msg.cap_identifier), msg)
+        # Heartbeats and link reports are the runner's business (link state), not the picture's.
 
-    def partner_events(self) -> list[object]:
-        """The latest partner launch events, impact predictions and warning states (for display)."""
-        return list(self._partner_events)
+    def partner_launches(self) -> list[LaunchReport]:
+        """The partners' latest launch reports, oldest first."""
+        return list(self._partner_launches.values())
+
+    def partner_impacts(self) -> list[ImpactReport]:
+        """The partners' latest impact reports (one per partner track), oldest first."""
+        return list(self._partner_impacts.values())
+
+    def partner_warnings(self) -> list[WarningState]:
+        """The partners' latest warning states (one per CAP identifier), oldest first."""
+        return list(self._partner_warnings.values())
 
     # -------------------------------------------------------------------------------------- stepping
 
@@ -201,14 +278,9 @@ class NationalNode:
         if self.tracker is not None and ((radar is not None and len(radar)) or (ir is not None and len(ir))):
             self.tracker.process(radar=radar, ir=ir)
         own = self.tracker.tracks_at(t) if self.tracker is not None else None
-        own_national = self._own_national(own)
-
-        by_nation: dict[str, list[NationalTrack]] = {self.nation: own_national}
-        for key in [k for k, p in self._partners.items() if t - p.track.t_unix_s > self.settings.partner_max_age_s]:
-            del self._partners[key]
-        for p in self._partners.values():
-            by_nation.setdefault(p.nation, []).append(p.track)
-        system = self.fuser.update(t, by_nation)
+        own = self._own_national(own)
+        self._partners.expire(t, self.settings.partner_max_age_s)
+        system = self.fuser.update(t, [own, self._partners.table()])
 
         events = self.assessor.step(t, system)
         warn_inputs = self._warn_inputs(t, system, events)
@@ -218,51 +290,36 @@ class NationalNode:
         cap_docs = [(w, cap.to_cap(w, cap_polygons=polygons)) for w in warnings]
         cot_docs = self._cot(t, system, events, warnings)
         outgoing = self._outgoing(t, own, events) if self.settings.share and self.sender is not None else []
-        return StepResult(t, outgoing, system, own, events, warnings, cap_docs, cot_docs)
+        return StepResult(t, outgoing, system, own, events, warnings, cap_docs, cot_docs,
+                          partner_launches=self.partner_launches(), partner_impacts=self.partner_impacts())
 
-    def _own_national(self, own: OwnTracks | None) -> list[NationalTrack]:
-        if own is None or len(own) == 0:
-            return []
-        return [
-            NationalTrack(track_id=own.track_ids[i], t_unix_s=own.t_unix_s,
-                          pos_ecef_m=own.pos_ecef_m[i], vel_ecef_mps=own.vel_ecef_mps[i],
-                          cov_ecef_m2=own.cov_ecef_m2[i], mode=own.mode[i], quality=float(own.quality[i]))
-            for i in range(len(own))
-        ]
+    def _own_national(self, own: NationalTracks | None) -> NationalTracks:
+        """The tracker's table as this nation's (an empty table without a tracker)."""
+        if own is None:
+            return NationalTracks.empty()
+        own.nation = np.full(len(own), self.nation, dtype=object)
+        return own
 
     def _mine(self, code: str) -> bool:
         return code.startswith(WARNS_FOR[self.nation])
 
-    def _warn_inputs(self, t: float, system: list[SystemTrack], events: list[Event]) -> list[dict]:
-        """Assessment events for this nation's own areas, plus observed track positions and losses."""
-        exercise = self.settings.exercise
-        out: list[dict] = []
-        for ev in events:
-            if isinstance(ev, AreaRisk) and not self._mine(ev.area):
-                continue
-            d = msgspec.to_builtins(ev)
-            d["exercise"] = exercise
-            out.append(d)
-        if system:
-            pos = np.stack([s.pos_ecef_m for s in system])
-            lat, lon, alt = ecef_to_geodetic(pos)
-            lat, lon = np.degrees(lat), np.degrees(lon)
-            for i, s in enumerate(system):
-                if s.coasting:
-                    continue
-                self._alive[s.track_id] = t
-                out.append({"type": "track", "t": t, "track": s.track_id, "lat_deg": float(lat[i]),
-                            "lon_deg": float(lon[i]), "alt_m": float(alt[i]), "status": "alive",
-                            "exercise": exercise})
-        live = {s.track_id for s in system if not s.coasting}
+    def _warn_inputs(self, t: float, system: SystemTracks, events: list[Event]) -> list[WarnInput]:
+        """The assessment's records for this nation's own areas, as they are, plus observed track positions
+        and losses. The node is one mode (live or its exercise) for its life: its issuer says which."""
+        out: list[WarnInput] = [ev for ev in events if not (isinstance(ev, AreaRisk) and not self._mine(ev.area))]
+        seen = system.take(~system.coasting)
+        for tid, la, lo, al in zip(seen.track_id.tolist(), seen.lat_deg.tolist(), seen.lon_deg.tolist(),
+                                   seen.alt_m.tolist(), strict=True):
+            self._alive[tid] = t
+            out.append(TrackObservation(t=t, track=tid, lat_deg=la, lon_deg=lo, alt_m=al))
+        live = set(seen.track_id.tolist())
         for tid, last in list(self._alive.items()):
             if tid not in live and t - last >= self.settings.lost_after_s:
                 del self._alive[tid]
-                out.append({"type": "track", "t": t, "track": tid, "lat_deg": 0.0, "lon_deg": 0.0,
-                            "alt_m": 0.0, "status": "lost", "exercise": exercise})
+                out.append(TrackObservation(t=t, track=tid, status="lost"))
         return out
 
-    def _cot(self, t: float, system: list[SystemTrack], events: list[Event],
+    def _cot(self, t: float, system: SystemTracks, events: list[Event],
              warnings: list[WarningMessage]) -> list[bytes]:
         how = "m-s" if self.settings.exercise else "m-f"
         sender = f"triwarn-{self.nation}"
@@ -271,14 +328,13 @@ class NationalNode:
         due = interval < np.inf and t - self._last_cot_unix_s >= interval
         if due:
             self._last_cot_unix_s = t
-        if system and due:
-            pos = np.stack([s.pos_ecef_m for s in system])
-            lat, lon, alt = ecef_to_geodetic(pos)
-            for i, s in enumerate(system):
-                sigma = float(np.sqrt(max(np.trace(s.cov_ecef_m2[:3, :3]) / 3.0, 0.0)))
-                out.append(cot.track_event(sender=sender, track_id=s.track_id, t_unix_s=t,
-                                           lat_deg=float(np.degrees(lat[i])), lon_deg=float(np.degrees(lon[i])),
-                                           hae_m=float(alt[i]), ce_m=sigma, le_m=sigma, how=how))
+        if len(system) and due:
+            sigma = np.sqrt(np.clip(np.trace(system.cov_ecef_m2[:, :3, :3], axis1=-2, axis2=-1) / 3.0, 0.0, None))
+            for tid, la, lo, al, sg in zip(system.track_id.tolist(), system.lat_deg.tolist(),
+                                           system.lon_deg.tolist(), system.alt_m.tolist(), sigma.tolist(),
+                                           strict=True):
+                out.append(cot.track_event(sender=sender, track_id=tid, t_unix_s=t, lat_deg=la, lon_deg=lo,
+                                           hae_m=al, ce_m=sg, le_m=sg, how=how))
         for ev in events if due else ():
             if isinstance(ev, ImpactPrediction):
                 out.append(cot.ellipse_event(sender=sender, track_id=ev.track, t_unix_s=t,
@@ -289,16 +345,17 @@ class NationalNode:
             out.extend(cot.message_events(w))
         return out
 
-    def _outgoing(self, t: float, own: OwnTracks | None, events: list[Event]) -> list[Outgoing]:
+    def _outgoing(self, t: float, own: NationalTracks, events: list[Event]) -> list[Outgoing]:
         """Seal this step's releasable messages: own track states, launch events, impact predictions."""
         out: list[Outgoing] = []
-        if own is not None and len(own):
+        if len(own):
+            quality = np.clip(np.nan_to_num(own.quality, nan=1.0), 0.0, 1.0)
             states = [
-                TrackState(track_id=own.track_ids[i], t_unix_s=own.t_unix_s,
-                           pos_ecef_m=own.pos_ecef_m[i].tolist(), vel_ecef_mps=own.vel_ecef_mps[i].tolist(),
-                           cov_ecef=_cov_upper(own.cov_ecef_m2[i]), mode=own.mode[i],
-                           quality=float(np.clip(own.quality[i], 0.0, 1.0)), nations=[self.nation])
-                for i in range(len(own))
+                TrackState(track_id=tid, t_unix_s=tt, pos_ecef_m=p, vel_ecef_mps=v, cov_ecef=c,
+                           mode=MODE_BOOST if b else MODE_BALLISTIC, quality=q, nations=[self.nation])
+                for tid, tt, p, v, c, b, q in zip(
+                    own.track_id.tolist(), own.t_unix_s.tolist(), own.pos_ecef_m.tolist(), own.vel_ecef_mps.tolist(),
+                    _cov_upper(own.cov_ecef_m2), own.boost.tolist(), quality.tolist(), strict=True)
             ]
             for k in range(0, len(states), TRACKS_PER_REPORT):
                 sealed = self.sender.seal(TrackReport, t, tracks=states[k:k + TRACKS_PER_REPORT])
@@ -306,14 +363,14 @@ class NationalNode:
                     out.append(sealed)
         for ev in events:
             sealed = None
-            if isinstance(ev, AssessLaunch):
+            if isinstance(ev, LaunchEvent):
                 sealed = self.sender.seal(
-                    WireLaunch, t, event_id=f"{self.nation}-{ev.launch_id}", launch_t_unix_s=ev.time_unix_s,
+                    LaunchReport, t, event_id=f"{self.nation}-{ev.launch_id}", launch_t_unix_s=ev.time_unix_s,
                     launch_t_sigma_s=max(ev.time_sigma_s, 0.0), lat_deg=ev.lat_deg, lon_deg=ev.lon_deg,
                     alt_m=0.0, horiz_sigma_m=max(ev.semi_major_m, 0.0) / 2.45, track_ids=[ev.track])
             elif isinstance(ev, ImpactPrediction) and not ev.powered:
                 sealed = self.sender.seal(
-                    WireImpact, t, track_id=ev.track, lat_deg=ev.lat_deg, lon_deg=ev.lon_deg,
+                    ImpactReport, t, track_id=ev.track, lat_deg=ev.lat_deg, lon_deg=ev.lon_deg,
                     semi_major_m=ev.semi_major_m, semi_minor_m=ev.semi_minor_m,
                     bearing_deg=float(ev.orientation_deg % 360.0), impact_t_unix_s=ev.time_unix_s,
                     impact_t_sigma_s=max(ev.time_sigma_s, 0.0), confidence=ev.confidence)

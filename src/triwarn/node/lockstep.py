@@ -1,14 +1,19 @@
 """Drive national nodes on one simulated clock in lockstep: deliver, process, publish, settle, next step.
 
-Used by `triwarn replay` and exercises. Each step k at sim time t_k:
+The lockstep clock driver of triwarn.node.runner.NodeRunner (the live node, service.LiveNode, is the
+wall-clock one): every node runs in a NodeRunner, which holds the rules of running a node (partner
+messages into the picture, heartbeat, link status and LinkReports, messages, outputs to the sink,
+metrics); this module decides only when. Used by `triwarn replay`, exercises and the demo. Each step k
+at sim time t_k:
   1. deliver: every node takes the partner messages whose link is up and whose simulated latency has
      passed since they were published, sorted by (sender, sequence) so that the order never depends on
-     the machine's timing;
+     the machine's timing (heartbeats and link reports too: they are what keeps a partner heard);
   2. process: every node steps on its own detections with time in (t_{k-1}, t_k] (IR reports when
      they become available, t_available);
-  3. publish: every node's sealed messages (and a heartbeat every heartbeat_s of sim time) are handed
-     to its own NATS server as one batch right after its step, without waiting: the servers store and
-     forward them while the next node steps; after the last node, one wait for all acknowledgements;
+  3. publish: every node's messages (its sealed reports, a heartbeat every heartbeat_s of sim time,
+     link reports) are handed to its own NATS server as one batch right after its step, without waiting:
+     the servers store and forward them while the next node steps; after the last node, one wait for
+     all acknowledgements;
   4. settle: the run waits (wall clock, bounded) until every receiving transport has decided on
      (admitted or rejected) every message published to it so far, so admission always happens at the
      receiver's clock of the step the message was published in. A step in which no node publishes
@@ -39,15 +44,17 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from triwarn.node.core import NationalNode, StepResult
-from triwarn.sensors.formats import IrDetections, MeasurementLog, RadarDetections
-from triwarn.share.schema import Heartbeat, Message
+from triwarn.node.outputs import OutputSink
+from triwarn.node.runner import HEARTBEAT_S, LINK_REPORT_S, LINK_TIMEOUT_S, NodeRunner
+from triwarn.records.detections import IrDetections, MeasurementLog, RadarDetections
+from triwarn.share.schema import Heartbeat, LinkReport, Message
 from triwarn.share.sender import Outgoing, Sender
 from triwarn.share.transport import ShareTransport
 
 SETTLE_WAIT_S = 30.0  # wall seconds a step waits for published messages to reach their receivers
 SETTLE_POLL_S = 0.02  # re-check period while waiting (rejected messages wake no one)
 PUBLISH_WAIT_S = 60.0  # wall seconds a node's own server gets to store a step's messages
-HEARTBEAT_S = 2.0  # sim seconds between a node's heartbeats (as a live node's heartbeat_s)
+HOUSEKEEPING = (Heartbeat, LinkReport)  # delivered (the partner is heard) but not logged as deliveries
 
 
 class LockstepError(RuntimeError):
@@ -182,17 +189,24 @@ async def run_lockstep(
     run_log: RunLog | None = None,
     clock_cell: list[float] | None = None,
     heartbeat_s: float = HEARTBEAT_S,
+    link_timeout_s: float = LINK_TIMEOUT_S,
+    link_report_s: float = LINK_REPORT_S,
+    sink: OutputSink | None = None,
+    runners: dict[str, NodeRunner] | None = None,
 ) -> dict[str, int]:
     """Run every node over times_unix_s. transports (connected, one per node; None: no sharing).
 
     The run sets each transport's clock to the sim clock plus the node's offset (links.clock_offsets_s)
     and wraps the node's sender likewise. speed: pace steps at that many sim seconds per wall second
     (None: as fast as possible). on_step(nation, result) after each node's step; on_tick(k, t) after
-    each whole step. run_log collects step timings and deliveries. clock_cell, if given, is also set
-    to each step's sim time. heartbeat_s: sim seconds between a node's heartbeats (first at its first
-    step). Returns counters: delivered, missing (messages that did not reach their
-    receiver within SETTLE_WAIT_S), held_at_end (held back by a link still down at the end),
-    in_flight_at_end (published too late to arrive), expired_in_hold.
+    each whole step. run_log collects step timings and deliveries (of everything but heartbeats and
+    link reports). clock_cell, if given, is also set to each step's sim time. heartbeat_s,
+    link_timeout_s, link_report_s: the runners' rules, in sim seconds. sink: the outputs of every
+    node (OutputSink.on_step, before on_step). runners: if a dict is given, it is filled with each
+    node's NodeRunner (link states, metrics). Returns counters: delivered, missing (messages of any
+    class that did not reach their receiver within SETTLE_WAIT_S), held_at_end (held back by a link
+    still down at the end), in_flight_at_end (published too late to arrive), expired_in_hold; all but
+    missing leave heartbeats and link reports out.
     """
     links = links or LinkModel()
     log = run_log if run_log is not None else RunLog()
@@ -202,6 +216,16 @@ async def run_lockstep(
     sim_now = [float(times_unix_s[0]) if len(times_unix_s) else 0.0]
     published_at: dict[str, tuple[float, float | None]] = {}  # msg id -> (sim t, wall t) of publication
     expected: dict[str, int] = dict.fromkeys(nodes, 0)  # messages published to each receiver so far
+
+    def node_clock(offset: float) -> Callable[[], float]:
+        return lambda: sim_now[0] + offset
+
+    made = {n: NodeRunner(node, (transports or {}).get(n), node_clock(links.offset(n)),
+                          heartbeat_s=heartbeat_s, link_timeout_s=link_timeout_s, link_report_s=link_report_s,
+                          sink=sink)
+            for n, node in nodes.items()}
+    if runners is not None:
+        runners.update(made)
     if transports:
         for n, tr in transports.items():
             box = inboxes[n]
@@ -212,8 +236,7 @@ async def run_lockstep(
 
             def on_message(msg: Message, box: _Inbox = box) -> None:
                 box.recv_wall[msg.msg_id] = time.perf_counter()
-                if not isinstance(msg, Heartbeat):
-                    box.held.append(msg)
+                box.held.append(msg)
                 box.changed.set()
 
             await tr.start_receiving(on_message)
@@ -221,7 +244,6 @@ async def run_lockstep(
     wall0 = time.perf_counter()
     t_first = float(times_unix_s[0]) if len(times_unix_s) else 0.0
     prev_t = -np.inf
-    last_hb = dict.fromkeys(nodes, -np.inf)
     for k, t in enumerate(map(float, times_unix_s)):
         sim_now[0] = t
         if clock_cell is not None:
@@ -231,22 +253,14 @@ async def run_lockstep(
             if ahead > 0:
                 await asyncio.sleep(ahead)
         batches: list[tuple[str, list[Outgoing], list[asyncio.Future]]] = []
-        for n, node in nodes.items():
+        for n, runner in made.items():
             delivered = 0
             if transports:
-                delivered = _deliver(n, node, inboxes[n], t, links, published_at, log, stats)
+                delivered = _deliver(n, runner, inboxes[n], t, links, published_at, log, stats)
             radar, ir = feeds[n].slice(prev_t, t) if n in feeds else (None, None)
-            w0 = time.perf_counter()
-            result = node.step(t, radar, ir)
-            log.timings.append(StepTiming(n, t, time.perf_counter() - w0, delivered))
+            result, outs = runner.step(t, radar, ir)
+            log.timings.append(StepTiming(n, t, runner.last_step_wall_s, delivered))
             if transports:
-                outs = [o for o in result.outgoing if o.subjects]
-                if t - last_hb[n] >= heartbeat_s - 1e-9:
-                    last_hb[n] = t
-                    hb = node.sender.seal(Heartbeat, t, node_state="exercise" if node.settings.exercise else "ok",
-                                          tracks_held=len(result.system_tracks))
-                    if hb.subjects:
-                        outs.append(hb)
                 if outs:
                     for o in outs:
                         published_at[o.msg.msg_id] = (t, None)  # wall time set once every node has stepped
@@ -270,7 +284,8 @@ async def run_lockstep(
             on_tick(k, t)
         prev_t = t
     t_last = prev_t
-    held = [published_at.get(m.msg_id, (m.sent_unix_s, None))[0] for b in inboxes.values() for m in b.held]
+    held = [published_at.get(m.msg_id, (m.sent_unix_s, None))[0] for b in inboxes.values() for m in b.held
+            if not isinstance(m, HOUSEKEEPING)]
     # Messages of the last step (or still within their latency) are in flight, not held back by a fault.
     stats["in_flight_at_end"] = sum(1 for tp in held if tp + links.latency_s > t_last or tp >= t_last)
     stats["held_at_end"] = len(held) - stats["in_flight_at_end"]
@@ -292,9 +307,10 @@ async def _finish_batches(transports: Mapping[str, ShareTransport],
     await asyncio.gather(*(finish(*b) for b in batches))
 
 
-def _deliver(n: str, node: NationalNode, box: _Inbox, t: float, links: LinkModel,
+def _deliver(n: str, runner: NodeRunner, box: _Inbox, t: float, links: LinkModel,
              published_at: dict[str, tuple[float, float | None]], log: RunLog, stats: dict[str, int]) -> int:
-    """Hand node n the held messages that have reached it by sim time t; returns how many."""
+    """Hand node n's runner the held messages that have reached it by sim time t (received at the node's
+    clock then); returns how many, heartbeats and link reports left out of the count and the log."""
     if not box.held:
         return 0
     ready, keep = [], []
@@ -305,21 +321,26 @@ def _deliver(n: str, node: NationalNode, box: _Inbox, t: float, links: LinkModel
             ready.append(m)
         else:
             keep.append(m)
-    log.held_max[n] = max(log.held_max.get(n, 0), len(box.held))
+    log.held_max[n] = max(log.held_max.get(n, 0), sum(not isinstance(m, HOUSEKEEPING) for m in box.held))
     box.held = keep
     if not ready:
         return 0
-    max_age = node.admission.max_age_s if node.admission is not None else np.inf
+    admission = runner.node.admission
+    max_age = admission.max_age_s if admission is not None else np.inf
     now_receiver = t + links.offset(n)
     count = 0
     for m in sorted(ready, key=lambda m: (m.sender, m.seq)):
         t_pub, wall_pub = published_at.get(m.msg_id, (m.sent_unix_s, None))
-        if now_receiver - m.sent_unix_s > max_age:
-            log.expired_in_hold += 1  # the receiver would have rejected it as stale on arrival
-            continue
-        node.ingest_message(m)
-        count += 1
+        housekeeping = isinstance(m, HOUSEKEEPING)
         wall_recv = box.recv_wall.pop(m.msg_id, None)
+        if now_receiver - m.sent_unix_s > max_age:
+            if not housekeeping:
+                log.expired_in_hold += 1  # the receiver would have rejected it as stale on arrival
+            continue
+        runner.receive(m, now_receiver)  # heard now; picture messages go in at this step
+        if housekeeping:
+            continue
+        count += 1
         log.deliveries.append(Delivery(n, m.sender, type(m).__name__, t_pub, t,
                                        None if wall_pub is None or wall_recv is None
                                        else max(0.0, wall_recv - wall_pub)))

@@ -27,7 +27,8 @@ import numpy as np
 
 from triwarn.errors import InputError
 from triwarn.node.lockstep import NodeFeed
-from triwarn.sensors.formats import IrDetections, MeasurementLog, RadarDetections, read_measurements
+from triwarn.records.detections import IrDetections, MeasurementLog, RadarDetections
+from triwarn.sensors.measurement_reader import read_measurements
 
 
 class DetectionSource(Protocol):

@@ -1,8 +1,9 @@
 """Equations of motion of an unpowered object in the rotating Earth-fixed (ECEF) frame.
 
 State layout everywhere: position (m) and velocity (m/s) in ECEF, arrays of shape (..., 3).
-Accelerations include J2 gravity, the Coriolis and centrifugal terms of the rotating frame, and drag
-in an exponential atmosphere for a ballistic coefficient beta = m / (Cd A) in kg/m^2 (inf: no drag).
+Accelerations include J2 gravity and the Coriolis and centrifugal terms of the rotating frame (written
+once, in `physics.equations`, and laid out here on (..., 3) arrays), and drag in an exponential
+atmosphere for a ballistic coefficient beta = m / (Cd A) in kg/m^2 (inf: no drag).
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from triwarn.geo.wgs84 import A_M, GM_M3_S2, J2, OMEGA_RAD_S
+from triwarn.geo.wgs84 import A_M, OMEGA_RAD_S
+from triwarn.physics.equations import free_flight_accel, free_flight_gradient
 
 OMEGA_VEC = np.array([0.0, 0.0, OMEGA_RAD_S])
 RHO0_KG_M3 = 1.225  # sea-level density
@@ -23,29 +25,38 @@ def air_density_kg_m3(alt_m: ArrayLike) -> NDArray[np.float64]:
     return RHO0_KG_M3 * np.exp(-alt / SCALE_HEIGHT_M)
 
 
+def _rows(a: ArrayLike) -> tuple[NDArray[np.float64], ...]:
+    r = np.asarray(a, float)
+    return r[..., 0], r[..., 1], r[..., 2]
+
+
+def _stack(parts) -> NDArray[np.float64]:
+    return np.stack(np.broadcast_arrays(*parts), axis=-1)
+
+
 def gravity_j2_ecef(pos_ecef_m: ArrayLike) -> NDArray[np.float64]:
-    """Gravitational acceleration (m/s^2) of the J2 Earth at ECEF positions (..., 3)."""
-    r = np.asarray(pos_ecef_m, float)
-    x, y, z = r[..., 0], r[..., 1], r[..., 2]
-    r2 = x * x + y * y + z * z
-    rn = np.sqrt(r2)
-    mu_r3 = GM_M3_S2 / (r2 * rn)
-    k = 1.5 * J2 * (A_M * A_M) / r2
-    z2r2 = z * z / r2
-    fxy = -mu_r3 * (1.0 + k * (1.0 - 5.0 * z2r2))
-    fz = -mu_r3 * (1.0 + k * (3.0 - 5.0 * z2r2))
-    return np.stack([fxy * x, fxy * y, fz * z], axis=-1)
+    """Gravitational acceleration (m/s^2) of the J2 Earth at ECEF positions (..., 3): the inertial part
+    (omega = 0) of `equations.free_flight_accel`."""
+    x, y, z = _rows(pos_ecef_m)
+    return _stack(free_flight_accel(x, y, z, 0.0, 0.0, omega=0.0))
+
+
+def gravity_gradient_ecef(pos_ecef_m: ArrayLike, omega: float = 0.0) -> NDArray[np.float64]:
+    """Analytic Jacobian (1/s^2), shape (..., 3, 3), of `gravity_j2_ecef` at ECEF positions (..., 3);
+    with omega = OMEGA_RAD_S, of gravity plus the centrifugal term (`equations.free_flight_gradient`)."""
+    xx, xy, xz, yy, yz, zz = free_flight_gradient(*_rows(pos_ecef_m), omega=omega)
+    return np.stack([np.stack([xx, xy, xz], axis=-1), np.stack([xy, yy, yz], axis=-1),
+                     np.stack([xz, yz, zz], axis=-1)], axis=-2)
 
 
 def frame_accel_ecef(pos_ecef_m: ArrayLike, vel_ecef_mps: ArrayLike) -> NDArray[np.float64]:
-    """Coriolis plus centrifugal acceleration (m/s^2) in the ECEF frame rotating about +z."""
-    r = np.asarray(pos_ecef_m, float)
-    v = np.asarray(vel_ecef_mps, float)
-    w2 = OMEGA_RAD_S * OMEGA_RAD_S
-    ax = 2.0 * OMEGA_RAD_S * v[..., 1] + w2 * r[..., 0]
-    ay = -2.0 * OMEGA_RAD_S * v[..., 0] + w2 * r[..., 1]
-    az = np.zeros_like(ax)
-    return np.stack([ax, ay, az], axis=-1)
+    """Coriolis plus centrifugal acceleration (m/s^2) in the ECEF frame rotating about +z: the part of
+    `equations.free_flight_accel` that the rotation adds (for inspection; the integrators use the sum)."""
+    x, y, z = _rows(pos_ecef_m)
+    vx, vy, _ = _rows(vel_ecef_mps)
+    rotating = free_flight_accel(x, y, z, vx, vy)
+    inertial = free_flight_accel(x, y, z, 0.0, 0.0, omega=0.0)
+    return _stack([a - b for a, b in zip(rotating, inertial, strict=True)])
 
 
 def approx_alt_m(pos_ecef_m: ArrayLike) -> NDArray[np.float64]:
@@ -80,7 +91,9 @@ def ballistic_accel_ecef(
     pos_ecef_m: ArrayLike, vel_ecef_mps: ArrayLike, beta_kg_m2: ArrayLike = np.inf
 ) -> NDArray[np.float64]:
     """Total acceleration (m/s^2) of an unpowered object in ECEF: J2 gravity, frame terms and drag."""
-    acc = gravity_j2_ecef(pos_ecef_m) + frame_accel_ecef(pos_ecef_m, vel_ecef_mps)
+    x, y, z = _rows(pos_ecef_m)
+    vx, vy, _ = _rows(vel_ecef_mps)
+    acc = _stack(free_flight_accel(x, y, z, vx, vy))
     if np.any(np.isfinite(beta_kg_m2)):
         acc = acc + drag_accel_ecef(pos_ecef_m, vel_ecef_mps, beta_kg_m2)
     return acc

@@ -1,11 +1,13 @@
 """Flight of one object, stepped in plain floats: the powered boost and free flight (coast) to impact.
 
 Frame: Earth-fixed ECEF (rotating WGS84 Earth); positions m, velocities m/s, times s after launch.
-The free-flight equations are those of dynamics.ballistic_accel_ecef (J2 gravity, Coriolis and
-centrifugal terms, exponential-atmosphere drag at dynamics.approx_alt_m); the tests check that the two
-agree. Why floats: one launch is one state, and numpy's fixed cost per call (about 65 us per acceleration
-on a 3-vector here, against 2.5 us in floats) would make a single trajectory 25 times slower. Batches of
-many states go through dynamics.propagate instead.
+The free-flight equations are those of dynamics.ballistic_accel_ecef: J2 gravity with the Coriolis and
+centrifugal terms from physics.equations.free_flight_accel (the same function, on floats), and
+exponential-atmosphere drag at dynamics.approx_alt_m; the tests check that the two agree.
+
+Why floats: one launch is one state, and numpy's fixed cost per call (about 65 us per acceleration on a
+3-vector here, against 2.5 us in floats) would make a single trajectory 25 times slower. Batches of many
+states go through dynamics.propagate instead.
 
 A state is a 6-tuple (x, y, z, vx, vy, vz). The integrator is the classical RK4 of dynamics.rk4_step.
 """
@@ -21,15 +23,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from triwarn.geo.frames import ecef_to_geodetic, enu_rotation, geodetic_to_ecef
-from triwarn.geo.wgs84 import A_M, E2, GM_M3_S2, J2, OMEGA_RAD_S
+from triwarn.geo.wgs84 import A_M, E2
 from triwarn.physics.dynamics import RHO0_KG_M3, SCALE_HEIGHT_M
+from triwarn.physics.equations import free_flight_accel
 
 State = tuple[float, float, float, float, float, float]
 Accel = Callable[[float, float, float, float, float, float, float], tuple[float, float, float]]
 
-_W = OMEGA_RAD_S
-_W2 = OMEGA_RAD_S * OMEGA_RAD_S
-_K_J2 = 1.5 * J2 * A_M * A_M
 _HALF_PI = 0.5 * math.pi
 
 
@@ -50,18 +50,9 @@ def coast_accel(
     x: float, y: float, z: float, vx: float, vy: float, vz: float, inv_beta: float
 ) -> tuple[float, float, float]:
     """ECEF acceleration (m/s^2) of an unpowered object; inv_beta = 1/beta in m^2/kg (0: no drag)."""
-    r2 = x * x + y * y + z * z
-    rn = math.sqrt(r2)
-    mu_r3 = GM_M3_S2 / (r2 * rn)
-    k = _K_J2 / r2
-    q = 5.0 * z * z / r2
-    fxy = -mu_r3 * (1.0 + k * (1.0 - q))
-    fz = -mu_r3 * (1.0 + k * (3.0 - q))
-    ax = fxy * x + 2.0 * _W * vy + _W2 * x
-    ay = fxy * y - 2.0 * _W * vx + _W2 * y
-    az = fz * z
+    ax, ay, az = free_flight_accel(x, y, z, vx, vy)
     if inv_beta:
-        alt = rn - A_M * math.sqrt((1.0 - E2) / (1.0 - E2 * (1.0 - z * z / r2)))
+        alt = approx_alt(x, y, z)
         rho = RHO0_KG_M3 * math.exp(-max(alt, 0.0) / SCALE_HEIGHT_M)
         kd = -0.5 * rho * math.sqrt(vx * vx + vy * vy + vz * vz) * inv_beta
         ax += kd * vx

@@ -13,9 +13,9 @@ def run_simulate(scenario: Path, out: Path, seed: int = 0) -> dict[str, float]:
 
     Prints one summary line per file and returns the figures (counts and seconds) for benches.
     """
-    from triwarn.sensors.formats import write_measurements, write_sensors, write_truth
     from triwarn.sensors.scenario import load_scenario
     from triwarn.sensors.simulate import fly_scenario, simulate
+    from triwarn.sensors.writers import write_measurements, write_sensors, write_truth
 
     t0 = time.perf_counter()
     sc = load_scenario(scenario)

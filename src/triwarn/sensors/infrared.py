@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 
 from triwarn.geo.frames import ecef_to_geodetic
 from triwarn.geo.wgs84 import A_M, GM_M3_S2, J2, OMEGA_RAD_S
-from triwarn.sensors.formats import GEO_RADIUS_M, IrSensor
+from triwarn.sensors.definitions import GEO_RADIUS_M, IrSensor
 from triwarn.sensors.visibility import earth_blocks
 
 

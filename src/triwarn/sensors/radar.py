@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from triwarn.geo.frames import ecef_to_aer
-from triwarn.sensors.formats import RadarSensor
+from triwarn.sensors.definitions import RadarSensor
 from triwarn.sensors.visibility import earth_blocks
 
 

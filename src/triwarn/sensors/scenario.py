@@ -34,7 +34,7 @@ from triwarn.errors import InputError
 from triwarn.geo import geodesic
 from triwarn.geo.wgs84 import MEAN_RADIUS_M
 from triwarn.physics.launch import LaunchSpec
-from triwarn.sensors.formats import Sensor, parse_sensor_list, read_yaml, sequence_lines
+from triwarn.sensors.definitions import Sensor, parse_sensor_list, read_yaml, sequence_lines
 
 # Approximate launch areas from public map knowledge (see ../shared/notes/real-world.md).
 SITES: dict[str, tuple[float, float]] = {
@@ -52,8 +52,9 @@ MAX_SALVO = 999
 
 
 @dataclass(frozen=True)
-class LaunchEvent:
-    """One missile: its id (object ids are "<id>/<object>"), launch time (unix s, UTC) and figures."""
+class ScheduledLaunch:
+    """One scheduled launch of a scenario: its id (object ids are "<id>/<object>"), launch time (unix s,
+    UTC) and figures."""
 
     id: str
     t_unix_s: float
@@ -68,7 +69,7 @@ class Scenario:
     """A loaded scenario: launches with salvos expanded into members, sensors by id, and settings."""
 
     name: str
-    launches: list[LaunchEvent]
+    launches: list[ScheduledLaunch]
     sensors: dict[str, Sensor]
     truth_dt_s: float = 1.0
     flight_dt_s: float = 1.0
@@ -125,7 +126,7 @@ class _Entry:
         return value
 
 
-def _parse_launch(entry: _Entry, index: int) -> list[LaunchEvent]:
+def _parse_launch(entry: _Entry, index: int) -> list[ScheduledLaunch]:
     data = entry.data
     launch_id = str(data.get("id", f"L{index + 1}"))
     if not launch_id or "/" in launch_id or any(c.isspace() for c in launch_id):
@@ -184,7 +185,7 @@ def _parse_launch(entry: _Entry, index: int) -> list[LaunchEvent]:
                       missile_class=mclass)
     salvo = data.get("salvo")
     if salvo is None:
-        return [LaunchEvent(launch_id, t0, base, entry.source, entry.line, entry.where)]
+        return [ScheduledLaunch(launch_id, t0, base, entry.source, entry.line, entry.where)]
     if not isinstance(salvo, Mapping):
         raise entry.fail("salvo", "expected a mapping {count, spacing_s, spread_az_deg, spread_range_km}")
     s = _Entry(salvo, source=entry.source, where=f"{entry.where}.salvo",
@@ -209,7 +210,7 @@ def _parse_launch(entry: _Entry, index: int) -> list[LaunchEvent]:
             aim_lat_deg=None if spread_az else aim_lat, aim_lon_deg=None if spread_az else aim_lon,
             burn_s=burn, missile_class=mclass,
         )
-        members.append(LaunchEvent(f"{launch_id}-{k + 1:02d}", t0 + k * spacing, spec, entry.source,
+        members.append(ScheduledLaunch(f"{launch_id}-{k + 1:02d}", t0 + k * spacing, spec, entry.source,
                                    entry.line, entry.where))
     return members
 
@@ -225,7 +226,7 @@ def load_scenario(path: str | Path) -> Scenario:
     if not isinstance(launches_raw, list) or not launches_raw:
         raise InputError("expected a non-empty list of launches", source=source, field="launches")
     item_lines, key_lines = sequence_lines(text, "launches")
-    launches: list[LaunchEvent] = []
+    launches: list[ScheduledLaunch] = []
     for i, raw in enumerate(launches_raw):
         line = item_lines[i] if i < len(item_lines) else None
         lines = key_lines[i] if i < len(key_lines) else {}

@@ -15,18 +15,12 @@ import numpy as np
 
 from triwarn.errors import InputError
 from triwarn.physics.launch import PHASE_BALLISTIC, PHASE_BOOST, Flight, LaunchSpec, ObjectTrajectory
+from triwarn.records.detections import IrDetections, MeasurementLog, RadarDetections
 from triwarn.sensors import infrared, radar
-from triwarn.sensors.formats import (
-    IrDetections,
-    IrSensor,
-    MeasurementLog,
-    RadarDetections,
-    RadarSensor,
-    Sensor,
-    TruthLog,
-)
+from triwarn.sensors.definitions import IrSensor, RadarSensor, Sensor
 from triwarn.sensors.paths import ObjectPaths
 from triwarn.sensors.scenario import Scenario
+from triwarn.sensors.truth_reader import TruthLog
 
 
 def fly_launch(spec: LaunchSpec, dt_s: float) -> list[ObjectTrajectory]:

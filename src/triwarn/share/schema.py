@@ -5,6 +5,10 @@ nation code that wrote and signed it), `seq` (per-sender sequence number, strict
 each message the sender publishes), `sent_unix_s` (UTC seconds since 1970-01-01 when the sender signed
 it), `schema` (SCHEMA_VERSION) and `sig` (base64 Ed25519 signature, see `triwarn.share.signing`).
 The JSON key `kind` says which message class it is; each class maps to one NATS subject token.
+The classes are named for what travels (`TrackReport`, `LaunchReport`, `ImpactReport`, `WarningState`,
+`Heartbeat`, `LinkReport`), apart from the assessment's records (records/events.py `LaunchEvent`,
+`ImpactPrediction`) and the picture's classes; their `kind` tags ("track", "launch", "impact",
+"warning", "heartbeat", "link") are the wire names.
 
 Units and frames: SI inside every message. Positions and velocities are ECEF metres and metres per
 second; covariances are ECEF, the 6x6 state covariance of (x, y, z, vx, vy, vz) packed as its 21
@@ -76,7 +80,7 @@ class TrackReport(_Envelope, frozen=True, tag="track"):
     tracks: Annotated[list[TrackState], Meta(min_length=1, max_length=1024)]
 
 
-class LaunchEvent(_Envelope, frozen=True, tag="launch"):
+class LaunchReport(_Envelope, frozen=True, tag="launch"):
     """An estimated launch: point (deg, m above the ellipsoid) and time (UTC) with 1-sigma uncertainty."""
 
     event_id: Annotated[str, Meta(min_length=1, max_length=64)]
@@ -89,7 +93,7 @@ class LaunchEvent(_Envelope, frozen=True, tag="launch"):
     track_ids: list[str] = []
 
 
-class ImpactPrediction(_Envelope, frozen=True, tag="impact"):
+class ImpactReport(_Envelope, frozen=True, tag="impact"):
     """A predicted impact: centre point, error ellipse (semi-axes in metres, major-axis bearing in degrees
     clockwise from north), impact time (UTC) with 1-sigma, confidence that the impact lies in the
     ellipse, and the warning areas the predicted path overflies."""
@@ -122,7 +126,7 @@ class Heartbeat(_Envelope, frozen=True, tag="heartbeat"):
     tracks_held: Annotated[int, Meta(ge=0)] = 0
 
 
-class LinkStatus(_Envelope, frozen=True, tag="link"):
+class LinkReport(_Envelope, frozen=True, tag="link"):
     """What the sender sees of its link to a partner."""
 
     partner: Nation
@@ -131,9 +135,9 @@ class LinkStatus(_Envelope, frozen=True, tag="link"):
     backlog_msgs: Annotated[int, Meta(ge=0)] = 0
 
 
-Message = TrackReport | LaunchEvent | ImpactPrediction | WarningState | Heartbeat | LinkStatus
+Message = TrackReport | LaunchReport | ImpactReport | WarningState | Heartbeat | LinkReport
 MESSAGE_TYPES: tuple[type[_Envelope], ...] = (
-    TrackReport, LaunchEvent, ImpactPrediction, WarningState, Heartbeat, LinkStatus,
+    TrackReport, LaunchReport, ImpactReport, WarningState, Heartbeat, LinkReport,
 )
 # Message class name (the `kind` tag) for each type; also the last token of the NATS subject.
 CLASS_OF: dict[type, str] = {t: t.__struct_config__.tag for t in MESSAGE_TYPES}

@@ -15,8 +15,10 @@ import msgspec
 import numpy as np
 
 from triwarn.errors import InputError
-from triwarn.sensors.formats import load_sensors, read_measurements
-from triwarn.tracking.tracker import Tracker, TrackReport
+from triwarn.records.tracks import NationalTracks
+from triwarn.sensors.definitions import load_sensors
+from triwarn.sensors.measurement_reader import read_measurements
+from triwarn.tracking.tracker import Tracker
 
 
 class TrackLine(msgspec.Struct):
@@ -36,17 +38,18 @@ class TrackLine(msgspec.Struct):
     sensors_seen: list[str]
 
 
-def report_lines(report: TrackReport) -> list[TrackLine]:
+def report_lines(report: NationalTracks) -> list[TrackLine]:
     """The tracks.jsonl lines of one report (rounded to far below the track accuracy)."""
     pos = np.round(report.pos_ecef_m, 2).tolist()
     vel = np.round(report.vel_ecef_mps, 3).tolist()
     cov = report.cov_ecef_m2
     cov = np.round(0.5 * (cov + np.swapaxes(cov, -1, -2)), 4).tolist()
     return [
-        TrackLine(round(report.t_unix_s, 6), tid, p, v, c, round(la, 7), round(lo, 7), round(al, 2), m,
-                  round(b, 4), round(q, 4), ss)
-        for tid, p, v, c, la, lo, al, m, b, q, ss in zip(
-            report.track_ids, pos, vel, cov, report.lat_deg.tolist(), report.lon_deg.tolist(),
+        TrackLine(round(t, 6), tid, p, v, c, round(la, 7), round(lo, 7), round(al, 2), m,
+                  round(b, 4), round(q, 4), list(ss))
+        for t, tid, p, v, c, la, lo, al, m, b, q, ss in zip(
+            report.t_unix_s.tolist(), report.track_id.tolist(), pos, vel, cov, report.lat_deg.tolist(),
+            report.lon_deg.tolist(),
             report.alt_m.tolist(), report.mode, report.boost_probability.tolist(), report.quality.tolist(),
             report.sensors_seen, strict=True)
     ]

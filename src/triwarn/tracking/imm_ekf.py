@@ -1,8 +1,10 @@
 """The tracker's hot path compiled with numba: one IMM-EKF cycle per track, one loop over tracks.
 
-The numpy functions of `models`, `predictor` and `updater` are the reference (tests hold these kernels
-equal to them); this module fuses the same equations so that a frame's work is one compiled call per
-step instead of dozens of numpy calls on tiny (2, 9, 9) arrays, each with its own temporaries.
+A frame's work is one compiled call per step instead of dozens of numpy calls on tiny (2, 9, 9) arrays,
+each with its own temporaries. The equations of motion are not written here: the acceleration and its
+Jacobian are `physics.equations.free_flight_accel` and `free_flight_gradient`, compiled as they are.
+The tests hold every kernel equal to a numpy reference of the same filter
+(tests/tracking/kernel_oracles.py).
 
 Frames and units as in `models`: state (9,) = ECEF position (m), velocity (m/s), specific force (m/s^2);
 times in unix seconds; radar measurements [range m, azimuth rad, elevation rad]; IR lines of sight as
@@ -20,14 +22,14 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-from triwarn.geo.wgs84 import A_M, GM_M3_S2, J2, OMEGA_RAD_S
+from triwarn.geo.wgs84 import OMEGA_RAD_S
+from triwarn.physics.equations import free_flight_accel, free_flight_gradient
 from triwarn.tracking.models import MAX_STEP_S, MotionNoise
 from triwarn.tracking.predictor import ModeSwitching
 
 # Contraction (FMA) and reassociation only: NaN and infinity keep their meaning (non-finite states are
 # how a numerical failure is detected and the track dropped).
 _JIT = {"cache": True, "nogil": True, "error_model": "numpy", "fastmath": {"contract", "reassoc"}}
-_K_J2 = 1.5 * J2 * A_M * A_M
 _TWO_PI = 2.0 * math.pi
 _LOG_2PI = math.log(2.0 * math.pi)
 
@@ -44,17 +46,18 @@ def kernel_params(noise: MotionNoise, switching: ModeSwitching) -> NDArray[np.fl
 # ------------------------------------------------------------------------------------------ motion
 
 
+# The one free-flight equation and its Jacobian (physics.equations), compiled with the kernels' options.
+# numba's on-disk cache of the kernels below is keyed on this file only: after editing physics/equations.py,
+# delete this directory's __pycache__/imm_ekf.*.nbi / .nbc (or touch this file), or the kernels keep the
+# old equation (tests/tracking/test_tracking_imm_ekf.py then fails against the numpy reference).
+_free_flight_accel = njit(**_JIT)(free_flight_accel)
+_free_flight_gradient = njit(**_JIT)(free_flight_gradient)
+
+
 @njit(**_JIT)
 def _accel(px, py, pz, vx, vy, out):
     """J2 gravity + Coriolis + centrifugal acceleration (m/s^2) at one ECEF state, into out (3,)."""
-    r2 = px * px + py * py + pz * pz
-    mu_r3 = GM_M3_S2 / (r2 * math.sqrt(r2))
-    k = _K_J2 / r2
-    k5 = 5.0 * k * (pz * pz) / r2
-    fxy = -mu_r3 * (1.0 + k - k5) + OMEGA_RAD_S * OMEGA_RAD_S
-    out[0] = fxy * px + (2.0 * OMEGA_RAD_S) * vy
-    out[1] = fxy * py - (2.0 * OMEGA_RAD_S) * vx
-    out[2] = -mu_r3 * (1.0 + 3.0 * k - k5) * pz
+    out[0], out[1], out[2] = _free_flight_accel(px, py, pz, vx, vy)
 
 
 @njit(**_JIT)
@@ -79,30 +82,16 @@ def _propagate(x, dt, boost, out, a):
 
 @njit(**_JIT)
 def _gravity_gradient(x, g):
-    """Analytic J2 gravity gradient plus the centrifugal term (1/s^2) at x[0:3], into g (3, 3)."""
-    x2 = x[0] * x[0] + x[1] * x[1] + x[2] * x[2]
-    rn = math.sqrt(x2)
-    z = x[2]
-    inv_r3 = 1.0 / (x2 * rn)
-    inv_r5 = inv_r3 / x2
-    inv_r7 = inv_r5 / x2
-    inv_r9 = inv_r7 / x2
-    for i in range(3):
-        ci = 3.0 if i == 2 else 1.0
-        hi = inv_r3 + _K_J2 * ci * inv_r5 - 5.0 * _K_J2 * z * z * inv_r7
-        coef = -3.0 * inv_r5 - 5.0 * _K_J2 * ci * inv_r7 + 35.0 * _K_J2 * z * z * inv_r9
-        for j in range(3):
-            dh = coef * x[j]
-            if j == 2:
-                dh -= 10.0 * _K_J2 * z * inv_r7
-            g[i, j] = -GM_M3_S2 * ((hi if i == j else 0.0) + x[i] * dh)
-    g[0, 0] += OMEGA_RAD_S * OMEGA_RAD_S
-    g[1, 1] += OMEGA_RAD_S * OMEGA_RAD_S
+    """J2 gravity gradient plus the centrifugal term (1/s^2) at x[0:3], into g (3, 3)."""
+    gxx, gxy, gxz, gyy, gyz, gzz = _free_flight_gradient(x[0], x[1], x[2])
+    g[0, 0], g[0, 1], g[0, 2] = gxx, gxy, gxz
+    g[1, 0], g[1, 1], g[1, 2] = gxy, gyy, gyz
+    g[2, 0], g[2, 1], g[2, 2] = gxz, gyz, gzz
 
 
 @njit(**_JIT)
 def _transition(x, dt, boost, f, g):
-    """F = I + A dt + (A dt)^2 / 2 by blocks (see models.transition_jacobian), into f (9, 9)."""
+    """F = I + A dt + (A dt)^2 / 2 by blocks (reference: kernel_oracles.transition_jacobian), into f (9, 9)."""
     _gravity_gradient(x, g)
     w2 = 2.0 * OMEGA_RAD_S
     h2 = 0.5 * dt * dt
@@ -176,7 +165,7 @@ def _fpft_boost(p0, f, out, tmp):
 
 @njit(**_JIT)
 def _predict_cov(p0, f, dt, boost, params, out, tmp):
-    """out = F p0 F^T + Q(|dt|, mode) (see models.process_noise).
+    """out = F p0 F^T + Q(|dt|, mode) (reference: kernel_oracles.process_noise).
 
     F's last three rows are [0, 0, b I] and its last three columns vanish in ballistic mode (b = 0):
     the products skip those zeros (a third of the work).
@@ -234,7 +223,8 @@ def _predict_pos_cov(p0, f, dt, boost, params, out, tmp):
 
 @njit(**_JIT)
 def _imm_predict_one(xm, pm, mu, dt, params, x_out, p_out, c_out, x0, p0, f, g, tmp, a):
-    """IMM mixing then each mode's EKF prediction over dt for one track (see predictor.imm_predict).
+    """IMM mixing then each mode's EKF prediction over dt for one track (reference:
+    kernel_oracles.imm_predict).
 
     xm (2, 9), pm (2, 9, 9), mu (2,) in; x_out (2, 9), p_out (2, 9, 9), c_out (2,) predicted out.
     """
@@ -344,7 +334,8 @@ def _ekf_update(x, p, nu, h3, r, m, ph, s, s_inv, kg):
 
 @njit(**_JIT)
 def _mode_probabilities(c, log_lik, mu_out):
-    """Posterior mode probabilities from predicted c (2,) and per-mode log-likelihoods (see imm_update)."""
+    """Posterior mode probabilities from predicted c (2,) and per-mode log-likelihoods (as imm_update in
+    tests/tracking/kernel_oracles.py)."""
     l0 = math.log(max(c[0], 1e-300)) + log_lik[0]
     l1 = math.log(max(c[1], 1e-300)) + log_lik[1]
     top = max(l0, l1)

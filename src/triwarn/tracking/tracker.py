@@ -27,8 +27,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from triwarn.geo.frames import ecef_to_geodetic
-from triwarn.sensors.formats import IrDetections, MeasurementLog, RadarDetections, RadarSensor
+from triwarn.records.detections import IrDetections, MeasurementLog, RadarDetections
+from triwarn.records.tracks import NationalTracks
+from triwarn.sensors.definitions import RadarSensor
 from triwarn.tracking.association import gnn_assign, spatial_candidates
 from triwarn.tracking.deletion import DeletionSettings, delete_duplicates, delete_lost
 from triwarn.tracking.imm_ekf import (
@@ -73,33 +74,6 @@ class TrackerSettings:
     initial_boost_probability: float = 0.2
     quality_gain: float = 0.2  # weight of the newest chance in the quality figure
     duplicate_check_interval_s: float = 2.0
-
-
-@dataclass
-class TrackReport:
-    """Tracks predicted to one time. ECEF metres, m/s; cov_ecef_m2 (N, 6, 6) of position and velocity.
-
-    mode: "boost" where the boost mode is the more probable and its specific force pushes forward
-    (thrust), else "ballistic" (drag on re-entry shows as a specific force against the velocity).
-    quality: a detection-ratio figure in [0, 1] (an exponentially weighted mean of hit = 1 / miss = 0
-    over the scans of sensors that covered the track).
-    """
-
-    t_unix_s: float
-    track_ids: list[str]
-    pos_ecef_m: NDArray
-    vel_ecef_mps: NDArray
-    cov_ecef_m2: NDArray
-    boost_probability: NDArray
-    mode: list[str]
-    quality: NDArray
-    sensors_seen: list[list[str]]
-    lat_deg: NDArray
-    lon_deg: NDArray
-    alt_m: NDArray
-
-    def __len__(self) -> int:
-        return len(self.track_ids)
 
 
 class Tracker:
@@ -403,19 +377,32 @@ class Tracker:
 
     # ------------------------------------------------------------------------------------ reports
 
-    def _sensor_lists(self, idx: NDArray) -> list[list[str]]:
-        """Ids of the sensors that updated each track idx (one list per distinct pattern, copied per track)."""
+    def _sensor_lists(self, idx: NDArray) -> NDArray[np.object_]:
+        """Ids of the sensors that updated each track idx: a tuple per track (one per distinct pattern)."""
         ids = self.sensor_ids
         seen = self.seen[idx]
+        out = np.empty(idx.size, object)
         if len(ids) > 62 or idx.size == 0:
-            return [[ids[j] for j in np.flatnonzero(row)] for row in seen]
+            for k, row in enumerate(seen):
+                out[k] = tuple(ids[j] for j in np.flatnonzero(row))
+            return out
         codes = seen.astype(np.int64) @ (np.int64(1) << np.arange(len(ids), dtype=np.int64))
         uniq, inverse = np.unique(codes, return_inverse=True)
-        lists = [[ids[j] for j in range(len(ids)) if (int(c) >> j) & 1] for c in uniq.tolist()]
-        return [list(lists[i]) for i in inverse.tolist()]
+        lists = np.empty(uniq.size, object)
+        for k, c in enumerate(uniq.tolist()):
+            lists[k] = tuple(ids[j] for j in range(len(ids)) if (c >> j) & 1)
+        return lists[inverse.reshape(-1)]
 
-    def tracks_at(self, t_unix_s: float, *, confirmed_only: bool = True) -> TrackReport:
-        """Live tracks (confirmed only by default) predicted to t_unix_s; the tracker is not changed."""
+    def tracks_at(self, t_unix_s: float, *, confirmed_only: bool = True) -> NationalTracks:
+        """Live tracks (confirmed only by default) predicted to t_unix_s; the tracker is not changed.
+
+        The table's boost column: the boost mode is the more probable and its specific force pushes
+        forward (thrust); a ballistic track's drag on re-entry shows as a specific force against the
+        velocity. boost_probability: the IMM's boost-mode probability. quality: a detection-ratio figure
+        in [0, 1] (an exponentially weighted mean of hit = 1 / miss = 0 over the scans of sensors that
+        covered the track). sensors_seen: the sensors that updated each track. nation is left empty (the
+        caller knows whose tracker it is).
+        """
         want = CONFIRMED if confirmed_only else TENTATIVE
         idx = np.flatnonzero(self.status >= want)
         idx = idx[np.argsort(self.track_num[idx])]
@@ -429,14 +416,11 @@ class Tracker:
             x, p, mu = np.zeros((0, STATE_DIM)), np.zeros((0, STATE_DIM, STATE_DIM)), np.zeros((0, N_MODES))
         thrusting = np.einsum("ni,ni->n", x[:, 6:9], x[:, 3:6]) > 0
         boost = (mu[:, MODE_BOOST] > 0.5) & thrusting
-        lat, lon, alt = ecef_to_geodetic(x[:, 0:3])
-        return TrackReport(
-            t_unix_s=float(t_unix_s),
-            track_ids=[f"{self.id_prefix}{k}" for k in self.track_num[idx].tolist()],
+        n = len(idx)
+        return NationalTracks(
+            track_id=np.array([f"{self.id_prefix}{k}" for k in self.track_num[idx].tolist()], dtype=object),
+            t_unix_s=np.full(n, float(t_unix_s)),
             pos_ecef_m=x[:, 0:3], vel_ecef_mps=x[:, 3:6], cov_ecef_m2=p[:, 0:6, 0:6],
-            boost_probability=mu[:, MODE_BOOST],
-            mode=["boost" if b else "ballistic" for b in boost.tolist()],
-            quality=self.quality[idx].copy(),
+            boost=boost, quality=self.quality[idx].copy(), boost_probability=mu[:, MODE_BOOST],
             sensors_seen=self._sensor_lists(idx),
-            lat_deg=np.degrees(lat), lon_deg=np.degrees(lon), alt_m=alt,
         )

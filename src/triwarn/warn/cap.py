@@ -13,6 +13,7 @@ status never Actual from an exercise.
 
 from __future__ import annotations
 
+import errno
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -24,9 +25,9 @@ from lxml import etree
 from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
 
+from triwarn.records.warnings import AreaWarning, WarningMessage
 from triwarn.warn import texts
 from triwarn.warn.area_names import LANGUAGES, AreaNames, area_name
-from triwarn.warn.state import AreaWarning, WarningMessage
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
 XSD_PATH = Path(__file__).resolve().parents[1] / "data" / "cap" / "CAP-v1.2.xsd"
@@ -168,7 +169,7 @@ def to_cap(
     closed lists of (lat_deg, lon_deg)), else from each area's geometry, simplified here.
 
     status is Exercise whenever the message comes from an exercise (message.exercise is set), and every
-    headline and description then says so; Actual otherwise. The issuer (state.Issuer) guarantees that a
+    headline and description then says so; Actual otherwise. The issuer (policy.Issuer) guarantees that a
     live issuer never sees exercise input, so Actual here means a live issuer.
     """
     exercise = msg.exercise
@@ -261,10 +262,22 @@ def _parameters(msg: WarningMessage) -> list[tuple[str, str]]:
 
 def write_cap(msg: WarningMessage, out_dir: Path, **kwargs) -> Path:
     """Write the message's CAP document to out_dir/<identifier>.xml, refusing to overwrite a file."""
+    return write_cap_xml(msg, to_cap(msg, **kwargs), out_dir)
+
+
+def write_cap_xml(msg: WarningMessage, xml: bytes, out_dir: Path) -> Path:
+    """Write msg's rendered CAP document to out_dir/<identifier>.xml. An issued CAP file is never
+    overwritten: a name clash raises FileExistsError naming the file (an identifier is never reused, so
+    an existing file means a bug or a second run into the same folder). The one writer of CAP files:
+    `triwarn warn` and every node's output sink (triwarn.node.outputs) use it."""
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / cap_filename(msg)
-    with open(path, "xb") as fh:  # "x": an identifier is never reused, so an existing file is a bug
-        fh.write(to_cap(msg, **kwargs))
+    try:
+        with open(path, "xb") as fh:
+            fh.write(xml)
+    except FileExistsError:
+        raise FileExistsError(errno.EEXIST, "an issued CAP file is never overwritten, and this one exists",
+                              str(path)) from None
     return path
 
 
@@ -408,4 +421,5 @@ __all__ = [
     "to_cap",
     "validate_cap",
     "write_cap",
+    "write_cap_xml",
 ]

@@ -1,8 +1,9 @@
 """Issue warnings from recorded assessment events: events.jsonl (and tracks.jsonl) in, CAP, CoT and the
 Atom feed out, on the events' own simulated clock.
 
-The edge of the warning stage: it reads files, stamps the input with the issuer's mode, steps the pure
-state machine (state.py) once per tick of sim time, and writes each message as it is issued:
+The edge of the warning stage: it reads files (reader.py: each line checked and admitted by the
+issuer's mode), steps the pure state machine (machine.py) once per tick of sim time, and writes each
+message as it is issued:
   OUT/cap/<identifier>.xml   one CAP 1.2 document per message (validated before it is written)
   OUT/cot/<n>-<uid>.xml      the CoT events sent with each message (area shapes, impact ellipses)
   OUT/feed.atom              the Atom feed of every CAP message, newest first
@@ -17,27 +18,22 @@ import json
 import math
 import os
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import shapely
 import shapely.geometry
 from shapely.geometry.base import BaseGeometry
 
 from triwarn.errors import InputError
+from triwarn.records.events import ImpactPrediction
+from triwarn.records.warnings import WarningMessage
 from triwarn.warn import cot
 from triwarn.warn.cap import to_cap, validate_cap, write_cap
 from triwarn.warn.feed import FeedEntry, atom_feed
-from triwarn.warn.state import (
-    ImpactPrediction,
-    Issuer,
-    WarningMachine,
-    WarningMessage,
-    WarnPolicy,
-    new_run_id,
-    parse_event,
-)
+from triwarn.warn.machine import WarningMachine
+from triwarn.warn.policy import Issuer, WarnPolicy, new_run_id
+from triwarn.warn.reader import read_inputs
 
 TERRITORY_ZONES = ("land", "territorial_sea")
 
@@ -76,50 +72,6 @@ def load_area_outlines(path: Path) -> dict[str, BaseGeometry]:
             ) from None
         parts.setdefault(code, []).append(geom)
     return {code: shapely.union_all(geoms) for code, geoms in parts.items()}
-
-
-def _jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    try:
-        fh = open(path, encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot read ({exc.strerror})", source=str(path)) from None
-    with fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except ValueError as exc:
-                raise InputError(f"not JSON ({exc.msg})", source=str(path), line=n) from None
-            if not isinstance(rec, dict):
-                raise InputError("a line must be a JSON object", source=str(path), line=n)
-            yield n, rec
-
-
-def _read_inputs(events: Path, tracks: Path | None, issuer: Issuer) -> list[tuple[float, Any]]:
-    """Typed input records sorted by sim time; each line checked (file, line, field) and stamped."""
-    out: list[tuple[float, Any]] = []
-
-    def stamp(rec: Mapping[str, Any]) -> dict[str, Any]:
-        # The issuer's mode marks the input: an exercise issuer's input is its exercise; a live
-        # issuer's input stays unmarked, and a marked line is refused by Issuer.admit.
-        return dict(rec) if issuer.live or "exercise" in rec else {**rec, "exercise": issuer.exercise}
-
-    for n, rec in _jsonl(events):
-        typed = parse_event(stamp(rec), source=str(events), line=n)
-        if typed is not None:
-            issuer.admit(typed.exercise, source=str(events), line=n)
-            out.append((typed.t, typed))
-    if tracks is not None:
-        for n, rec in _jsonl(tracks):
-            # A tracks.jsonl line is a live track's position; a track that stops appearing is lost.
-            obs = {"type": "track", "status": "alive"}
-            obs |= {k: rec[k] for k in ("t", "track", "lat_deg", "lon_deg", "alt_m", "exercise") if k in rec}
-            typed = parse_event(stamp(obs), source=str(tracks), line=n)
-            issuer.admit(typed.exercise, source=str(tracks), line=n)
-            out.append((typed.t, typed))
-    out.sort(key=lambda p: p[0])
-    return out
 
 
 def _cot_for(msg: WarningMessage, impacts: Mapping[str, ImpactPrediction]) -> list[bytes]:
@@ -167,7 +119,7 @@ def run_warn(
         raise InputError("must be a positive number of seconds", field="tick_s")
     issuer = Issuer(sender, live=live, exercise=exercise)
     outlines = load_area_outlines(areas) if areas is not None else {}
-    records = _read_inputs(Path(events), tracks, issuer)
+    records = read_inputs(Path(events), tracks, issuer)
     machine = WarningMachine(
         issuer, new_run_id(time.time(), os.urandom(4)), policy=policy, area_geometry=outlines.get
     )
@@ -180,14 +132,14 @@ def run_warn(
     feed_entries: list[FeedEntry] = []
     impacts: dict[str, ImpactPrediction] = {}
     n_cot = 0
-    t = math.floor(records[0][0] / tick_s) * tick_s
-    t_end = records[-1][0]
+    t = math.floor(records[0].t / tick_s) * tick_s
+    t_end = records[-1].t
     i = 0
     with open(out / "warnings.jsonl", "w", encoding="utf-8") as log:
         while True:
             batch = []
-            while i < len(records) and records[i][0] <= t:
-                batch.append(records[i][1])
+            while i < len(records) and records[i].t <= t:
+                batch.append(records[i])
                 i += 1
             for rec in batch:
                 if isinstance(rec, ImpactPrediction):

@@ -27,8 +27,8 @@ from lxml import etree
 from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
 
+from triwarn.records.warnings import WarningMessage
 from triwarn.warn.area_names import AreaNames, area_name
-from triwarn.warn.state import WarningMessage
 
 TRACK_TYPE = "a-h-A-W-M-S-S"
 ELLIPSE_TYPE = "u-d-c-e"

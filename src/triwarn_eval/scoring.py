@@ -40,8 +40,9 @@ import pyproj
 import shapely
 from numpy.typing import NDArray
 
+from triwarn.exercise.alerts import area_firsts
 from triwarn.geo.frames import ecef_to_geodetic, geodetic_to_ecef
-from triwarn.sensors.formats import TruthLog
+from triwarn.sensors.truth_reader import TruthLog
 
 MEAN_EARTH_RADIUS_M = 6_371_008.8
 FAR_M = 100e3
@@ -165,7 +166,7 @@ def area_truth(path: TruthPath, areas, codes: Iterable[str], *, beyond_m: float 
 
 def _far_edge_along_m(path: TruthPath, geom) -> NDArray[np.float64]:
     """Per path point, the greatest signed distance (m, positive ahead) along the ground course of the
-    area's outline (convex hull of each part), on the mean sphere like triwarn.warn.state."""
+    area's outline (convex hull of each part), on the mean sphere like triwarn.warn.geometry."""
     xy = np.concatenate([np.asarray(shapely.get_coordinates(part.convex_hull))
                          for part in shapely.get_parts(geom) if not part.is_empty])
     outline = _unit(xy[:, 1], xy[:, 0])  # (V, 3)
@@ -221,18 +222,6 @@ def _clears(alerts: Mapping) -> dict[tuple[str, str], float]:
                 elif rec.get("first_shelter_unix_s") is not None or rec.get("first_notice_unix_s") is not None:
                     open_.add((node, code))
     return {k: v for k, v in out.items() if k not in open_}
-
-
-def area_firsts(alerts: Mapping, key: str) -> dict[tuple[str, str], float]:
-    """(node, area) -> earliest time of `key` over the node's incidents, from replay's summary alerts."""
-    out: dict[tuple[str, str], float] = {}
-    for node, incidents in alerts.items():
-        for areas in incidents.values():
-            for code, rec in areas.items():
-                t = rec.get(key)
-                if t is not None:
-                    out[(node, code)] = min(out.get((node, code), np.inf), float(t))
-    return out
 
 
 def trusted_crossings(events: Iterable[Mapping], on_probability: float) -> dict[tuple[str, str], float]:

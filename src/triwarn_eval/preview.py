@@ -1,7 +1,7 @@
-"""Preview the operator UI on a synthetic flight, without a node: `python -m triwarn.api.preview`.
+"""Preview the operator UI on a synthetic flight, without a node: `python -m triwarn_eval.preview`.
 
 Serves the three nations' views on 127.0.0.1 (a free port unless --port) and plays the synthetic
-overflight (triwarn.api.synthetic) at --speed times real time, looping. --tracks N adds N load tracks.
+overflight (triwarn_eval.synthetic) at --speed times real time, looping. --tracks N adds N load tracks.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import msgspec
 
 from triwarn.api.app import create_app
 from triwarn.api.picture import NATIONS, PictureHub
-from triwarn.api.synthetic import crowd_picture, fly_overflight, picture_at
+from triwarn_eval.synthetic import crowd_picture, fly_overflight, picture_at
 
 
 async def play(

@@ -18,11 +18,11 @@ from numpy.typing import NDArray
 from triwarn.api.picture import (
     AlertLogEntry,
     AreaAlert,
-    ImpactPrediction,
-    LaunchPoint,
-    LinkStatus,
+    ImpactView,
+    LaunchView,
+    LinkView,
     Picture,
-    SystemTrack,
+    TrackView,
 )
 from triwarn.geo.areas_names import AREA_NAMES
 from triwarn.geo.frames import ecef_to_geodetic
@@ -133,14 +133,14 @@ def picture_at(
 ) -> Picture:
     """The `nation` view of the flight at sim time t_unix_s (exercise mode)."""
     tl = t_unix_s - flight.launch_unix_s
-    tracks: list[SystemTrack] = []
-    impacts: list[ImpactPrediction] = []
+    tracks: list[TrackView] = []
+    impacts: list[ImpactView] = []
     alerts: list[AreaAlert] = []
     log: list[AlertLogEntry] = []
     detect_s = 20.0 if nation != "us" else 10.0  # the US view has the satellite detection
     sources = [s for s in VIEW_SOURCES[nation] if s == nation or s not in link_down]
     w = flight.warhead
-    launch = LaunchPoint(float(w.lat_deg[0]), float(w.lon_deg[0]), flight.launch_unix_s)
+    launch = LaunchView(float(w.lat_deg[0]), float(w.lon_deg[0]), flight.launch_unix_s)
     for n, obj in enumerate(flight.objects):
         if not (max(detect_s, obj.separation_t_s) <= tl <= obj.impact_t_s):
             continue
@@ -158,7 +158,7 @@ def picture_at(
         ]
         powered = tl < obj.boost_end_t_s
         tracks.append(
-            SystemTrack(
+            TrackView(
                 id=tid,
                 lat_deg=float(obj.lat_deg[i]),
                 lon_deg=float(obj.lon_deg[i]),
@@ -177,7 +177,7 @@ def picture_at(
         ground = [(float(obj.lat_deg[k]), float(obj.lon_deg[k])) for k in range(i, len(obj.t_s), step)]
         ground.append((float(obj.lat_deg[-1]), float(obj.lon_deg[-1])))
         impacts.append(
-            ImpactPrediction(
+            ImpactView(
                 track=tid,
                 lat_deg=float(obj.lat_deg[-1]),
                 lon_deg=float(obj.lon_deg[-1]),
@@ -225,7 +225,7 @@ def picture_at(
                 )
             )
     links = [
-        LinkStatus(
+        LinkView(
             peer=p,
             state="down" if p in link_down else "up",
             last_heard_unix_s=None if p in link_down else t_unix_s - 0.4,
@@ -267,7 +267,7 @@ def crowd_picture(
     for k in range(n_tracks):
         trail = list(zip(ts.tolist(), lat[k].tolist(), lon[k].tolist(), alt[k].tolist(), strict=True))
         tracks.append(
-            SystemTrack(
+            TrackView(
                 id=f"L{k:04d}",
                 lat_deg=trail[-1][1],
                 lon_deg=trail[-1][2],

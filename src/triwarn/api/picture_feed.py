@@ -1,10 +1,18 @@
 """Operator pictures from the nodes' real step results: the adapter StepResult -> api.picture.Picture.
 
-One `PictureFeed` per run serves every nation's view: `on_step(nation, result)` (a lockstep on_step
-callback) updates that nation's state (track trails, latest impact predictions and launch points,
-area alert states and the alert log from the warnings it issued, incidents) and publishes the
-nation's Picture to the PictureHub. Link status comes from the exercise's LinkModel (up or down at the
-sim time) and the lockstep's RunLog (when a partner was last heard, the last wall transit time).
+The UI's adapter, used by the live node's HTTP face (api/node_app.py) and by the demo and exercise
+views. One `PictureFeed` per run serves every nation's view: `on_step(nation, result)` (a runner's
+on_step callback) updates that nation's state (track trails, latest impact predictions and launch
+points, area alert states and the alert log from the warnings it issued, incidents) and publishes the
+nation's Picture to the PictureHub. Link status comes from a LinkModel-like `reachable(a, b, t)` (the
+exercise's LinkModel, or the live node's link states) and the lockstep's RunLog (when a partner was
+last heard, the last wall transit time).
+
+Partners' assessments: the partners' latest impact reports (StepResult.partner_impacts) are shown
+among the impacts, labelled with the partner nation ("kr:KR-T3": the partner's own track id), while
+fresh (sent within PARTNER_REPORT_MAX_AGE_S of the step) and not yet past by more than that; a
+partner's launch report gives the launch point of a system track that holds that partner's track
+(SystemTracks.sources "NATION:track_id") and has no launch point of the nation's own.
 A live node's feed (live=True) makes "live" pictures whose alert log carries CAP status Actual; an
 exercise feed makes "exercise" pictures (status Exercise, "EXERCISE" in every headline). One feed is one
 or the other for its whole life: a message of the other kind is refused (ValueError), never shown.
@@ -16,27 +24,27 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
+import msgspec
 import numpy as np
 
 from triwarn.api.picture import (
     AlertLogEntry,
     AreaAlert,
-    ImpactPrediction,
-    Incident,
-    LaunchPoint,
-    LinkStatus,
+    ImpactView,
+    IncidentView,
+    LaunchView,
+    LinkView,
     Picture,
     PictureHub,
-    SystemTrack,
+    TrackView,
 )
-from triwarn.assess.events import ImpactPrediction as AssessImpact
-from triwarn.assess.events import LaunchEvent as AssessLaunch
 from triwarn.geo.areas_names import AREA_NAMES
-from triwarn.geo.frames import ecef_to_geodetic
 from triwarn.node.core import StepResult
 from triwarn.node.lockstep import LinkModel, RunLog
+from triwarn.records.events import ImpactPrediction, LaunchEvent
 
 TRAIL_POINTS = 60
+PARTNER_REPORT_MAX_AGE_S = 30.0  # a partner's impact report older than this (clock s) leaves the picture
 STATE_WORDS = {"shelter": "shelter", "notice": "notice", "passed": "passed", "clear": "all_clear",
                "error": "cancelled"}
 HEADLINE = {"shelter": "take shelter", "notice": "information notice", "passed": "missile passed",
@@ -46,11 +54,11 @@ HEADLINE = {"shelter": "take shelter", "notice": "information notice", "passed":
 @dataclass
 class _View:
     trails: dict[str, deque] = field(default_factory=dict)
-    launches: dict[str, LaunchPoint] = field(default_factory=dict)
-    impacts: dict[str, ImpactPrediction] = field(default_factory=dict)
+    launches: dict[str, LaunchView] = field(default_factory=dict)
+    impacts: dict[str, ImpactView] = field(default_factory=dict)
     alerts: dict[str, AreaAlert] = field(default_factory=dict)
     log: list[AlertLogEntry] = field(default_factory=list)
-    incidents: dict[str, Incident] = field(default_factory=dict)
+    incidents: dict[str, IncidentView] = field(default_factory=dict)
 
 
 class PictureFeed:
@@ -80,38 +88,75 @@ class PictureFeed:
         v = self.views[nation]
         t = res.t_unix_s
         for ev in res.events:
-            if isinstance(ev, AssessLaunch):
-                v.launches[ev.track] = LaunchPoint(ev.lat_deg, ev.lon_deg, ev.time_unix_s)
-            elif isinstance(ev, AssessImpact):
+            if isinstance(ev, LaunchEvent):
+                v.launches[ev.track] = LaunchView(ev.lat_deg, ev.lon_deg, ev.time_unix_s)
+            elif isinstance(ev, ImpactPrediction):
                 ground = [(float(p[0]), float(p[1])) for p in (ev.corridor or [])]
-                v.impacts[ev.track] = ImpactPrediction(
+                v.impacts[ev.track] = ImpactView(
                     track=ev.track, lat_deg=ev.lat_deg, lon_deg=ev.lon_deg, time_unix_s=ev.time_unix_s,
                     semi_major_m=ev.semi_major_m, semi_minor_m=ev.semi_minor_m,
                     orientation_deg=ev.orientation_deg % 360.0, powered=ev.powered, ground_track=ground)
         tracks = []
-        live = {s.track_id for s in res.system_tracks}
-        if res.system_tracks:
-            pos = np.stack([s.pos_ecef_m for s in res.system_tracks])
-            lat, lon, alt = ecef_to_geodetic(pos)
-            lat, lon = np.degrees(lat), np.degrees(lon)
-            for i, s in enumerate(res.system_tracks):
-                trail = v.trails.setdefault(s.track_id, deque(maxlen=TRAIL_POINTS))
-                trail.append((t, float(lat[i]), float(lon[i]), float(alt[i])))
-                tracks.append(SystemTrack(
-                    id=s.track_id, lat_deg=float(lat[i]), lon_deg=float(lon[i]), alt_m=float(alt[i]),
-                    speed_mps=float(np.linalg.norm(s.vel_ecef_mps)),
-                    mode="boost" if s.powered else "ballistic", kind="unknown",
-                    nations=[n for n in s.nations if n in ("us", "jp", "kr")],
-                    trail=list(trail), launch=v.launches.get(s.track_id)))
+        st = res.system_tracks  # records.tracks.SystemTracks: one row per system track
+        ids = st.track_id.tolist()
+        live = set(ids)
+        if ids:
+            lat, lon, alt = st.lat_deg.tolist(), st.lon_deg.tolist(), st.alt_m.tolist()
+            speed = np.linalg.norm(st.vel_ecef_mps, axis=1).tolist()
+            boost = st.boost.tolist()
+            for i, tid in enumerate(ids):
+                trail = v.trails.setdefault(tid, deque(maxlen=TRAIL_POINTS))
+                trail.append((t, lat[i], lon[i], alt[i]))
+                tracks.append(TrackView(
+                    id=tid, lat_deg=lat[i], lon_deg=lon[i], alt_m=alt[i], speed_mps=speed[i],
+                    mode="boost" if boost[i] else "ballistic", kind="unknown",
+                    nations=[n for n in st.nations[i] if n in ("us", "jp", "kr")],
+                    trail=list(trail), launch=v.launches.get(tid)))
         for gone in [k for k in v.trails if k not in live]:
             del v.trails[gone]
         v.impacts = {k: imp for k, imp in v.impacts.items() if k in live}
+        tracks = self._partner_launches(tracks, res)
         for m in res.warnings:
             self._warning(v, m)
         return Picture(nation=nation, t_unix_s=t, mode="live" if self.live else "exercise",
                        exercise_name=None if self.live else self.exercise_name,
-                       tracks=tracks, impacts=list(v.impacts.values()), alerts=list(v.alerts.values()),
+                       tracks=tracks, impacts=list(v.impacts.values()) + self._partner_impacts(nation, res),
+                       alerts=list(v.alerts.values()),
                        alert_log=list(v.log), links=self._links(nation, t), incidents=list(v.incidents.values()))
+
+    @staticmethod
+    def _partner_impacts(nation: str, res: StepResult) -> list[ImpactView]:
+        """The partners' fresh impact reports, labelled "NATION:track_id"."""
+        t = res.t_unix_s
+        out = []
+        for r in getattr(res, "partner_impacts", ()):
+            if r.sender == nation or t - r.sent_unix_s > PARTNER_REPORT_MAX_AGE_S \
+                    or t - r.impact_t_unix_s > PARTNER_REPORT_MAX_AGE_S:
+                continue
+            out.append(ImpactView(
+                track=f"{r.sender}:{r.track_id}", lat_deg=r.lat_deg, lon_deg=r.lon_deg, time_unix_s=r.impact_t_unix_s,
+                semi_major_m=r.semi_major_m, semi_minor_m=r.semi_minor_m, orientation_deg=r.bearing_deg,
+                powered=False))
+        return out
+
+    @staticmethod
+    def _partner_launches(tracks: list[TrackView], res: StepResult) -> list[TrackView]:
+        """Launch points from the partners' launch reports for system tracks that have none of their own."""
+        reports = getattr(res, "partner_launches", ())
+        if not reports or not tracks:
+            return tracks
+        by_source = {f"{r.sender}:{tid}": r for r in reports for tid in r.track_ids}
+        st = res.system_tracks
+        sources = dict(zip(st.track_id.tolist(), st.sources.tolist(), strict=True))
+        out = []
+        for trk in tracks:
+            if trk.launch is None:
+                hit = next((by_source[src] for src in sources.get(trk.id, ()) if src in by_source), None)
+                if hit is not None:
+                    trk = msgspec.structs.replace(trk, launch=LaunchView(hit.lat_deg, hit.lon_deg,
+                                                                          hit.launch_t_unix_s))
+            out.append(trk)
+        return out
 
     def _warning(self, v: _View, m) -> None:
         if (m.exercise is None) != self.live:
@@ -137,11 +182,11 @@ class PictureFeed:
                                    + f"missile warning: {words} ({', '.join(codes)})"))
         inc = v.incidents.get(m.incident)
         areas = sorted(set(codes) | set(inc.areas if inc else ()))
-        v.incidents[m.incident] = Incident(id=m.incident, opened_unix_s=inc.opened_unix_s if inc else m.sent_unix_s,
+        v.incidents[m.incident] = IncidentView(id=m.incident, opened_unix_s=inc.opened_unix_s if inc else m.sent_unix_s,
                                            tracks=[], areas=areas,
                                            closed=all(a.state in ("clear", "error") for a in m.areas))
 
-    def _links(self, nation: str, t: float) -> list[LinkStatus]:
+    def _links(self, nation: str, t: float) -> list[LinkView]:
         heard: dict[str, float] = {}
         transit: dict[str, float] = {}
         if self.run_log is not None:
@@ -155,6 +200,6 @@ class PictureFeed:
             if peer == nation:
                 continue
             up = self.links.reachable(peer, nation, t)
-            out.append(LinkStatus(peer=peer, state="up" if up else "down", last_heard_unix_s=heard.get(peer),
+            out.append(LinkView(peer=peer, state="up" if up else "down", last_heard_unix_s=heard.get(peer),
                                   latency_ms=transit.get(peer) if up else None))
         return out

@@ -1,0 +1,148 @@
+"""`triwarn node`: the command's composition, next to the CLI (cli.py parses, this composes).
+
+    run_node(nation="kr", network=None, sensors=..., measurements=..., keys=..., servers=..., exercise="X")
+
+Checks everything first (InputError on anything wrong: live or exercise, the network, the nation's
+own sensors only, keys, password), then builds the live node (triwarn.node.service.LiveNode over a
+NodeTransport, CAP files in --out), serves its HTTP face (triwarn.api.node_app.node_app: health,
+metrics, CAP feed, operator UI) and runs until Ctrl-C; the durable consumer is kept for the next start.
+It lives outside triwarn.node because it joins the node with the API: triwarn.node imports neither
+triwarn.api nor triwarn.exercise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+from triwarn.errors import InputError
+from triwarn.node.core import NodeSettings
+
+
+def check_own_sensors(path: Path, nation: str) -> dict[str, object]:
+    """The sensors of sensors.yaml, all of which must belong to `nation`; InputError naming the others
+    (id, nation and line) otherwise: a node never runs, or even holds, another nation's sensors."""
+    from triwarn.sensors.definitions import load_sensors, read_yaml, sequence_lines
+
+    sensors = load_sensors(path)
+    foreign = [(i, sid, getattr(s, "nation", None)) for i, (sid, s) in enumerate(sensors.items())
+               if getattr(s, "nation", None) != nation]
+    if foreign:
+        _, text = read_yaml(path, "sensors")
+        item_lines, _ = sequence_lines(text, "sensors")
+        first = foreign[0][0]
+        names = ", ".join(f"{sid} ({owner}, line {item_lines[i] if i < len(item_lines) else '?'})"
+                          for i, sid, owner in foreign)
+        raise InputError(f"sensors of another nation in a {nation} node's file: {names}; a node takes its own "
+                         "sensors only", source=str(path),
+                         line=item_lines[first] if first < len(item_lines) else None, field="nation")
+    return sensors
+
+
+def _password(nation: str, password: str | None, creds: Path | None) -> str:
+    if password is not None:
+        return password
+    if creds is None:
+        raise InputError("no password: give --password or --creds (the credentials.json that "
+                         "`triwarn network config` or `network up` wrote)", field="--password")
+    try:
+        doc = json.loads(creds.read_text())
+    except FileNotFoundError:
+        raise InputError("credentials file not found", source=str(creds)) from None
+    except ValueError as exc:
+        raise InputError(f"not JSON: {exc}", source=str(creds)) from None
+    user = f"{nation}_node"
+    found = doc.get("passwords", {}).get(user) if isinstance(doc, dict) else None
+    if not isinstance(found, str):
+        raise InputError(f"no password for {user}", source=str(creds), field=f"passwords.{user}")
+    return found
+
+
+def run_node(*, nation: str, network: Path | None, sensors: Path | None, measurements: Path | None, keys: Path,
+             servers: str, user: str | None = None, password: str | None = None, creds: Path | None = None,
+             exercise: str | None = None, live: bool = False, epoch: float | None = None, step_s: float = 1.0,
+             port: int = 0, out: Path | None = None) -> None:
+    """`triwarn node`: check everything first (InputError on anything wrong), then run until Ctrl-C."""
+    from triwarn.share import signing
+    from triwarn.share.policy import load_network
+
+    nation = nation.lower()
+    if live and exercise:
+        raise InputError("--live and --exercise exclude each other: a node is one or the other", field="--live")
+    if not live and not exercise:
+        raise InputError("say what this node is: --live (CAP status Actual) or --exercise NAME (everything "
+                         "marked Exercise); there is no default", field="--live/--exercise")
+    if step_s <= 0:
+        raise InputError(f"must be positive, got {step_s}", field="--step-s")
+    spec = load_network(network)
+    if nation not in spec.nations:
+        raise InputError(f"{nation!r} is not a nation of the network ({', '.join(spec.nations)})", field="--nation")
+    if (sensors is None) != (measurements is None):
+        raise InputError("--sensors and --measurements go together", field="--sensors" if sensors is None
+                         else "--measurements")
+    own = check_own_sensors(sensors, nation) if sensors is not None else {}
+    key = signing.load_private_key(keys / f"{nation}.key")
+    trust = signing.TrustStore.load_dir(keys)
+    missing = [p for p in spec.nations if p != nation and trust.get(p) is None]
+    if missing:
+        raise InputError(f"no public key for partner(s) {', '.join(missing)} "
+                         f"(expected {', '.join(f'{p}.pub' for p in missing)})", source=str(keys))
+    pw = _password(nation, password, creds)
+    urls = [u.strip() for u in servers.split(",") if u.strip()]
+    if not urls:
+        raise InputError("no server URL", field="--servers")
+    epoch_s = time.time() if epoch is None else float(epoch)
+    out_dir = out if out is not None else Path(f"out/node-{nation}")
+    source = None
+    if own:
+        from triwarn.node.sources import ReplaySource
+
+        source = ReplaySource.from_files(own, measurements, nation=nation, epoch_unix_s=epoch_s)
+        skips = source.log.skips
+        others = skips.counts.get("unknown_sensor", 0)
+        print(f"{measurements}: {len(source.log)} detections of {nation}'s sensors to replay"
+              + (f"; {others} lines of other sensors left out" if others else ""), file=sys.stderr)
+        if skips.total > others:  # bad lines, beyond the other nations' ones: say which and why
+            print(source.log.summary(), file=sys.stderr)
+    asyncio.run(_serve_node(nation=nation, spec=spec, key=key, trust=trust, urls=urls, user=user or f"{nation}_node",
+                            password=pw, own=own, source=source, exercise=exercise, step_s=step_s, port=port,
+                            out_dir=out_dir))
+
+
+async def _serve_node(*, nation, spec, key, trust, urls, user, password, own, source, exercise, step_s, port,
+                      out_dir) -> None:
+    from triwarn.api.node_app import node_app
+    from triwarn.api.serve import start_server
+    from triwarn.geo.areas import AreaIndex
+    from triwarn.node.service import LiveNode, NodeTransport
+    from triwarn.warn.policy import new_run_id
+
+    transport = NodeTransport(nation, spec, key, trust, servers=urls, user=user, password=password)
+    settings = NodeSettings(nation=nation, exercise=exercise, run_id=new_run_id(time.time(), os.urandom(4)) + nation)
+    live = LiveNode(settings, own, transport, source, areas=AreaIndex.load(), step_s=step_s, out_dir=out_dir)
+    try:
+        await live.start()
+    except ConnectionError as exc:
+        raise InputError(str(exc), field="--servers") from None
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, live.stop)
+    server = await start_server(node_app(live), port=port)
+    mode = f"EXERCISE {exercise}" if exercise else "LIVE (CAP status Actual)"
+    print(f"triwarn node {nation}: {mode}; {len(own)} own sensor(s); servers {', '.join(urls)}")
+    print(f"  health:  {server.url}/api/health")
+    print(f"  metrics: {server.url}/metrics")
+    print(f"  CAP:     {out_dir / 'cap'} and {server.url}/api/cap/feed.atom")
+    print(f"  UI:      {server.url}/")
+    print("running; Ctrl-C stops (the durable consumer is kept)", flush=True)
+    try:
+        await live.run()
+    finally:
+        print("stopping", flush=True)
+        await server.stop()
+        await live.close()

@@ -1,0 +1,70 @@
+"""Streaming of JSON-lines files in blocks of whole lines, for the measurements and truth readers.
+
+The whole file is never held in memory: a reader holds one block and the columns made from earlier ones.
+A clean block (no blank line) is decoded at once, its k-th record being file line first + k.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from triwarn.errors import InputError
+
+READ_BLOCK_BYTES = 2 << 20  # bytes of whole lines decoded and checked at once (~20,000 detections)
+_BLANK_LINE = re.compile(rb"\n[ \t\r]*\n")
+
+
+def open_for_reading(path: Path, what: str) -> Any:
+    """The file opened in binary; InputError if it is missing or unreadable."""
+    try:
+        return path.open("rb")
+    except FileNotFoundError:
+        raise InputError(f"{what} file not found", source=str(path)) from None
+    except OSError as exc:
+        raise InputError(f"cannot read {what} file: {exc}", source=str(path)) from None
+
+
+def line_blocks(fh: Any, source: str, what: str) -> Iterator[tuple[int, bytes]]:
+    """(number of the block's first line, block) for blocks of whole lines of about READ_BLOCK_BYTES.
+
+    The whole file is never held in memory: only one block and the columns made from earlier ones.
+    """
+    first = 1
+    carry = b""
+    while True:
+        try:
+            data = fh.read(READ_BLOCK_BYTES)
+        except OSError as exc:
+            raise InputError(f"cannot read {what} file: {exc}", source=source) from None
+        if not data:
+            break
+        data = carry + data
+        end = data.rfind(b"\n") + 1
+        if end == 0:
+            carry = data  # one very long line: keep reading until it ends
+            continue
+        block, carry = data[:end], data[end:]
+        yield first, block
+        first += block.count(b"\n")
+    if carry:
+        yield first, carry
+
+
+def block_lines(block: bytes) -> list[bytes]:
+    """The lines of a block (without the final newline's empty remainder)."""
+    raws = block.split(b"\n")
+    if raws and raws[-1] == b"":
+        raws.pop()
+    return raws
+
+
+def clean_block_count(block: bytes) -> int | None:
+    """Number of lines of a block without blank lines (so that line k of a decode is file line first + k),
+    or None when it holds a blank line."""
+    closed = block if block.endswith(b"\n") else block + b"\n"
+    if _BLANK_LINE.search(b"\n" + closed) is not None:
+        return None
+    return closed.count(b"\n")

@@ -1,0 +1,356 @@
+"""The public-warning state machine: incidents' areas through shelter, notice, passed, clear and error,
+and the messages (Alert, Update, Cancel) that tell people.
+
+Pure: `WarningMachine.step(records, now_unix_s)` takes the assessment's records (triwarn.records.events:
+LaunchEvent, ImpactPrediction, AreaRisk) and observed track positions (TrackObservation) and returns the
+warning messages to issue at that clock time; it does no I/O and reads no clock, so the same code runs
+live, in exercises faster than real time, and in tests. A node passes its assessment's records as they
+are; files of event dicts go through triwarn.warn.reader first. Trust flags (records.events.Flag):
+short_track, separated_piece, implausible_state (such an area_risk is ignored), areas_held, cutoff_path
+(a boosting track's cut-off path: trusted, unlike the rest of its corridor).
+
+Decisions, per area (see docs/warnings.md for the reasoning):
+  - shelter when the territory risk reaches ``on_probability`` (and neighbours, if configured);
+  - notice (not shelter) when only the EEZ is at risk of impact;
+  - passed only when every track still threatening the area is observed alive and past it (a
+    separated piece flying over an area already warned counts too; it never warns one);
+  - all-clear when the object is beyond, has landed, or is lost and its flight is certainly over, or
+    when the risk has stayed below ``off_probability`` after the minimum hold time;
+  - error (Cancel, or an Update that retracts those areas) when the only tracks that ever put the area
+    at risk are discredited: a short track, now lost, of a piece whose newer, live companion track
+    disagrees; or by an operator call.
+Incidents and tracks: triwarn.warn.incident; passage geometry: triwarn.warn.geometry; thresholds and
+the issuer: triwarn.warn.policy.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+from triwarn.errors import InputError
+from triwarn.records.events import ObjectRole, WarnInput
+from triwarn.records.warnings import (
+    ACTIVE_STATES,
+    ERROR_REASONS,
+    AreaWarning,
+    ImpactSummary,
+    MsgType,
+    WarningMessage,
+)
+from triwarn.warn.geometry import AreaGeometry, Passage
+from triwarn.warn.incident import Incident, IncidentArea, IncidentBook
+from triwarn.warn.policy import Issuer, WarnPolicy
+
+
+class WarningMachine:
+    """One issuer's incidents and their warning threads.
+
+    run_id must differ between runs of the same sender (the edge makes one with `new_run_id`), so that
+    identifiers stay unique across restarts: identifier = sender.run_id.incident.sequence.
+    """
+
+    def __init__(
+        self,
+        issuer: Issuer,
+        run_id: str,
+        *,
+        policy: WarnPolicy | None = None,
+        area_geometry: AreaGeometry | None = None,
+    ) -> None:
+        if not run_id or any(c in run_id for c in " ,<&.\t\n"):
+            raise InputError(
+                f"run_id {run_id!r} must be non-empty, without spaces, commas, dots, < or &", field="run_id"
+            )
+        self.issuer = issuer
+        self.run_id = run_id
+        self.policy = policy or WarnPolicy()
+        self.book = IncidentBook(run_id, self.policy)
+        self.passage = Passage(area_geometry)
+        self._issued: set[str] = set()
+
+    # -------------------------------------------------------------------------------------- public API
+
+    @property
+    def incidents(self) -> list[Incident]:
+        return self.book.incidents
+
+    def step(self, events: Iterable[WarnInput], now_unix_s: float) -> list[WarningMessage]:
+        """Take the records that arrived since the last step and return the messages to issue now.
+
+        Records only (triwarn.records.events): event dicts from files go through triwarn.warn.reader,
+        which checks them and refuses input of the other mode.
+        """
+        records = list(events)
+        for rec in records:
+            if not isinstance(rec, WarnInput):
+                raise TypeError(f"WarningMachine.step takes records, got {type(rec).__name__} "
+                                "(event dicts go through triwarn.warn.reader)")
+        for rec in sorted(records, key=lambda r: r.t):
+            self.book.apply(rec)
+        out: list[WarningMessage] = []
+        for inc in self.incidents:
+            if not inc.closed:
+                msg = self._evaluate(inc, now_unix_s)
+                if msg is not None:
+                    out.append(msg)
+        return out
+
+    def cancel(
+        self,
+        incident: str,
+        reason: str,
+        now_unix_s: float,
+        *,
+        note: str | None = None,
+        exercise: str | None = None,
+    ) -> WarningMessage:
+        """Operator call: the incident's warnings were issued in error. Returns the Cancel to issue.
+
+        reason is one of ERROR_REASONS (each has an explanation in every language); note is free text
+        for <note>. exercise must match the issuer's mode like any other input.
+        """
+        self.issuer.admit(exercise)
+        if reason not in ERROR_REASONS:
+            raise InputError(f"unknown reason {reason!r}; one of {', '.join(ERROR_REASONS)}", field="reason")
+        inc = next((i for i in self.incidents if i.name == incident), None)
+        if inc is None:
+            raise InputError(f"no incident {incident!r}", field="incident")
+        if not inc.thread:
+            raise InputError(f"incident {incident!r} has issued nothing to cancel", field="incident")
+        for area in inc.areas.values():
+            area.state, area.reason = "error", reason
+        msg = self._message(inc, now_unix_s, cancel_reason=reason, note=note)
+        inc.closed = True
+        return msg
+
+    def incident_names(self) -> list[str]:
+        return [i.name for i in self.incidents]
+
+    # -------------------------------------------------------------------------------------- decisions
+
+    def _evaluate(self, inc: Incident, now: float) -> WarningMessage | None:
+        pol = self.policy
+        self.book.discredit(inc, now)
+        self.book.continue_lost(inc, now)
+        self._release_held(inc)
+        terr, eez = self._current_risk(inc, now)
+        passing = self._passing(inc, now)
+        changed = False
+        for code in sorted(set(terr) | set(eez) | set(inc.areas)):
+            p, kind, enter, sup = terr.get(code, (0.0, "", None, set()))
+            pe, enter_e, sup_e = eez.get(code, (0.0, None, set()))
+            area = inc.areas.get(code)
+            before = None if area is None else (area.state, area.reason)
+            if p >= pol.on_probability:
+                if area is None or area.state in ("clear", "notice", "error"):
+                    area = inc.areas[code] = IncidentArea(code, "shelter", kind, p, enter, now, None, set(sup))
+                else:
+                    area.support |= sup
+                    if area.state == "shelter":
+                        area.probability, area.kind, area.enter_time_unix_s = p, kind, enter
+            elif pe >= pol.notice_on_probability and (area is None or area.state in ("clear", "error")):
+                area = inc.areas[code] = IncidentArea(code, "notice", "impact", pe, enter_e, now, None, set(sup_e))
+            elif area is not None and area.state == "notice" and pe >= pol.off_probability:
+                area.probability = pe
+                area.support |= sup_e
+            if area is None:
+                continue
+            area.passing = passing.get(code, set()) if area.state in ("shelter", "passed") else set()
+            area.support |= area.passing
+            if area.state in ACTIVE_STATES:
+                self._leave(inc, area, pe if area.state == "notice" else p, now)
+            if (area.state, area.reason) != before:
+                changed = True
+        active = any(a.state in ACTIVE_STATES for a in inc.areas.values())
+        if not inc.areas:
+            return None
+        if changed:
+            if not inc.thread and not active:
+                return None
+            msg = self._message(inc, now)
+        elif active and inc.last_sent_t is not None and now - inc.last_sent_t >= pol.refresh_s:
+            msg = self._message(inc, now)
+        else:
+            msg = None
+        tracks_over = bool(inc.tracks) and all(
+            self.book.flight_over(t, now) or t.discredited or self.book.is_lost(t, now) for t in inc.tracks.values()
+        )
+        if not active and tracks_over:
+            inc.closed = True
+        return msg
+
+    def _passing(self, inc: Incident, now: float) -> dict[str, set[str]]:
+        """Per area, the separated pieces of the incident whose last cycle flies over it and whose flight
+        is not over (replayed 2022-10-04 IRBM with sharing: Japan's track of the spent first stage, labelled a
+        separated piece, was over JP-02 when JP-02 was all-cleared on the warhead alone)."""
+        if self.policy.separated_overflight:  # then they count as risks already
+            return {}
+        out: dict[str, set[str]] = {}
+        for trk in inc.tracks.values():
+            if trk.object != ObjectRole.SEPARATED or not trk.passing or trk.discredited:
+                continue
+            if self.book.object_down(inc, trk, now):
+                continue
+            for code in trk.passing:
+                out.setdefault(code, set()).add(trk.track_id)
+        return out
+
+    def _leave(self, inc: Incident, area: IncidentArea, p: float, now: float) -> None:
+        """Move an active area to passed, clear or error when the evidence says so; p is its current
+        probability over the tracks that count."""
+        pol = self.policy
+        if p < pol.off_probability:
+            area.low_since_t = now if area.low_since_t is None else area.low_since_t
+        else:
+            area.low_since_t = None
+        tracks = [inc.tracks[t] for t in area.support if t in inc.tracks]
+        credited = [t for t in tracks if not t.discredited]
+        # A lost track continued by a live one is that one from now on (one object, two system tracks).
+        credited = list({id(c): c for c in (self.book.continuer(inc, t) for t in credited)}.values())
+        if tracks and not credited:
+            area.state, area.reason = "error", "separated_piece"
+            return
+        if credited and all(self.book.flight_over(t, now) for t in credited):
+            lost = any(self.book.is_lost(t, now) and not self.book.has_landed(t, now) for t in credited)
+            if area.state == "passed" or not lost:
+                area.state, area.reason = "clear", "landed"
+            else:
+                area.state, area.reason = "clear", "lost_no_threat"
+            return
+        # Every track that ever put the area at risk and may still be flying must be seen past it: a lost
+        # track is never past anything, whatever its predicted time.
+        flying = [t for t in credited if not self.book.flight_over(t, now)]
+        if area.state == "passed":
+            if flying and all(self.passage.seen_past(area.code, t, pol.beyond_margin_m) for t in flying):
+                area.state, area.reason = "clear", "beyond"
+            return
+        if (
+            area.state == "shelter"
+            and flying
+            and all(self.passage.seen_past(area.code, t, pol.pass_margin_m) for t in flying)
+        ):
+            area.state, area.reason = "passed", None
+            return
+        if (p < pol.off_probability and now - area.on_since_t >= pol.min_hold_s
+                and now - area.low_since_t >= pol.off_hold_s):
+            # A prediction that drops the area while the object is passing it must not pre-empt the
+            # observed passage: wait until it is seen past.
+            if area.passing:  # a separated piece still flies over it: wait until it is past
+                return
+            if not any(self.passage.alongside(area.code, t) for t in flying if not self.book.is_lost(t, now)):
+                area.state, area.reason = "clear", "no_longer_at_risk"
+
+    def _current_risk(self, inc: Incident, now: float):
+        """Per area, over the tracks that count: territory (land or territorial sea) probability, its
+        kind, entry time and supporting tracks; and EEZ-only impact probability with the same."""
+        pol = self.policy
+        terr: dict[str, tuple[float, str, float | None, set[str]]] = {}
+        eez: dict[str, tuple[float, float | None, set[str]]] = {}
+        for trk in inc.tracks.values():
+            # A lost track continued by one that has landed has landed too (one object).
+            if trk.discredited or self.book.object_down(inc, trk, now):
+                continue
+            # A continued track's last cycle is superseded by its continuer's; what its cut-off path
+            # put at risk stands until the continuer is seen past it.
+            for (code, kind), (p, p_eez, enter) in self.book.risk_view(trk, cycle=trk.continued_by is None).items():
+                old = terr.get(code, (0.0, kind, None, set()))
+                sup = old[3] | ({trk.track_id} if p >= pol.off_probability else set())
+                terr[code] = (p, kind, enter, sup) if p > old[0] else (old[0], old[1], old[2], sup)
+                if kind == "impact" and p_eez > 0.0:
+                    old_e = eez.get(code, (0.0, None, set()))
+                    sup_e = old_e[2] | ({trk.track_id} if p_eez >= pol.off_probability else set())
+                    eez[code] = (p_eez, enter, sup_e) if p_eez > old_e[0] else (old_e[0], old_e[1], sup_e)
+        if pol.alert_adjacent:
+            for code, (p, _kind, enter, sup) in list(terr.items()):
+                if p < pol.on_probability:
+                    continue
+                for nb in pol.adjacency.get(code, ()):
+                    if terr.get(nb, (0.0,))[0] < p:
+                        prev_sup = terr.get(nb, (0.0, "", None, set()))[3]
+                        terr[nb] = (p, "adjacent", enter, prev_sup | sup)
+        return terr, eez
+
+    def _release_held(self, inc: Incident) -> None:
+        """Drop the cut-off path areas each track (or the live track continuing it) has been seen past."""
+        margin = self.policy.pass_margin_m
+        for trk in inc.tracks.values():
+            if trk.held:
+                ref = self.book.continuer(inc, trk)
+                for code in [c for c in trk.held if self.passage.seen_past(c, ref, margin)]:
+                    del trk.held[code]
+
+    # ---------------------------------------------------------------------------------------- messages
+
+    def _message(
+        self, inc: Incident, now: float, *, cancel_reason: str | None = None, note: str | None = None
+    ) -> WarningMessage:
+        all_error = all(a.state == "error" for a in inc.areas.values())
+        if cancel_reason is None and all_error and inc.thread:
+            cancel_reason = next(iter(inc.areas.values())).reason
+        if cancel_reason is not None:
+            msg_type: MsgType = "Cancel"
+        else:
+            msg_type = "Update" if inc.thread else "Alert"
+        inc.seq += 1
+        identifier = f"{self.issuer.sender}.{inc.name}.{inc.seq:03d}"
+        if identifier in self._issued:  # cannot happen with a fresh run_id; never issue a duplicate
+            raise RuntimeError(f"identifier {identifier} already issued")
+        self._issued.add(identifier)
+        sent = float(math.floor(now))
+        impact = self._lead_impact(inc)
+        areas = tuple(
+            AreaWarning(
+                code=a.code,
+                state=a.state,
+                kind=a.kind,
+                probability=a.probability,
+                enter_time_unix_s=a.enter_time_unix_s,
+                reason=a.reason,
+                geometry=self.passage.geometry(a.code),
+            )
+            for a in sorted(inc.areas.values(), key=lambda a: a.code)
+        )
+        msg = WarningMessage(
+            sender=self.issuer.sender,
+            identifier=identifier,
+            incident=inc.name,
+            sent_unix_s=sent,
+            msg_type=msg_type,
+            references=tuple(inc.thread),
+            areas=areas,
+            expires_unix_s=sent + self.policy.expires_s,
+            exercise=self.issuer.exercise,
+            launch=inc.launch,
+            impact=impact,
+            cancel_reason=cancel_reason,
+            operator_note=note,
+        )
+        inc.last_sent_t = now
+        if msg_type == "Cancel":
+            # A cancelled thread is finished; anything new in this incident starts a fresh Alert.
+            inc.thread = []
+            inc.areas = {}
+        else:
+            inc.thread.append(msg.reference)
+        return msg
+
+    @staticmethod
+    def _lead_impact(inc: Incident) -> ImpactSummary | None:
+        preds = [t.impact for t in inc.tracks.values() if t.impact is not None and not t.discredited]
+        if not preds:
+            return None
+        best = max(preds, key=lambda p: (p.role == ObjectRole.PRIMARY, p.t))
+        return ImpactSummary(
+            best.lat_deg,
+            best.lon_deg,
+            best.time_unix_s,
+            best.semi_major_m,
+            best.semi_minor_m,
+            best.orientation_deg,
+            best.confidence,
+            best.powered,
+        )
+
+
+__all__ = ["WarningMachine"]
