@@ -68,6 +68,19 @@ class _Table:
     def __len__(self) -> int:
         return len(self.track_id)
 
+    def _state_columns(self) -> int:
+        """Make the columns every table has into arrays of their shapes; returns the number of rows."""
+        n = len(self.track_id)
+        if not (isinstance(self.track_id, np.ndarray) and self.track_id.dtype == object):
+            self.track_id = _strings(self.track_id, n)
+        self.t_unix_s = _floats(self.t_unix_s, n)
+        self.pos_ecef_m = _floats(self.pos_ecef_m, n, (3,))
+        self.vel_ecef_mps = _floats(self.vel_ecef_mps, n, (3,))
+        self.cov_ecef_m2 = _floats(self.cov_ecef_m2, n, (6, 6))
+        self.boost = np.zeros(n, bool) if self.boost is None else np.broadcast_to(
+            np.asarray(self.boost, bool), (n,)).copy()
+        return n
+
     @classmethod
     def _columns(cls) -> list[str]:
         return [f.name for f in fields(cls)]  # type: ignore[arg-type]
@@ -149,15 +162,7 @@ class NationalTracks(_Table):
     sensors_seen: NDArray[np.object_] = None  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
-        n = len(self.track_id)
-        if not (isinstance(self.track_id, np.ndarray) and self.track_id.dtype == object):
-            self.track_id = _strings(self.track_id, n)
-        self.t_unix_s = _floats(self.t_unix_s, n)
-        self.pos_ecef_m = _floats(self.pos_ecef_m, n, (3,))
-        self.vel_ecef_mps = _floats(self.vel_ecef_mps, n, (3,))
-        self.cov_ecef_m2 = _floats(self.cov_ecef_m2, n, (6, 6))
-        self.boost = np.zeros(n, bool) if self.boost is None else np.broadcast_to(
-            np.asarray(self.boost, bool), (n,)).copy()
+        n = self._state_columns()
         self.quality = _floats(self.quality, n)
         self.boost_probability = _floats(self.boost_probability, n)
         if self.nation is None or isinstance(self.nation, str):
@@ -198,15 +203,7 @@ class SystemTracks(_Table):
     thrust_mps2: NDArray[np.float64] = None  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
-        n = len(self.track_id)
-        if not (isinstance(self.track_id, np.ndarray) and self.track_id.dtype == object):
-            self.track_id = _strings(self.track_id, n)
-        self.t_unix_s = _floats(self.t_unix_s, n)
-        self.pos_ecef_m = _floats(self.pos_ecef_m, n, (3,))
-        self.vel_ecef_mps = _floats(self.vel_ecef_mps, n, (3,))
-        self.cov_ecef_m2 = _floats(self.cov_ecef_m2, n, (6, 6))
-        self.boost = np.zeros(n, bool) if self.boost is None else np.broadcast_to(
-            np.asarray(self.boost, bool), (n,)).copy()
+        n = self._state_columns()
         for name in ("nations", "sources"):
             value = getattr(self, name)
             if not (isinstance(value, np.ndarray) and value.dtype == object):
