@@ -5,9 +5,16 @@ BIN := $(VENV)/bin
 
 .PHONY: demo test test-fast bench chromium
 
+# Two stamps: `make demo` installs the runtime only (pyproject `dependencies`); `make test` adds the
+# test extras (pytest, Playwright, schemathesis, taky, ...) on top, so `make test` after `make demo` adds them.
 $(BIN)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip==25.3
+	$(BIN)/pip install -q -e .
+	$(BIN)/python -m triwarn.tracking.kernel_cache  # the tracker's kernels compiled now, not in the first run
+	touch $@
+
+$(BIN)/.installed-test: $(BIN)/.installed
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@
 
@@ -21,13 +28,13 @@ demo: $(BIN)/.installed
 chromium:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk)
 
-test: $(BIN)/.installed chromium
+test: $(BIN)/.installed-test chromium
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/pytest
 
 # The pure core only (under 90 s on 2 cores): everything but the tests marked slow (NATS servers, Chromium,
 # whole exercises and replays, CLI subprocesses); no browser needed. `make test` still runs everything.
-test-fast: $(BIN)/.installed
+test-fast: $(BIN)/.installed-test
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/pytest -m "not slow"
 

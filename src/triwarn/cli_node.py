@@ -3,9 +3,10 @@
     run_node(nation="kr", network=None, sensors=..., measurements=..., keys=..., servers=..., exercise="X")
 
 Checks everything first (InputError on anything wrong: live or exercise, the network, the nation's
-own sensors only, keys, password), then builds the live node (triwarn.node.service.LiveNode over a
-NodeTransport, CAP files in --out), serves its HTTP face (triwarn.api.node_app.node_app: health,
-metrics, CAP feed, operator UI) and runs until Ctrl-C; the durable consumer is kept for the next start.
+own sensors only, keys, password, a server that answers), then builds the live node
+(triwarn.node.service.LiveNode over a NodeTransport, CAP files in --out), serves its HTTP face
+(triwarn.api.node_app.node_app: health, metrics, CAP feed, operator UI) and runs until Ctrl-C; the
+durable consumer is kept for the next start.
 It lives outside triwarn.node because it joins the node with the API: triwarn.node imports neither
 triwarn.api nor triwarn.exercise.
 """
@@ -22,6 +23,48 @@ from pathlib import Path
 
 from triwarn.errors import InputError
 from triwarn.node.core import NodeSettings
+from triwarn.wording import plural
+
+REACH_TIMEOUT_S = 1.0  # per attempt: a server on the same network answers a TCP connect in milliseconds
+REACH_ATTEMPTS = 3
+REACH_PAUSE_S = 0.5
+
+
+def _host_port(url: str) -> tuple[str, int]:
+    """Host and port of a NATS URL (nats://host:port, tls://host, host:port); port 4222 by default."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url if "://" in url else f"nats://{url}")
+    try:
+        port = parts.port or 4222
+    except ValueError:
+        raise InputError(f"{url!r} is not a server URL such as nats://127.0.0.1:4222", field="--servers") from None
+    if not parts.hostname:
+        raise InputError(f"{url!r} is not a server URL such as nats://127.0.0.1:4222", field="--servers")
+    return parts.hostname, port
+
+
+def check_reachable(urls: list[str], *, timeout_s: float = REACH_TIMEOUT_S, attempts: int = REACH_ATTEMPTS,
+                    pause_s: float = REACH_PAUSE_S) -> None:
+    """Return once one of the servers accepts a TCP connection; InputError naming every URL and why
+    after `attempts` tries (a few seconds), instead of the NATS client's silent 30 s of retries."""
+    import socket
+
+    addresses = [(url, *_host_port(url)) for url in urls]
+    why: dict[str, str] = {}
+    for attempt in range(attempts):
+        for url, host, port in addresses:
+            try:
+                with socket.create_connection((host, port), timeout=timeout_s):
+                    return
+            except OSError as exc:
+                why[url] = exc.strerror or type(exc).__name__
+        if attempt + 1 < attempts:
+            time.sleep(pause_s)
+    names = "; ".join(f"{url} ({reason})" for url, reason in why.items())
+    raise InputError(f"cannot reach the NATS server: {names} after {plural(attempts, 'try', 'tries')}; is the "
+                     "network up (`triwarn network up` prints each nation's URL) and is --servers this "
+                     "nation's URL?", field="--servers")
 
 
 def check_own_sensors(path: Path, nation: str) -> dict[str, object]:
@@ -39,7 +82,7 @@ def check_own_sensors(path: Path, nation: str) -> dict[str, object]:
         names = ", ".join(f"{sid} ({owner}, line {item_lines[i] if i < len(item_lines) else '?'})"
                           for i, sid, owner in foreign)
         raise InputError(f"sensors of another nation in a {nation} node's file: {names}; a node takes its own "
-                         "sensors only", source=str(path),
+                         "sensors only (`triwarn sensors split` writes one sensors file per nation)", source=str(path),
                          line=item_lines[first] if first < len(item_lines) else None, field="nation")
     return sensors
 
@@ -96,6 +139,7 @@ def run_node(*, nation: str, network: Path | None, sensors: Path | None, measure
     urls = [u.strip() for u in servers.split(",") if u.strip()]
     if not urls:
         raise InputError("no server URL", field="--servers")
+    check_reachable(urls)
     epoch_s = time.time() if epoch is None else float(epoch)
     out_dir = out if out is not None else Path(f"out/node-{nation}")
     source = None
@@ -105,10 +149,13 @@ def run_node(*, nation: str, network: Path | None, sensors: Path | None, measure
         source = ReplaySource.from_files(own, measurements, nation=nation, epoch_unix_s=epoch_s)
         skips = source.log.skips
         others = skips.counts.get("unknown_sensor", 0)
-        print(f"{measurements}: {len(source.log)} detections of {nation}'s sensors to replay"
-              + (f"; {others} lines of other sensors left out" if others else ""), file=sys.stderr)
+        print(f"{measurements}: {plural(len(source.log), 'detection')} of {nation}'s sensors to replay"
+              + (f"; {plural(others, 'line')} of other sensors left out" if others else ""), file=sys.stderr)
         if skips.total > others:  # bad lines, beyond the other nations' ones: say which and why
             print(source.log.summary(), file=sys.stderr)
+    from triwarn.tracking.kernel_cache import compile_kernels
+
+    compile_kernels()  # before the node starts its clock: a cold cache is a notice and a bar, not a stall
     asyncio.run(_serve_node(nation=nation, spec=spec, key=key, trust=trust, urls=urls, user=user or f"{nation}_node",
                             password=pw, own=own, source=source, exercise=exercise, step_s=step_s, port=port,
                             out_dir=out_dir))
@@ -134,7 +181,7 @@ async def _serve_node(*, nation, spec, key, trust, urls, user, password, own, so
         loop.add_signal_handler(signum, live.stop)
     server = await start_server(node_app(live), port=port)
     mode = f"EXERCISE {exercise}" if exercise else "LIVE (CAP status Actual)"
-    print(f"triwarn node {nation}: {mode}; {len(own)} own sensor(s); servers {', '.join(urls)}")
+    print(f"triwarn node {nation}: {mode}; {plural(len(own), 'own sensor')}; servers {', '.join(urls)}")
     print(f"  health:  {server.url}/api/health")
     print(f"  metrics: {server.url}/metrics")
     print(f"  CAP:     {out_dir / 'cap'} and {server.url}/api/cap/feed.atom")

@@ -1,4 +1,7 @@
-"""The public record (/work/shared/notes/real-world.md): every launch's computed flight time within 5%.
+"""The public record: every launch's computed flight time within 5% of the one announced.
+
+The figures (flight time, apogee, ground range) are those announced at the time, mostly by Japan's
+Ministry of Defense; docs/physics.md ("Checks against the public record") lists them with their sources.
 
 Direction per row: the aim point is placed where the reports put the impact or the overflight, on
 approximate map coordinates of the named places:
@@ -9,7 +12,7 @@ approximate map coordinates of the named places:
 - 2022-10-04: flew over Aomori and fell ~3,200 km E of Japan, so the aim is Aomori (40.82N 140.74E).
 - 2022-11-18 and 2023-02-18: ~200 km W of Oshima-Oshima island (41.51N 139.37E).
 - 2023-07-12 and 2023-12-18: ~250 km W of Okushiri island (42.15N 139.47E).
-"Pyongyang area" launches use the Sunan coordinates. Apogee and range are the table's.
+"Pyongyang area" launches use the Sunan coordinates. Apogee and range are those of the table in docs/physics.md.
 """
 
 from __future__ import annotations

@@ -6,15 +6,12 @@ areas dataset is triwarn.geo.areas, built elsewhere.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from shapely.geometry import MultiPolygon, box
 
 from triwarn.warn.reader import read_events
 
 T0 = 1_664_835_720.0  # 2022-10-03T22:22:00Z, 07:22 JST on 4 October
 EXERCISE = "Orange-Sky-1"
-SHARED_DIR = Path(__file__).resolve().parents[3] / "shared"
 
 AREAS = {
     "JP-01": box(139.3, 41.4, 145.9, 45.6),

@@ -96,6 +96,24 @@ async def alert_rows(page: Page) -> list[tuple[str, str, str]]:
     )
 
 
+LABEL_BOXES_JS = """() => {
+    const m = document.getElementById('map').getBoundingClientRect();
+    return [m.left, m.top, m.right, m.bottom, [...document.querySelectorAll('#labels .maplabel')].map((e) => {
+        const r = e.getBoundingClientRect();
+        return [e.textContent, r.left, r.top, r.right, r.bottom];
+    })];
+}"""
+
+
+def assert_labels_apart(found: list) -> None:
+    """Map labels lie inside the map and none overlaps another."""
+    x0, y0, x1, y1, boxes = found
+    for i, (text, left, top, right, bottom) in enumerate(boxes):
+        assert x0 <= left and right <= x1 and y0 <= top and bottom <= y1, text
+        for other, l2, t2, r2, b2 in boxes[i + 1:]:
+            assert not (left < r2 and l2 < right and top < b2 and t2 < bottom), (text, other)
+
+
 def assert_own_alerts_in_words(rows: list[tuple[str, str, str]], nation: str) -> None:
     """Each nation warns only its own areas, and every state is shown in words beside its colour."""
     for area, state, words in rows:
@@ -111,7 +129,8 @@ async def test_operator_watches_a_running_exercise(tmp_path):
     plan = load_plan(SCENARIO)
     hub = PictureHub(NATIONS)
     run_log = RunLog()
-    feed = PictureFeed(hub, plan.name, plan.links, run_log)
+    runners: dict = {}  # the nodes' runners: the picture's link states are theirs, as in `triwarn demo`
+    feed = PictureFeed(hub, plan.name, plan.links, run_log, runners=runners)
     nodes = NodeOutput(hub)
     opts = ExerciseOptions(
         speed=SPEED,
@@ -122,6 +141,7 @@ async def test_operator_watches_a_running_exercise(tmp_path):
         progress=False,
         run_log=run_log,
         on_step=[feed.on_step, nodes.on_step],
+        runners=runners,
     )
     server = await start_server(create_app(hub, title="triwarn live exercise test"))
     wall0 = time.perf_counter()
@@ -173,6 +193,11 @@ async def test_operator_watches_a_running_exercise(tmp_path):
                 link_text = await link.inner_text()
                 assert f"{peer.upper()} UP" in link_text and "heard" in link_text, link_text
             assert "JST" in await page.locator("#clocks").inner_text()
+            # Kinds from the assessment: the fused picture holds a warhead, not only "unknown" objects.
+            await page.locator("#track-list button[data-track^='JP-'][data-kind='warhead']").first.wait_for(
+                timeout=10_000)
+            running("warhead in the JP view")
+            assert_labels_apart(await page.evaluate(LABEL_BOXES_JS))
             await page.screenshot(path=str(ARTIFACTS / "live-jp.png"))
 
             # Korea's view (by mouse): Korea's own track numbers; Japan's alert is not Korea's.
@@ -206,6 +231,16 @@ async def test_operator_watches_a_running_exercise(tmp_path):
 
             metrics = await asyncio.wait_for(exercise, timeout=120.0)
             timeline.append(f"exercise finished: {time.perf_counter() - wall0:.1f} s wall")
+            # The links the page showed were the runners' own (the same source as a node's /api/health).
+            pic = hub.latest("us")
+            for link in pic.links:
+                assert link.state == runners["us"].link_state(link.peer)[0], link
+                assert link.last_heard_unix_s == runners["us"].partners[link.peer].last_heard_unix_s, link
+            # The run is over: the page says so and stops listening (as `triwarn demo` ends its run).
+            hub.end()
+            await page.wait_for_selector("html[data-ended='1']", timeout=5_000)
+            assert await page.locator("#conn").inner_text() == "exercise ended"
+            assert await page.evaluate("window.__triwarnView().stream") == "closed"
             assert errors == []
     finally:
         if not exercise.done():

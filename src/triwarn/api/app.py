@@ -45,22 +45,28 @@ NationParam = Annotated[Literal["us", "jp", "kr"], Query(description="Whose view
 
 
 class NationInfo(msgspec.Struct, frozen=True):
-    """A nation's view as the UI lists it: code, English name, local time zone (IANA) and its label."""
+    """A nation's view as the UI lists it: code, English name, local time zone (IANA) and its label;
+    when its first alert was issued (null before any) and the exercise's T0 (null when live or unknown),
+    so that the page can open on the view that alerted first and say so."""
 
     code: Literal["us", "jp", "kr"]
     name: str
     local_tz: str
     local_label: str
     has_picture: bool
+    first_alert_unix_s: float | None = None
+    t0_unix_s: float | None = None
 
 
 class Health(msgspec.Struct, frozen=True):
-    """Liveness: ok, the nations served, and the sim time of each view's latest picture (null if none)."""
+    """Liveness: ok, the nations served, the sim time of each view's latest picture (null if none), open
+    streams, and whether the run feeding the views has ended."""
 
     ok: bool
     nations: list[str]
     picture_t_unix_s: dict[str, float | None]
     subscribers: int
+    ended: bool = False
 
 
 class Problem(msgspec.Struct, frozen=True):
@@ -246,6 +252,8 @@ def _add_picture_routes(app: FastAPI, hub: PictureHub) -> None:
                     local_tz=tz,
                     local_label=label,  # type: ignore[arg-type]
                     has_picture=hub.latest(code) is not None,
+                    first_alert_unix_s=hub.first_alert_unix_s(code),
+                    t0_unix_s=hub.t0_unix_s,
                 )
             )
         return _json(out)
@@ -391,7 +399,8 @@ def _add_live_routes(app: FastAPI, hub: PictureHub) -> None:
         times = {n: (p.t_unix_s if (p := hub.latest(n)) is not None else None) for n in hub.nations}
         return _json(
             Health(
-                ok=True, nations=list(hub.nations), picture_t_unix_s=times, subscribers=state["subscribers"]
+                ok=True, nations=list(hub.nations), picture_t_unix_s=times, subscribers=state["subscribers"],
+                ended=hub.ended,
             )
         )
 

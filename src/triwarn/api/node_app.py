@@ -22,18 +22,6 @@ from triwarn.node.service import LiveNode
 from triwarn.warn.feed import FeedEntry, atom_feed
 
 
-class _LinkView:
-    """The LinkModel face the picture adapter asks (is peer reachable from nation now?), answered
-    from the live node's link states."""
-
-    def __init__(self, live: LiveNode) -> None:
-        self.live = live
-
-    def reachable(self, a: str, b: str, _t: float) -> bool:
-        peer = a if a != self.live.nation else b
-        return peer in self.live.partners and self.live.link_state(peer)[0] == "up"
-
-
 def node_app(live: LiveNode, *, with_ui: bool | None = None) -> FastAPI:
     """The node's HTTP face: GET /api/health (JSON), /metrics (Prometheus text), /api/cap/feed.atom.
 
@@ -44,7 +32,10 @@ def node_app(live: LiveNode, *, with_ui: bool | None = None) -> FastAPI:
     ui = True if with_ui is None else with_ui
     hub = PictureHub((live.nation,))
     if ui:
-        feed = PictureFeed(hub, live.settings.exercise or "", _LinkView(live), live=live.settings.exercise is None)
+        # The picture's partner links are the live node's own link states and last-heard times: the same
+        # figures /api/health gives.
+        feed = PictureFeed(hub, live.settings.exercise or "", live=live.settings.exercise is None,
+                           runners={live.nation: live})
         previous = live.on_step
 
         def on_step(nation: str, res: StepResult) -> None:

@@ -30,7 +30,7 @@ Nation = Literal["us", "jp", "kr"]
 TrackMode = Literal["boost", "ballistic"]
 TrackKind = Literal["warhead", "stage", "unknown"]
 AlertState = Literal["shelter", "notice", "passed", "all_clear", "cancelled"]
-LinkState = Literal["up", "down"]
+LinkState = Literal["up", "degraded", "down"]
 PictureMode = Literal["exercise", "live"]
 
 
@@ -45,7 +45,9 @@ class LaunchView(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 class TrackView(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """One fused system track as the nation sees it.
 
-    trail holds the last samples as [t_unix_s, lat_deg, lon_deg, alt_m], oldest first; nations lists the
+    kind comes from the assessment's object role (records.events.ObjectRole): warhead for the primary
+    object, stage for a separated piece, unknown (with kind_reason saying why) otherwise. trail holds
+    the last samples as [t_unix_s, lat_deg, lon_deg, alt_m], oldest first; nations lists the
     nations whose sensors contributed. The altitude-vs-downrange profile is drawn from trail, measured
     from launch when it is known (else from the first trail point).
     """
@@ -60,6 +62,7 @@ class TrackView(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     nations: list[Nation]
     trail: list[tuple[float, float, float, float]] = []
     launch: LaunchView | None = None
+    kind_reason: str = ""  # why the kind is "unknown" (empty for warhead and stage)
 
 
 class ImpactView(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -104,12 +107,15 @@ class AlertLogEntry(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class LinkView(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """A partner link: whether it is up, when the peer was last heard and the measured latency."""
+    """A partner link as the node's runner judges it (the same state /api/health shows): up, degraded
+    (its messages are refused) or down, why when not up, when the peer was last heard (any accepted
+    message, heartbeats too) and the measured latency."""
 
     peer: str
     state: LinkState
     last_heard_unix_s: float | None
     latency_ms: float | None
+    why: str = ""
 
 
 class IncidentView(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -136,6 +142,7 @@ class Picture(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     links: list[LinkView] = []
     incidents: list[IncidentView] = []
     version: int = PICTURE_VERSION
+    ended: bool = False  # the run that feeds this view has ended (an exercise's last picture)
 
 
 class PictureDelta(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -145,7 +152,7 @@ class PictureDelta(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     every track and the client drops what it had. Otherwise tracks holds only changed or new tracks and
     removed the ids that are gone. impacts, alerts, links and incidents are whole lists when any entry
     changed and null when unchanged; alert_log holds only entries new since the previous delta (all of
-    them when full).
+    them when full). ended: the run has ended; the client stops listening.
     """
 
     nation: Nation
@@ -161,6 +168,7 @@ class PictureDelta(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     links: list[LinkView] | None
     incidents: list[IncidentView] | None
     version: int = PICTURE_VERSION
+    ended: bool = False
 
 
 def picture_delta(before: Picture | None, after: Picture) -> PictureDelta:
@@ -179,6 +187,7 @@ def picture_delta(before: Picture | None, after: Picture) -> PictureDelta:
             alert_log=list(after.alert_log),
             links=list(after.links),
             incidents=list(after.incidents),
+            ended=after.ended,
         )
     old_tracks = {t.id: t for t in before.tracks}
     new_ids = {t.id for t in after.tracks}
@@ -203,6 +212,7 @@ def picture_delta(before: Picture | None, after: Picture) -> PictureDelta:
         alert_log=new_log,
         links=whole_if_changed(before.links, after.links),
         incidents=whole_if_changed(before.incidents, after.incidents),
+        ended=after.ended,
     )
 
 
@@ -237,6 +247,21 @@ class PictureHub:
         self._changed: dict[str, asyncio.Event] = {}
         self._serial: dict[str, int] = dict.fromkeys(self.nations, 0)
         self._closed = False
+        self.ended = False
+        self.t0_unix_s: float | None = None  # an exercise's T0 (the UI counts T+ from it); None: live
+
+    def first_alert_unix_s(self, nation: str) -> float | None:
+        """When the view's first alert was issued (its alert log's earliest entry), None before any."""
+        pic = self._latest.get(nation)
+        return min((e.t_unix_s for e in pic.alert_log), default=None) if pic is not None else None
+
+    def end(self) -> None:
+        """The run has ended: every view's latest picture is republished with ended=True, so that each
+        browser shows the end instead of waiting for (or reconnecting to) a run that is over."""
+        self.ended = True
+        for pic in list(self._latest.values()):
+            if not pic.ended:
+                self.publish_nowait(msgspec.structs.replace(pic, ended=True))
 
     def _check_nation(self, nation: str) -> None:
         if nation not in self.nations:
@@ -331,4 +356,5 @@ def apply_delta(picture: Picture | None, delta: PictureDelta) -> Picture:
         alert_log=base_log + list(delta.alert_log),
         links=base.links if delta.links is None else list(delta.links),
         incidents=base.incidents if delta.incidents is None else list(delta.incidents),
+        ended=delta.ended,
     )

@@ -4,9 +4,15 @@ The UI's adapter, used by the live node's HTTP face (api/node_app.py) and by the
 views. One `PictureFeed` per run serves every nation's view: `on_step(nation, result)` (a runner's
 on_step callback) updates that nation's state (track trails, latest impact predictions and launch
 points, area alert states and the alert log from the warnings it issued, incidents) and publishes the
-nation's Picture to the PictureHub. Link status comes from a LinkModel-like `reachable(a, b, t)` (the
-exercise's LinkModel, or the live node's link states) and the lockstep's RunLog (when a partner was
-last heard, the last wall transit time).
+nation's Picture to the PictureHub. Link status comes from the nation's node runner (`runners`: the
+lockstep's NodeRunners, or the live node): its link_state (up / degraded / down, and why) and the time the
+partner was last heard (any accepted message, heartbeats too), the very figures /api/health shows; the
+lockstep's RunLog adds the last wall transit time. Without a runner (tests of the adapter alone) a
+LinkModel-like `reachable(a, b, t)` says up or down.
+
+Track kinds come from the assessment: the latest ImpactPrediction or AreaRisk of a track gives its
+object role (records.events.ObjectRole): primary -> warhead, separated -> stage, unresolved -> unknown
+with the reason; a track with no assessment yet is unknown, saying so.
 
 Partners' assessments: the partners' latest impact reports (StepResult.partner_impacts) are shown
 among the impacts, labelled with the partner nation ("kr:KR-T3": the partner's own track id), while
@@ -22,7 +28,9 @@ Degrees, metres and unix seconds, as in api/picture.py.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import msgspec
 import numpy as np
@@ -41,12 +49,15 @@ from triwarn.api.picture import (
 from triwarn.geo.areas_names import AREA_NAMES
 from triwarn.node.core import StepResult
 from triwarn.node.lockstep import LinkModel, RunLog
-from triwarn.records.events import ImpactPrediction, LaunchEvent
+from triwarn.records.events import AreaRisk, ImpactPrediction, LaunchEvent, ObjectRole
 
 TRAIL_POINTS = 60
 PARTNER_REPORT_MAX_AGE_S = 30.0  # a partner's impact report older than this (clock s) leaves the picture
 STATE_WORDS = {"shelter": "shelter", "notice": "notice", "passed": "passed", "clear": "all_clear",
                "error": "cancelled"}
+KINDS = {ObjectRole.PRIMARY: ("warhead", ""), ObjectRole.SEPARATED: ("stage", ""),
+         ObjectRole.UNRESOLVED: ("unknown", "not yet told apart from the other objects of its launch")}
+NOT_ASSESSED = ("unknown", "not assessed yet")
 HEADLINE = {"shelter": "take shelter", "notice": "information notice", "passed": "missile passed",
             "clear": "all clear", "error": "cancelled, issued in error"}
 
@@ -59,20 +70,36 @@ class _View:
     alerts: dict[str, AreaAlert] = field(default_factory=dict)
     log: list[AlertLogEntry] = field(default_factory=list)
     incidents: dict[str, IncidentView] = field(default_factory=dict)
+    roles: dict[str, tuple[float, ObjectRole]] = field(default_factory=dict)  # track -> (event t, role)
+
+
+class _Partner(Protocol):
+    last_heard_unix_s: float | None
+
+
+class LinkSource(Protocol):
+    """What the feed asks a node's runner (NodeRunner, or LiveNode which delegates to its runner)."""
+
+    partners: Mapping[str, _Partner]
+
+    def link_state(self, partner: str, now_unix_s: float | None = None) -> tuple[str, str]: ...
 
 
 class PictureFeed:
     """Builds and publishes each nation's picture from its node's step results (see module docstring)."""
 
-    def __init__(self, hub: PictureHub, exercise_name: str, links: LinkModel, run_log: RunLog | None = None,
-                 *, live: bool = False) -> None:
+    def __init__(self, hub: PictureHub, exercise_name: str, links: LinkModel | None = None,
+                 run_log: RunLog | None = None, *, live: bool = False,
+                 runners: Mapping[str, LinkSource] | None = None) -> None:
         if live and exercise_name:
             raise ValueError(f"a live picture feed has no exercise name (got {exercise_name!r})")
         self.live = live
         self.hub = hub
         self.exercise_name = exercise_name
-        self.links = links
+        self.links = links if links is not None else LinkModel()
         self.run_log = run_log
+        # nation -> its runner; may be filled after construction (run_lockstep fills the dict it is given)
+        self.runners = runners if runners is not None else {}
         self.views: dict[str, _View] = {n: _View() for n in hub.nations}
         self.published = 0
         self.first_alert_unix_s: float | None = None
@@ -96,6 +123,10 @@ class PictureFeed:
                     track=ev.track, lat_deg=ev.lat_deg, lon_deg=ev.lon_deg, time_unix_s=ev.time_unix_s,
                     semi_major_m=ev.semi_major_m, semi_minor_m=ev.semi_minor_m,
                     orientation_deg=ev.orientation_deg % 360.0, powered=ev.powered, ground_track=ground)
+            if isinstance(ev, ImpactPrediction | AreaRisk) and ev.track:
+                prev = v.roles.get(ev.track)
+                if prev is None or ev.t >= prev[0]:
+                    v.roles[ev.track] = (ev.t, ev.role)
         tracks = []
         st = res.system_tracks  # records.tracks.SystemTracks: one row per system track
         ids = st.track_id.tolist()
@@ -107,13 +138,17 @@ class PictureFeed:
             for i, tid in enumerate(ids):
                 trail = v.trails.setdefault(tid, deque(maxlen=TRAIL_POINTS))
                 trail.append((t, lat[i], lon[i], alt[i]))
+                role = v.roles.get(tid)
+                kind, why = KINDS.get(role[1], NOT_ASSESSED) if role is not None else NOT_ASSESSED
                 tracks.append(TrackView(
                     id=tid, lat_deg=lat[i], lon_deg=lon[i], alt_m=alt[i], speed_mps=speed[i],
-                    mode="boost" if boost[i] else "ballistic", kind="unknown",
+                    mode="boost" if boost[i] else "ballistic", kind=kind, kind_reason=why,
                     nations=[n for n in st.nations[i] if n in ("us", "jp", "kr")],
                     trail=list(trail), launch=v.launches.get(tid)))
         for gone in [k for k in v.trails if k not in live]:
             del v.trails[gone]
+        for gone in [k for k in v.roles if k not in live]:
+            del v.roles[gone]
         v.impacts = {k: imp for k, imp in v.impacts.items() if k in live}
         tracks = self._partner_launches(tracks, res)
         for m in res.warnings:
@@ -195,11 +230,18 @@ class PictureFeed:
                     heard[d.sender] = d.delivered_unix_s
                     if d.wall_transit_s is not None:
                         transit[d.sender] = d.wall_transit_s * 1e3
+        runner = self.runners.get(nation)
         out = []
         for peer in ("us", "jp", "kr"):
             if peer == nation:
                 continue
-            up = self.links.reachable(peer, nation, t)
-            out.append(LinkView(peer=peer, state="up" if up else "down", last_heard_unix_s=heard.get(peer),
-                                  latency_ms=transit.get(peer) if up else None))
+            if runner is not None:  # the runner's judgement, as /api/health gives it
+                partner = runner.partners.get(peer)
+                state, why = runner.link_state(peer) if partner is not None else ("down", "not a partner")
+                last = partner.last_heard_unix_s if partner is not None else None
+            else:
+                up = self.links.reachable(peer, nation, t)
+                state, why, last = ("up" if up else "down"), "", heard.get(peer)
+            out.append(LinkView(peer=peer, state=state, last_heard_unix_s=last, why=why,
+                                latency_ms=transit.get(peer) if state == "up" else None))
         return out

@@ -34,6 +34,7 @@ from triwarn.node.core import NationalNode, NodeSettings
 from triwarn.node.lockstep import LinkModel, NodeFeed, run_lockstep
 from triwarn.node.outputs import OutputSink
 from triwarn.node.runner import NodeTransport
+from triwarn.progress import clock_progress
 from triwarn.records.detections import MeasurementLog
 from triwarn.sensors.definitions import load_sensors
 from triwarn.sensors.measurement_reader import read_measurements
@@ -42,6 +43,7 @@ from triwarn.share.policy import NetworkSpec, load_network
 from triwarn.share.servers import LocalNetwork
 from triwarn.share.transport import ShareTransport
 from triwarn.warn.policy import new_run_id
+from triwarn.wording import plural
 
 NATION_ORDER = ("kr", "us", "jp")
 COT_INTERVAL_S = 10.0  # CoT tracks and ellipses written every this many sim s (alert areas at every warning)
@@ -213,8 +215,9 @@ async def run_shared(sensors, log: MeasurementLog, nations, times, *, exercise: 
 
 def replay(sensors_path: Path, measurements_path: Path, out: Path, *, share: bool = True,
            step_s: float = 1.0, exercise: str = "REPLAY", network: Path | None = None,
-           links: LinkModel | None = None, baseline: bool = True) -> dict:
-    """Run the replay; returns the summary (also written to out/summary.json)."""
+           links: LinkModel | None = None, baseline: bool = True, progress: bool | None = None) -> dict:
+    """Run the replay; returns the summary (also written to out/summary.json). progress: a progress line
+    on stderr (sim time, alerts; None: when stderr is a terminal, triwarn.progress.wanted)."""
     sensors = load_sensors(sensors_path)
     log = read_measurements(measurements_path, sensors)
     nations = nations_with_sensors(sensors)
@@ -224,23 +227,28 @@ def replay(sensors_path: Path, measurements_path: Path, out: Path, *, share: boo
     outputs = run_outputs(out)
     base = BaselineProcess(sensors, log, nations, times, exercise=exercise, run_tag=run_tag + "b") \
         if share and baseline else None
+    bar, on_tick = clock_progress("replay", len(times), float(times[0]), enabled=progress,
+                                  extra=lambda: plural(outputs.cap_count, "CAP message"))
     try:
+        bar.start()
         if share:
             spec = load_network(network)
             with tempfile.TemporaryDirectory(prefix="triwarn-replay-") as tmp:
                 issued, stats = asyncio.run(run_shared(
                     sensors, log, nations, times, exercise=exercise, areas=areas, spec=spec,
-                    workdir=Path(tmp), on_step=None, links=links, run_tag=run_tag, sink=outputs))
+                    workdir=Path(tmp), on_step=None, links=links, run_tag=run_tag, sink=outputs,
+                    on_tick=on_tick))
         else:
             nodes = make_nodes(sensors, nations, exercise=exercise, areas=areas, run_tag=run_tag)
             feeds = {n: NodeFeed.for_nation(log, sensors, n) for n in nations}
-            stats = asyncio.run(run_lockstep(nodes, feeds, times, sink=outputs))
+            stats = asyncio.run(run_lockstep(nodes, feeds, times, sink=outputs, on_tick=on_tick))
             issued = {n: node.issued for n, node in nodes.items()}
     except BaseException:
         if base is not None:
             base.cancel()
         raise
     finally:
+        bar.stop()
         outputs.close()
     alerts = first_alerts(issued)
     summary = {"share": share, "exercise": exercise, "nations": nations, "step_s": step_s,

@@ -193,6 +193,7 @@ async def run_lockstep(
     link_report_s: float = LINK_REPORT_S,
     sink: OutputSink | None = None,
     runners: dict[str, NodeRunner] | None = None,
+    until: Callable[[float], bool] | None = None,
 ) -> dict[str, int]:
     """Run every node over times_unix_s. transports (connected, one per node; None: no sharing).
 
@@ -203,10 +204,11 @@ async def run_lockstep(
     link reports). clock_cell, if given, is also set to each step's sim time. heartbeat_s,
     link_timeout_s, link_report_s: the runners' rules, in sim seconds. sink: the outputs of every
     node (OutputSink.on_step, before on_step). runners: if a dict is given, it is filled with each
-    node's NodeRunner (link states, metrics). Returns counters: delivered, missing (messages of any
-    class that did not reach their receiver within SETTLE_WAIT_S), held_at_end (held back by a link
-    still down at the end), in_flight_at_end (published too late to arrive), expired_in_hold; all but
-    missing leave heartbeats and link reports out.
+    node's NodeRunner (link states, metrics). until(t), if given, is asked after each whole step (after
+    on_tick): true ends the run there, before times_unix_s runs out. Returns counters: delivered,
+    missing (messages of any class that did not reach their receiver within SETTLE_WAIT_S),
+    held_at_end (held back by a link still down at the end), in_flight_at_end (published too late to
+    arrive), expired_in_hold; all but missing leave heartbeats and link reports out.
     """
     links = links or LinkModel()
     log = run_log if run_log is not None else RunLog()
@@ -283,6 +285,8 @@ async def run_lockstep(
         if on_tick is not None:
             on_tick(k, t)
         prev_t = t
+        if until is not None and until(t):
+            break
     t_last = prev_t
     held = [published_at.get(m.msg_id, (m.sent_unix_s, None))[0] for b in inboxes.values() for m in b.held
             if not isinstance(m, HOUSEKEEPING)]

@@ -65,8 +65,9 @@ def flight_summary(flight: Flight) -> dict:
 
 
 def _print_table(summary: dict) -> None:
-    from rich.console import Console
     from rich.table import Table
+
+    from triwarn.wording import console
 
     s = summary
     table = Table(title="Trajectory (solved from reported apogee and range)", show_header=True)
@@ -95,7 +96,7 @@ def _print_table(summary: dict) -> None:
             )
     for name, value in rows:
         table.add_row(name, value)
-    Console().print(table)
+    console().print(table)
 
 
 def run_trajectory(

@@ -13,7 +13,8 @@ numpy array numpy turns it into its sqrt loop, and numba compiles it to the sqrt
 no other function (numba could not call a plain Python function), and import nothing but constants, so
 `physics` does not pay numba's import.
 
-Editing this file: numba's cache of the tracker kernels does not notice it (see tracking/imm_ekf.py).
+Editing this file: numba's own cache key does not cover it; tracking/kernel_cache.py clears the tracker
+kernels' cache when this file changes (they recompile once, with a notice).
 
 Frame: ECEF (WGS84), positions m, velocities m/s, accelerations m/s^2. `omega` (rad/s) is the frame's
 rotation rate; omega = 0 gives gravity alone (the inertial-frame acceleration).

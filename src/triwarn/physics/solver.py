@@ -23,6 +23,7 @@ from triwarn.physics.launch import LaunchSpec
 from triwarn.physics.missiles import MissileClass, choose_class, class_by_name, kepler_surface_launch
 from triwarn.physics.motion import BoostProgramme, apogee_of, approx_alt, boost, coast_to_impact
 from triwarn.physics.validation import target_azimuth_deg, validate_launch
+from triwarn.wording import article
 
 PITCH_OVER_FRACTION = 0.5  # pitch-over ends half-way between the end of the vertical rise and burnout
 # Past 90 deg the thrust leans back over the launch point: a short lofted shot must lean against the
@@ -225,7 +226,7 @@ def _unreachable(
                 b, fb = m, fm
         if math.isfinite(apo):
             apogees.append(apo)
-    what = f"a {cls.name} ({cls.burn_s:.0f} s burn)"
+    what = f"{article(cls.name)} ({cls.burn_s:.0f} s burn)"
     hint = "even the least thrust flies further" if overshoots else "a longer burn reaches further"
     if not apogees:
         return InputError(

@@ -36,7 +36,7 @@ from triwarn.geo.wgs84 import MEAN_RADIUS_M
 from triwarn.physics.launch import LaunchSpec
 from triwarn.sensors.definitions import Sensor, parse_sensor_list, read_yaml, sequence_lines
 
-# Approximate launch areas from public map knowledge (see ../shared/notes/real-world.md).
+# Approximate launch areas from public map knowledge (the sites named in public launch reports).
 SITES: dict[str, tuple[float, float]] = {
     "sunan": (39.20, 125.67),
     "pyongsong": (39.25, 125.87),
@@ -259,3 +259,85 @@ def load_scenario(path: str | Path) -> Scenario:
         truth_dt_s=truth_dt, flight_dt_s=flight_dt, start_unix_s=start, end_unix_s=end,
         extra={k: v for k, v in data.items() if k not in known},
     )
+
+
+# Bundled scenarios: shipped in the package (triwarn/scenarios/*.yaml), usable by name anywhere a scenario
+# path is (`triwarn simulate 2022-10-04-irbm-aomori`, `triwarn exercise run salvo-srbm-24.yaml`).
+
+def bundled_dir() -> Path:
+    """The folder of the scenarios shipped with triwarn."""
+    import importlib.resources
+
+    return Path(str(importlib.resources.files("triwarn") / "scenarios"))
+
+
+def bundled_names() -> list[str]:
+    """The bundled scenarios' names (file names without .yaml), sorted."""
+    return sorted(p.stem for p in bundled_dir().glob("*.yaml"))
+
+
+def resolve_scenario(path: str | Path) -> Path:
+    """The scenario file a command line argument names: an existing file as it is, else a bundled scenario
+    by name (with or without .yaml). InputError naming close matches for an unknown name."""
+    import difflib
+
+    given = Path(path)
+    if given.exists():
+        return given
+    name = given.name[:-5] if given.name.endswith(".yaml") else given.name
+    if given.parent != Path(".") or not name:  # a path, not a name: the file is simply missing
+        raise InputError("scenario file not found", source=str(path))
+    candidate = bundled_dir() / f"{name}.yaml"
+    if candidate.is_file():
+        return candidate
+    names = bundled_names()
+    close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
+    if not close:
+        close = [n for n in names if name and name.lower() in n.lower()][:3]
+    hint = f"did you mean {' or '.join(close)}? " if close else ""
+    raise InputError(f"no such file, and no bundled scenario of that name; {hint}"
+                     "`triwarn scenarios list` lists the bundled ones", source=str(path))
+
+
+@dataclass(frozen=True)
+class ScenarioInfo:
+    """One line of `triwarn scenarios list`."""
+
+    name: str
+    title: str
+    description: str
+    launches: int
+    sensors_by_nation: dict[str, int]
+    exercise: bool
+
+
+def _description(data: Mapping[str, Any], text: str) -> str:
+    """The scenario's `description`, else the first sentence of its leading comment."""
+    if isinstance(data.get("description"), str):
+        return " ".join(data["description"].split())
+    comment = []
+    for line in text.splitlines():
+        if not line.startswith("#"):
+            break
+        comment.append(line.lstrip("#").strip())
+    words = " ".join(comment)
+    end = words.find(". ")
+    return words[: end + 1] if end >= 0 else words
+
+
+def scenario_info(path: Path) -> ScenarioInfo:
+    """What `triwarn scenarios list` shows of one scenario file (loaded and checked)."""
+    from collections import Counter
+
+    sc = load_scenario(path)
+    data, text = read_yaml(path, "scenario")
+    nations = Counter(getattr(s, "nation", "?") for s in sc.sensors.values())
+    exercise = any(k in sc.extra for k in ("exercise", "injects", "network"))
+    return ScenarioInfo(name=Path(path).stem, title=sc.name, description=_description(data, text),
+                        launches=len(sc.launches), sensors_by_nation=dict(sorted(nations.items())),
+                        exercise=exercise)
+
+
+def bundled_scenarios() -> list[ScenarioInfo]:
+    """Every bundled scenario's listing line, by name."""
+    return [scenario_info(bundled_dir() / f"{name}.yaml") for name in bundled_names()]

@@ -13,9 +13,11 @@ import typer
 
 from triwarn.errors import InputError, exit_2_on_input_error
 
-keys_app = typer.Typer(no_args_is_help=True, help="Nation signing keys (Ed25519).")
-network_app = typer.Typer(no_args_is_help=True,
-                          help="The three-nation NATS network: config and local servers.")
+keys_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, short_help='Nation signing keys (Ed25519).',
+                       help="Nation signing keys (Ed25519): create a nation's key pair, list a trust store.")
+network_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
+                          short_help='The NATS network: configs, servers, schema.',
+                          help="The three-nation NATS network: server configs, local servers, the wire schema.")
 
 
 
@@ -26,15 +28,20 @@ def _nation(value: str) -> str:
     return value.lower()
 
 
-@keys_app.command("new")
+@keys_app.command("new", short_help="Create a nation's key pair.")
 @exit_2_on_input_error
 def keys_new(
-    nation: Annotated[str, typer.Option(help="Two-letter nation code, e.g. kr.")],
-    directory: Annotated[Path, typer.Option("--dir", help="Where to write NATION.key and NATION.pub.")] = (
-        Path("keys")),
+    nation: Annotated[str, typer.Option(metavar="CODE", help="Two-letter nation code, e.g. kr.")],
+    directory: Annotated[Path, typer.Option("--dir", metavar="DIR",
+                                            help="Where to write NATION.key and NATION.pub.")] = Path("keys"),
     force: Annotated[bool, typer.Option(help="Replace an existing key.")] = False,
 ) -> None:
-    """Create a nation's Ed25519 key: DIR/NATION.key (private, mode 0600) and DIR/NATION.pub."""
+    """Create a nation's Ed25519 key: DIR/NATION.key (private, mode 0600) and DIR/NATION.pub.
+
+    \b
+    Example:
+      triwarn keys new --nation kr --dir keys
+    """
     from triwarn.share.signing import write_key_pair
 
     key_path, pub_path = write_key_pair(_nation(nation), directory, overwrite=force)
@@ -42,12 +49,17 @@ def keys_new(
     print(f"public key:  {pub_path} (give it to the partners' trust stores)")
 
 
-@keys_app.command("trust")
+@keys_app.command("trust", short_help='List the public keys in a trust store.')
 @exit_2_on_input_error
 def keys_trust(
-    directory: Annotated[Path, typer.Argument(help="Trust store: a directory of NATION.pub files.")],
+    directory: Annotated[Path, typer.Argument(metavar="DIR", help="Trust store: a directory of NATION.pub files.")],
 ) -> None:
-    """List the public keys in a trust store."""
+    """List the public keys in a trust store: one line per nation, its code and key.
+
+    \b
+    Example:
+      triwarn keys trust keys
+    """
     from triwarn.share.signing import TrustStore, public_key_text
 
     store = TrustStore.load_dir(directory)
@@ -57,20 +69,29 @@ def keys_trust(
         print(f"{nation}  {public_key_text(key)}")
 
 
-@network_app.command("config")
+@network_app.command("config", short_help="Write the servers' configs and credentials.")
 @exit_2_on_input_error
 def network_config(
-    out: Annotated[Path, typer.Option(help="Directory for the server configs.")],
-    network: Annotated[Path | None, typer.Option(help="network.yaml (default: the embedded one).")] = None,
+    out: Annotated[Path, typer.Option(metavar="DIR", help="Directory for the server configs.")],
+    network: Annotated[Path | None, typer.Option(metavar="FILE",
+                                                 help="network.yaml (default: the embedded one).")] = None,
     cluster: Annotated[list[str] | None, typer.Option(
-        help="A nation to run as a three-server cluster with JetStream replicas 3 (repeatable).")] = None,
-    store_dir: Annotated[str, typer.Option("--store-dir", help="JetStream storage root on the servers.")] = (
-        "./jetstream"),
-    tls_cert: Annotated[Path | None, typer.Option("--tls-cert", help="Server cert (PEM): TLS on.")] = None,
-    tls_key: Annotated[Path | None, typer.Option("--tls-key", help="Its private key (PEM).")] = None,
-    tls_ca: Annotated[Path | None, typer.Option("--tls-ca", help="CA that signs every server (PEM).")] = None,
+        metavar="CODE", help="A nation to run as a three-server cluster with JetStream replicas 3 (repeatable).")
+    ] = None,
+    store_dir: Annotated[str, typer.Option("--store-dir", metavar="DIR",
+                                           help="JetStream storage root on the servers.")] = "./jetstream",
+    tls_cert: Annotated[Path | None, typer.Option("--tls-cert", metavar="FILE",
+                                                  help="Server cert (PEM): TLS on.")] = None,
+    tls_key: Annotated[Path | None, typer.Option("--tls-key", metavar="FILE", help="Its private key (PEM).")] = None,
+    tls_ca: Annotated[Path | None, typer.Option("--tls-ca", metavar="FILE",
+                                                help="CA that signs every server (PEM).")] = None,
 ) -> None:
-    """Write one nats-server config per server, the stream plan and the generated credentials."""
+    """Write one nats-server config per server, the stream plan and the generated credentials.
+
+    \b
+    Example:
+      triwarn network config --out net/config
+    """
     from triwarn.share.policy import load_network
     from triwarn.share.servers import generate, write_generated
 
@@ -89,15 +110,24 @@ def network_config(
         print(path)
 
 
-@network_app.command("up")
+@network_app.command("up", short_help="Start the network's servers locally.")
 @exit_2_on_input_error
 def network_up(
-    network: Annotated[Path | None, typer.Option(help="network.yaml (default: the embedded one).")] = None,
-    workdir: Annotated[Path | None, typer.Option(help="Configs, logs, JetStream (default temp).")] = None,
-    cluster: Annotated[list[str] | None, typer.Option(help="Run this nation as a three-server cluster.")] = (
-        None),
+    network: Annotated[Path | None, typer.Option(metavar="FILE",
+                                                 help="network.yaml (default: the embedded one).")] = None,
+    workdir: Annotated[Path | None, typer.Option(metavar="DIR",
+                                                 help="Configs, logs, JetStream (default: a temporary one).")] = None,
+    cluster: Annotated[list[str] | None, typer.Option(metavar="CODE",
+                                                      help="Run this nation as a three-server cluster.")] = None,
 ) -> None:
-    """Start the network's servers on free loopback ports, print their URLs, stop them on Ctrl-C."""
+    """Start the network's servers on free loopback ports, print their URLs, stop them on Ctrl-C.
+
+    Needs nats-server (installed by `make demo` / `make test`).
+
+    \b
+    Example:
+      triwarn network up --workdir net
+    """
     from triwarn.share.policy import load_network
     from triwarn.share.servers import LocalNetwork
 
@@ -124,12 +154,18 @@ def network_up(
             print("a server exited; stopping the others", file=sys.stderr)
 
 
-@network_app.command("schema")
+@network_app.command("schema", short_help='Export the wire schema as JSON Schema.')
 @exit_2_on_input_error
 def network_schema(
-    out: Annotated[Path, typer.Option(help="Directory for the JSON Schema files.")] = Path("docs/schema"),
+    out: Annotated[Path, typer.Option(metavar="DIR", help="Directory for the JSON Schema files.")] = Path(
+        "docs/schema"),
 ) -> None:
-    """Export the wire schema as JSON Schema: one file for all messages and one per message class."""
+    """Export the wire schema as JSON Schema: one file for all messages and one per message class.
+
+    \b
+    Example:
+      triwarn network schema --out schema
+    """
     from triwarn.share.schema import write_json_schemas
 
     for path in write_json_schemas(out):

@@ -15,6 +15,7 @@ import msgspec
 import numpy as np
 
 from triwarn.errors import InputError
+from triwarn.progress import ProgressLine
 from triwarn.records.tracks import NationalTracks
 from triwarn.sensors.definitions import load_sensors
 from triwarn.sensors.measurement_reader import read_measurements
@@ -62,12 +63,17 @@ def report_ticks(t_first_s: float, t_last_s: float, interval_s: float) -> np.nda
     return np.arange(k0, k1 + 1) * interval_s
 
 
-def run_track(sensors: Path, measurements: Path, out: Path, report_interval_s: float = 1.0) -> dict[str, int]:
+def run_track(sensors: Path, measurements: Path, out: Path, report_interval_s: float = 1.0,
+              quiet: bool = False) -> dict[str, int]:
     """Track everything in a measurements file; write confirmed tracks at each report tick to out.
 
     Bad lines are skipped and counted by the reader (summary on stderr); an unusable file raises
-    InputError. Returns counts (detections, ticks, lines, tracks confirmed).
+    InputError. Returns counts (detections, ticks, lines, tracks confirmed). The kernels are compiled
+    first if they are not cached (a notice); a progress line on stderr follows the report times (on a
+    terminal only, never with quiet: triwarn.progress).
     """
+    from triwarn.tracking.kernel_cache import compile_kernels
+
     if not (math.isfinite(report_interval_s) and report_interval_s > 0):
         raise InputError(f"{report_interval_s!r}: the report interval must be a positive number of seconds",
                          field="--report-interval")
@@ -77,6 +83,7 @@ def run_track(sensors: Path, measurements: Path, out: Path, report_interval_s: f
     out = Path(out)
     if not out.parent.exists():
         raise InputError("output folder does not exist", source=str(out))
+    compile_kernels(quiet=quiet)
     tracker = Tracker(sensor_map)
     radar, ir = log.radar, log.ir
     times = np.concatenate([radar.t_unix_s, ir.t_unix_s])
@@ -88,8 +95,9 @@ def run_track(sensors: Path, measurements: Path, out: Path, report_interval_s: f
         fh = out.open("wb")
     except OSError as exc:
         raise InputError(f"cannot write tracks: {exc}", source=str(out)) from None
-    with fh:
-        for tick in ticks.tolist():
+    bar = ProgressLine("track", total=int(ticks.size), enabled=False if quiet else None)
+    with fh, bar:
+        for k, tick in enumerate(ticks.tolist()):
             r_end = int(np.searchsorted(radar.t_unix_s, tick, side="right"))
             i_end = int(np.searchsorted(ir.t_unix_s, tick, side="right"))
             tracker.process(radar=radar.take(slice(r_done, r_end)), ir=ir.take(slice(i_done, i_end)))
@@ -98,10 +106,17 @@ def run_track(sensors: Path, measurements: Path, out: Path, report_interval_s: f
             if lines:
                 fh.write(encoder.encode_lines(lines))
                 n_lines += len(lines)
+            if bar.enabled:
+                bar.update(k + 1, f"T+{tick - ticks[0]:.0f} s, {r_done + i_done} detections, {n_lines} lines")
     stats = {"detections": r_done + i_done, "ticks": int(ticks.size), "lines": n_lines,
              "tracks_confirmed": tracker.n_ever_confirmed, "frame_errors": tracker.frame_errors}
-    msg = (f"track: {stats['detections']} detections processed, {stats['tracks_confirmed']} tracks confirmed, "
-           f"{n_lines} lines at {stats['ticks']} report times written to {out}")
+    from triwarn.wording import plural
+
+    after = len(log) - stats["detections"]  # detections after the last whole report time: no report holds them
+    msg = (f"track: {plural(stats['detections'], 'detection')} processed"
+           + (f" ({len(log)} read, {after} after the last report time)" if after else "")
+           + f", {plural(stats['tracks_confirmed'], 'track')} confirmed, "
+           f"{plural(n_lines, 'line')} at {plural(stats['ticks'], 'report time')} written to {out}")
     if tracker.frame_errors:
         msg += f"; {tracker.frame_errors} frames failed numerically and were skipped ({tracker.frame_error_example})"
     print(msg, file=sys.stderr)

@@ -47,9 +47,8 @@ def kernel_params(noise: MotionNoise, switching: ModeSwitching) -> NDArray[np.fl
 
 
 # The one free-flight equation and its Jacobian (physics.equations), compiled with the kernels' options.
-# numba's on-disk cache of the kernels below is keyed on this file only: after editing physics/equations.py,
-# delete this directory's __pycache__/imm_ekf.*.nbi / .nbc (or touch this file), or the kernels keep the
-# old equation (tests/tracking/test_tracking_imm_ekf.py then fails against the numpy reference).
+# numba's on-disk cache of the kernels below is keyed on this file only; the hash check at the end of this
+# module (tracking/kernel_cache.py) clears it when physics/equations.py or the constants compiled in change.
 _free_flight_accel = njit(**_JIT)(free_flight_accel)
 _free_flight_gradient = njit(**_JIT)(free_flight_gradient)
 
@@ -632,3 +631,10 @@ def radar_to_ecef_compiled(z, site, rot, sigma):
             tr += cov[m, c, c]
         max_trace = max(max_trace, tr)
     return pos, cov, max_trace
+
+
+# The on-disk cache also keyed on what numba does not watch (equations, constants: tracking/kernel_cache.py),
+# checked before any kernel can be called; `kernel_cache.compile_kernels` compiles them all with a notice.
+from triwarn.tracking.kernel_cache import check_sources  # noqa: E402
+
+check_sources(imm_update_radar, _free_flight_accel)

@@ -33,9 +33,12 @@ CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
 XSD_PATH = Path(__file__).resolve().parents[1] / "data" / "cap" / "CAP-v1.2.xsd"
 POLYGON_TOLERANCE_DEG = 0.01  # about 1 km: far below the size of any warning area
 
-_CAP_TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}$")
+_CAP_TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-](\d{2}):(\d{2})$")
 _FORBIDDEN_ID_RE = re.compile(r"[\s,<&]")
 _ISO3166_2_RE = re.compile(r"^[A-Z]{2}-[A-Z0-9]{1,3}$")
+_DECIMAL_RE = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$")  # WGS 84 degrees and km: plain decimals
+_SHA1_RE = re.compile(r"^[0-9A-Fa-f]{40}$")
+_ABSOLUTE_URI_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")  # RFC 3986: scheme ":" ...
 
 # state: (responseType(s), urgency, severity, certainty)
 _INFO_CODES: dict[str, tuple[tuple[str, ...], str, str, str]] = {
@@ -290,7 +293,8 @@ def _schema() -> etree.XMLSchema:
 
 
 def _cap_dt(text: str | None) -> datetime | None:
-    if text is None or not _CAP_TIME_RE.match(text):
+    match = None if text is None else _CAP_TIME_RE.match(text)
+    if match is None or int(match[1]) > 14 or int(match[2]) > 59:  # no zone is more than 14 h from UTC
         return None
     try:
         return datetime.fromisoformat(text)
@@ -301,10 +305,16 @@ def _cap_dt(text: str | None) -> datetime | None:
 def validate_cap(xml: bytes | str) -> list[str]:
     """Every problem with a CAP 1.2 document, as readable strings; an empty list means valid.
 
-    Checks the OASIS XSD, then CAP rules the XSD cannot express (dateTime form and UTC as -00:00,
-    identifier/sender characters, references triples, polygons closed with >= 4 lat,lon pairs in range,
-    expires after sent), then this project's rules: en-US, ja-JP and ko-KR for every group of areas,
-    ISO 3166-2 geocodes, and an exercise marked as such in status, note, headline and description.
+    Checks the OASIS XSD, then the rules of the CAP 1.2 standard (OASIS CAP-v1.2-os, sections 3.2 and
+    3.3) that the XSD cannot express: dateTime form with a numeric offset and UTC as -00:00 (3.3.2);
+    identifier/sender without spaces, commas, < or & (3.2.1); references as sender,identifier,sent
+    triples, required by Update and Cancel and never pointing at the message itself (3.2.1); a
+    <restriction> for scope Restricted and <addresses> for scope Private (3.2.1); balanced quotes in
+    the space-delimited <addresses> and <incidents> (3.2.1); a full absolute URI in <web> and a SHA-1
+    <digest> (3.2.2, 3.2.3); polygons of >= 4 WGS 84 lat,lon pairs, closed; circles "lat,lon radius_km";
+    <ceiling> only with <altitude> and not below it (3.2.4); expires after sent. Then this project's
+    rules: en-US, ja-JP and ko-KR for every group of areas, ISO 3166-2 geocodes, and an exercise marked
+    as such in status, note, headline and description.
     """
     data = xml.encode() if isinstance(xml, str) else xml
     try:
@@ -315,13 +325,21 @@ def validate_cap(xml: bytes | str) -> list[str]:
     schema = _schema()
     if not schema.validate(doc):
         problems += [f"XSD line {e.line}: {e.message}" for e in schema.error_log]
-    ns = {"c": CAP_NS}
+    return problems + _alert_problems(doc) + _content_problems(doc) + _info_problems(doc)
 
-    def txt(el, path):
-        found = el.find(path, ns)
-        return None if found is None else found.text
 
-    identifier, sender = txt(doc, "c:identifier"), txt(doc, "c:sender")
+_NS = {"c": CAP_NS}
+
+
+def _txt(el, path: str) -> str | None:
+    found = el.find(path, _NS)
+    return None if found is None else found.text
+
+
+def _alert_problems(doc) -> list[str]:
+    """The <alert> block: identifier and sender, times, scope, lists and references."""
+    problems: list[str] = []
+    identifier, sender = _txt(doc, "c:identifier"), _txt(doc, "c:sender")
     for name, value in (("identifier", identifier), ("sender", sender)):
         if not value or _FORBIDDEN_ID_RE.search(value):
             problems.append(f"{name} {value!r}: empty or holds a space, comma, < or &")
@@ -340,8 +358,15 @@ def validate_cap(xml: bytes | str) -> list[str]:
         for expires in times.get("expires", []):
             if expires <= sent:
                 problems.append("expires is not after sent")
-    msg_type, status = txt(doc, "c:msgType"), txt(doc, "c:status")
-    refs = txt(doc, "c:references")
+    msg_type, scope = _txt(doc, "c:msgType"), _txt(doc, "c:scope")
+    if scope == "Restricted" and not _txt(doc, "c:restriction"):
+        problems.append("scope Restricted without <restriction>")
+    if scope == "Private" and not _txt(doc, "c:addresses"):
+        problems.append("scope Private without <addresses>")
+    for name in ("addresses", "incidents"):
+        if (_txt(doc, f"c:{name}") or "").count('"') % 2:
+            problems.append(f"{name}: unbalanced double quote in a space-delimited list")
+    refs = _txt(doc, "c:references")
     if msg_type in ("Update", "Cancel") and not refs:
         problems.append(f"msgType {msg_type} without references")
     for triple in (refs or "").split():
@@ -350,22 +375,54 @@ def validate_cap(xml: bytes | str) -> list[str]:
             problems.append(f"reference {triple!r} is not sender,identifier,sent")
         elif parts[0] == sender and parts[1] == identifier:
             problems.append(f"message references itself: {triple!r}")
+    return problems
+
+
+def _content_problems(doc) -> list[str]:
+    """Areas (polygons, circles, altitude and ceiling, geocodes) and resources (web, digest)."""
+    problems: list[str] = []
     for poly in doc.iter(f"{{{CAP_NS}}}polygon"):
         problems += _polygon_problems(poly.text or "")
+    for circle in doc.iter(f"{{{CAP_NS}}}circle"):
+        problems += _circle_problems(circle.text or "")
+    for area in doc.iter(f"{{{CAP_NS}}}area"):
+        altitude, ceiling = _txt(area, "c:altitude"), _txt(area, "c:ceiling")
+        if ceiling is not None and altitude is None:
+            problems.append("ceiling without altitude")
+        elif ceiling is not None and altitude is not None:
+            try:
+                if float(ceiling) < float(altitude):
+                    problems.append(f"ceiling {ceiling} below altitude {altitude}")
+            except ValueError:
+                pass  # the XSD types both as decimals and has reported it
+    for web in doc.iter(f"{{{CAP_NS}}}web"):
+        if not _ABSOLUTE_URI_RE.match((web.text or "").strip()):
+            problems.append(f"web {web.text!r} is not a full absolute URI")
+    for digest in doc.iter(f"{{{CAP_NS}}}digest"):
+        if not _SHA1_RE.match((digest.text or "").strip()):
+            problems.append(f"digest {digest.text!r} is not a SHA-1 hash (40 hex digits)")
     for gc in doc.iter(f"{{{CAP_NS}}}geocode"):
-        if txt(gc, "c:valueName") == "ISO3166-2" and not _ISO3166_2_RE.match(txt(gc, "c:value") or ""):
-            problems.append(f"geocode {txt(gc, 'c:value')!r} is not an ISO 3166-2 code")
-    infos = doc.findall("c:info", ns)
+        if _txt(gc, "c:valueName") == "ISO3166-2" and not _ISO3166_2_RE.match(_txt(gc, "c:value") or ""):
+            problems.append(f"geocode {_txt(gc, 'c:value')!r} is not an ISO 3166-2 code")
+    return problems
+
+
+def _info_problems(doc) -> list[str]:
+    """The <info> blocks: present where the message type needs them, every language for every group of
+    areas, and the exercise marking."""
+    problems: list[str] = []
+    msg_type, status = _txt(doc, "c:msgType"), _txt(doc, "c:status")
+    infos = doc.findall("c:info", _NS)
     if msg_type in ("Alert", "Update", "Cancel") and not infos:
         problems.append(f"msgType {msg_type} without <info>: nothing to tell the public")
     by_group: dict[tuple, set[str]] = {}
     for info in infos:
         key = (
-            tuple(r.text for r in info.findall("c:responseType", ns)),
-            tuple(sorted(txt(a, "c:geocode/c:value") or "" for a in info.findall("c:area", ns))),
+            tuple(r.text for r in info.findall("c:responseType", _NS)),
+            tuple(sorted(_txt(a, "c:geocode/c:value") or "" for a in info.findall("c:area", _NS))),
         )
-        by_group.setdefault(key, set()).add(txt(info, "c:language") or "en-US")
-        if txt(info, "c:expires") is None:
+        by_group.setdefault(key, set()).add(_txt(info, "c:language") or "en-US")
+        if _txt(info, "c:expires") is None:
             problems.append("an <info> has no expires")
     for (responses, codes), langs in by_group.items():
         missing = set(LANGUAGES) - langs
@@ -375,18 +432,18 @@ def validate_cap(xml: bytes | str) -> list[str]:
             )
     tags = {lang: texts.EXERCISE_TAG[lang] for lang in LANGUAGES}
     if status == "Exercise":
-        if "EXERCISE" not in (txt(doc, "c:note") or ""):
+        if "EXERCISE" not in (_txt(doc, "c:note") or ""):
             problems.append("status Exercise without the exercise named in <note>")
         for info in infos:
-            lang = txt(info, "c:language") or "en-US"
+            lang = _txt(info, "c:language") or "en-US"
             tag = tags.get(lang, "EXERCISE")
             for field in ("headline", "description"):
-                if tag not in (txt(info, f"c:{field}") or ""):
+                if tag not in (_txt(info, f"c:{field}") or ""):
                     problems.append(f"exercise {lang} {field} does not say {tag!r}")
     elif status == "Actual":
         for info in infos:
-            lang = txt(info, "c:language") or "en-US"
-            if tags.get(lang, "EXERCISE") in (txt(info, "c:headline") or ""):
+            lang = _txt(info, "c:language") or "en-US"
+            if tags.get(lang, "EXERCISE") in (_txt(info, "c:headline") or ""):
                 problems.append(f"status Actual but the {lang} headline says exercise")
     return problems
 
@@ -399,16 +456,36 @@ def _polygon_problems(text: str) -> list[str]:
     elif pairs[0] != pairs[-1]:
         out.append(f"polygon not closed: {pairs[0]} != {pairs[-1]}")
     for pair in pairs:
-        try:
-            lat_s, lon_s = pair.split(",")
-            lat, lon = float(lat_s), float(lon_s)
-        except ValueError:
-            out.append(f"polygon pair {pair!r} is not lat,lon")
-            continue
-        if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
-            out.append(f"polygon pair {pair!r} out of range (lat,lon order?)")
+        problem = _point_problem(pair)
+        if problem:
+            out.append(f"polygon {problem}")
     if len(set(pairs)) < 3:
         out.append("polygon has fewer than 3 distinct points")
+    return out
+
+
+def _point_problem(pair: str) -> str | None:
+    """What is wrong with one CAP point, "lat,lon" in WGS 84 decimal degrees; None when nothing."""
+    parts = pair.split(",")
+    if len(parts) != 2 or not all(_DECIMAL_RE.match(p) for p in parts):
+        return f"pair {pair!r} is not lat,lon"
+    lat, lon = float(parts[0]), float(parts[1])
+    if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
+        return f"pair {pair!r} out of range (lat,lon order?)"
+    return None
+
+
+def _circle_problems(text: str) -> list[str]:
+    """A CAP circle is a centre point and a radius in kilometres, separated by one space."""
+    parts = text.split()
+    if len(parts) != 2:
+        return [f"circle {text!r} is not 'lat,lon radius_km'"]
+    out = []
+    problem = _point_problem(parts[0])
+    if problem:
+        out.append(f"circle {problem}")
+    if not _DECIMAL_RE.match(parts[1]) or float(parts[1]) < 0.0:
+        out.append(f"circle radius {parts[1]!r} is not a distance in km")
     return out
 
 

@@ -13,6 +13,11 @@ const NATIONS = { us: "US", jp: "JP", kr: "KR" };
 const STATE_WORDS = { shelter: "SHELTER", notice: "NOTICE", passed: "PASSED", all_clear: "ALL CLEAR", cancelled: "CANCELLED" };
 const STATE_COLOURS = { shelter: "#ff5c5c", notice: "#ffb020", passed: "#6cb6ff", all_clear: "#3fb950", cancelled: "#a8b3bf" };
 const KIND_COLOURS = { warhead: "#ff7b72", stage: "#ffb020", unknown: "#e6edf3" };
+// Predictions (impact ellipse, its ✕, the ground track) in violet: no alert state uses it, so an ellipse
+// over an area under alert never reads as that area's state.
+const PREDICTION_COLOUR = "#d2a8ff";
+const PREDICTION_FILL = "rgba(210, 168, 255, 0.16)";
+const LINK_COLOURS = { up: "#3fb950", degraded: "#ffb020", down: "#ff5c5c" };
 const TIME_ZONES = [["UTC", "UTC"], ["JST", "Asia/Tokyo"], ["KST", "Asia/Seoul"]];
 const HISTORY_MAX = 5000;
 const EARTH_R_M = 6371008.8;
@@ -27,6 +32,7 @@ window.__triwarn = stats;
 const view = {
   nation: null, nations: [], picture: null, tracks: new Map(), impacts: [], alerts: [], alertLog: [],
   links: [], history: new Map(), alertHistory: new Map(), selected: null, source: null,
+  ended: false, chosen: false, // chosen: the operator (or ?nation=) picked the view; no automatic switch
 };
 let transform = zoomIdentity;
 let dirty = true;
@@ -195,7 +201,8 @@ function applyDelta(d) {
   }
   view.alertLog = view.alertLog.concat(d.alert_log);
   if (d.links !== null) view.links = d.links;
-  view.picture = { t_unix_s: d.t_unix_s, mode: d.mode, exercise_name: d.exercise_name };
+  view.picture = { t_unix_s: d.t_unix_s, mode: d.mode, exercise_name: d.exercise_name, ended: !!d.ended };
+  if (d.ended) runEnded();
   if (view.selected && !view.tracks.has(view.selected)) view.selected = null;
   if (!view.selected && !view.autoSelected && view.tracks.size > 0 && view.tracks.size <= 20) {
     // With few tracks the operator wants the threat in view: pick the first warhead, once per view
@@ -306,9 +313,9 @@ function drawMap() {
   drawTracks(k);
   // Labels in screen pixels so that text stays readable at every zoom; tracks first, they matter most.
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-  placedLabels = [];
-  drawTrackLabels();
-  drawAlertLabels();
+  const placed = placeLabels(labelItems(), w, h);
+  drawLeaders(placed);
+  renderLabels(placed);
   const ms = performance.now() - t0;
   stats.renders++;
   stats.renderMs.push(ms);
@@ -324,16 +331,16 @@ function drawImpacts(k) {
   for (const imp of view.impacts) {
     ctx.setLineDash([6 / k, 4 / k]);
     ctx.lineWidth = 1.5 / k;
-    ctx.strokeStyle = "#ffd33d";
+    ctx.strokeStyle = PREDICTION_COLOUR;
     polyline(imp.groundPx);
     ctx.stroke();
     ctx.setLineDash([]);
     polyline(imp.ellipsePx);
     ctx.closePath();
-    ctx.fillStyle = "rgba(255, 92, 92, 0.25)";
+    ctx.fillStyle = PREDICTION_FILL;
     ctx.fill();
     ctx.lineWidth = 2 / k;
-    ctx.strokeStyle = "#ff5c5c";
+    ctx.strokeStyle = PREDICTION_COLOUR;
     ctx.stroke();
     const [x, y] = imp.impactPx;
     const s = 5 / k;
@@ -388,49 +395,149 @@ function toScreen(x, y) {
   return [transform.x + transform.k * x, transform.y + transform.k * y];
 }
 
-let placedLabels = [];
-function labelBox(text, x, y, colour) {
-  ctx.font = "bold 12px system-ui, 'DejaVu Sans', sans-serif";
-  const w = ctx.measureText(text).width + 8;
-  const viewW = canvas.width / (window.devicePixelRatio || 1);
-  if (x + w > viewW - 4) x = Math.max(4, x - w - 24); // flip to the left of the point near the edge
-  // Step down past labels already drawn this frame, so that none hides another.
-  const hits = (r) => x < r.x + r.w && r.x < x + w && y - 9 < r.y + 9 && r.y - 9 < y + 9;
-  for (let tries = 0; tries < 6 && placedLabels.some(hits); tries++) y += 20;
-  placedLabels.push({ x, y, w });
-  ctx.fillStyle = "rgba(13,17,23,0.88)";
-  ctx.fillRect(x, y - 9, w, 18);
-  ctx.strokeStyle = colour;
-  ctx.lineWidth = 1;
-  ctx.strokeRect(x + 0.5, y - 8.5, w - 1, 17);
-  ctx.fillStyle = "#f0f3f6";
-  ctx.fillText(text, x + 4, y + 4);
+// Map labels are DOM elements over the canvas (#labels), placed greedily at every draw in priority order
+// (the selected track, warheads, stages, other tracks, impacts, areas under alert): each takes the first
+// position around its point, nearest ring first, whose box lies inside the map and overlaps no label
+// placed before it, no track dot and no legend; a label set away from its point gets a leader line. A
+// label that finds no free position is left out (counted in window.__triwarnView().labelsHidden), and
+// so is one whose point is off the map.
+const LABEL_FONT = "bold 12px system-ui, 'DejaVu Sans', sans-serif";
+const LABEL_H = 18, LABEL_GAP = 2, EDGE = 4;
+const LABEL_DIRS = [[1, -1], [1, 1], [-1, -1], [-1, 1], [1, 0], [-1, 0], [0, -1], [0, 1]];
+const LABEL_RINGS = [10, 24, 42, 64, 90, 120, 160, 210];
+const labelEls = new Map(); // label key -> its element
+const widthCache = new Map();
+let labelsHidden = 0;
+let overlayBoxes = null; // the legend and key hint, in map pixels (measured again after a resize)
+
+function textWidth(text) {
+  let w = widthCache.get(text);
+  if (w === undefined) {
+    ctx.font = LABEL_FONT;
+    w = Math.ceil(ctx.measureText(text).width) + 10; // 4 px padding and 1 px border on each side
+    if (widthCache.size > 5000) widthCache.clear();
+    widthCache.set(text, w);
+  }
+  return w;
 }
 
-function drawAlertLabels() {
+function mapOverlays(W, H) {
+  if (!overlayBoxes || overlayBoxes.W !== W || overlayBoxes.H !== H) { // measured again when the map resizes
+    const r = canvas.getBoundingClientRect();
+    overlayBoxes = ["legend", "keys"].map((id) => $(id).getBoundingClientRect())
+      .filter((b) => b.width > 0).map((b) => ({ x: b.left - r.left, y: b.top - r.top, w: b.width, h: b.height }));
+    Object.assign(overlayBoxes, { W, H });
+  }
+  return overlayBoxes;
+}
+
+function labelSpot(ax, ay, w, d, [dx, dy]) {
+  const s = dx && dy ? 0.7 : 1;
+  const x = dx > 0 ? ax + d * s : dx < 0 ? ax - d * s - w : ax - w / 2;
+  const y = dy < 0 ? ay - d * s - LABEL_H : dy > 0 ? ay + d * s : ay - LABEL_H / 2;
+  return [x, y];
+}
+
+function placeLabels(items, W, H) {
+  const boxes = [...mapOverlays(W, H)];
+  for (const it of items) if (it.dot) boxes.push({ x: it.ax - 5, y: it.ay - 5, w: 10, h: 10 });
+  const free = (x, y, w) => !boxes.some((b) => x < b.x + b.w + LABEL_GAP && b.x < x + w + LABEL_GAP
+    && y < b.y + b.h + LABEL_GAP && b.y < y + LABEL_H + LABEL_GAP);
+  const placed = [];
+  labelsHidden = 0;
+  for (const it of items) {
+    if (!(it.ax >= 0 && it.ay >= 0 && it.ax <= W && it.ay <= H)) continue; // its point is off the map
+    const w = Math.min(textWidth(it.text), W - 2 * EDGE);
+    let spot = null;
+    for (const d of LABEL_RINGS) {
+      if (d > (it.maxRing || Infinity)) break;
+      for (const dir of LABEL_DIRS) {
+        let [x, y] = labelSpot(it.ax, it.ay, w, d, dir);
+        x = Math.min(Math.max(x, EDGE), W - w - EDGE); // clamped inside the map
+        y = Math.min(Math.max(y, EDGE), H - LABEL_H - EDGE);
+        if (free(x, y, w)) {
+          spot = [x, y, d];
+          break;
+        }
+      }
+      if (spot) break;
+    }
+    if (!spot) {
+      labelsHidden++;
+      continue;
+    }
+    boxes.push({ x: spot[0], y: spot[1], w, h: LABEL_H });
+    placed.push({ ...it, x: spot[0], y: spot[1], w, far: spot[2] > LABEL_RINGS[0] });
+  }
+  return placed;
+}
+
+function drawLeaders(placed) {
+  ctx.lineWidth = 1;
+  for (const p of placed) {
+    if (!p.far) continue;
+    const tx = Math.min(Math.max(p.ax, p.x), p.x + p.w), ty = Math.min(Math.max(p.ay, p.y), p.y + LABEL_H);
+    ctx.strokeStyle = p.colour;
+    ctx.beginPath();
+    ctx.moveTo(p.ax, p.ay);
+    ctx.lineTo(tx, ty);
+    ctx.stroke();
+  }
+}
+
+function renderLabels(placed) {
+  const layer = $("labels");
+  const seen = new Set();
+  for (const p of placed) {
+    let e = labelEls.get(p.key);
+    if (!e) {
+      e = el("div", { class: "maplabel", "data-kind": p.kind, "data-ref": p.ref });
+      labelEls.set(p.key, e);
+      layer.append(e);
+    }
+    seen.add(p.key);
+    if (e.textContent !== p.text) e.textContent = p.text;
+    e.style.cssText = `transform:translate(${p.x}px,${p.y}px);width:${p.w}px;border-color:${p.colour}`;
+  }
+  for (const [k, e] of labelEls) {
+    if (!seen.has(k)) {
+      e.remove();
+      labelEls.delete(k);
+    }
+  }
+}
+
+function labelItems() {
+  const many = view.tracks.size > 30; // labels for all tracks up to 30, else for the selected one
+  const rank = (t) => (t.id === view.selected ? 0 : { warhead: 1, stage: 2 }[t.kind] || 3);
+  const tracks = [...view.tracks.values()].filter((t) => !many || t.id === view.selected)
+    .sort((a, b) => rank(a) - rank(b));
+  const items = tracks.map((t) => {
+    const [ax, ay] = toScreen(t.px, t.py);
+    const who = t.nations.map((n) => NATIONS[n] || n).join(" ");
+    return { key: `track:${t.id}`, kind: "track", ref: t.id, ax, ay, dot: true, colour: KIND_COLOURS[t.kind],
+      text: [`${t.id} ${t.kind}`, `${Math.round(t.alt_m / 1000)} km`, who].filter(Boolean).join(" · ") };
+  });
+  // The view's own impacts; the partners' ("kr:KR-S1") last and only close to their ✕, if there is room.
+  const partners = [];
+  for (const imp of view.impacts) {
+    if (many && imp.track !== view.selected) continue;
+    const [ax, ay] = toScreen(imp.impactPx[0], imp.impactPx[1]);
+    const left = view.picture ? imp.time_unix_s - view.picture.t_unix_s : 0;
+    const partner = imp.track.includes(":");
+    (partner ? partners : items).push({ key: `impact:${imp.track}`, kind: "impact", ref: imp.track, ax, ay, dot: false,
+      colour: PREDICTION_COLOUR, maxRing: partner ? 24 : undefined,
+      text: `impact ${imp.track} ${left > 0 ? "in " + mmss(left) : "reached"}` });
+  }
   for (const a of view.alerts) {
     const area = base.areas.get(a.area);
     const c = area && area.centroid;
     if (!c) continue;
-    const [x, y] = toScreen(c[0], c[1]);
-    labelBox(`${a.name_en}: ${STATE_WORDS[a.state]}`, x + 6, y, STATE_COLOURS[a.state]);
+    const [ax, ay] = toScreen(c[0], c[1]);
+    items.push({ key: `area:${a.area}`, kind: "area", ref: a.area, ax, ay, dot: false, colour: STATE_COLOURS[a.state],
+      text: `${a.name_en}: ${STATE_WORDS[a.state]}` });
   }
-}
-
-function drawTrackLabels() {
-  const many = view.tracks.size > 30;
-  for (const t of view.tracks.values()) {
-    if (many && t.id !== view.selected) continue;
-    const [x, y] = toScreen(t.px, t.py);
-    const who = t.nations.map((n) => NATIONS[n] || n).join(" ");
-    labelBox(`${t.id} ${t.kind} · ${Math.round(t.alt_m / 1000)} km · ${who}`, x + 12, y - 14, KIND_COLOURS[t.kind]);
-  }
-  for (const imp of view.impacts) {
-    if (many && imp.track !== view.selected) continue;
-    const [x, y] = toScreen(imp.impactPx[0], imp.impactPx[1]);
-    const left = view.picture ? imp.time_unix_s - view.picture.t_unix_s : 0;
-    labelBox(`impact ${imp.track} ${left > 0 ? "in " + mmss(left) : "reached"}`, x + 10, y + 14, "#ff5c5c");
-  }
+  return items.concat(partners);
 }
 
 // ---------- panels ----------
@@ -450,8 +557,10 @@ function renderHeader() {
   const mode = $("mode");
   if (p) {
     mode.className = `mode ${p.mode}`;
-    mode.textContent = p.mode === "exercise" ? `EXERCISE${p.exercise_name ? " — " + p.exercise_name : ""}` : "LIVE";
+    mode.textContent = (p.mode === "exercise" ? `EXERCISE${p.exercise_name ? " — " + p.exercise_name : ""}` : "LIVE")
+      + (view.ended ? " — ENDED" : "");
   }
+  renderViewNote();
   const clocks = $("clocks");
   clocks.replaceChildren();
   if (!p) return;
@@ -467,6 +576,10 @@ function renderHeader() {
     ? `${kindOf(next) === "warhead" ? "Warhead" : "Next"} impact: ${next.track} in ${mmss(next.time_unix_s - p.t_unix_s)}` : "";
 }
 
+function kindWords(t) {
+  return t.kind === "unknown" && t.kind_reason ? `unknown (${t.kind_reason})` : t.kind;
+}
+
 function trackLine(t) {
   return `${t.id} · ${t.kind} · ${t.mode} · ${Math.round(t.alt_m / 1000)} km`;
 }
@@ -477,7 +590,8 @@ function renderTrackList() {
   $("track-count").textContent = `(${tracks.length})`;
   const shown = tracks.slice(0, 100);
   list.replaceChildren(...shown.map((t) => el("li", {},
-    el("button", { type: "button", "data-track": t.id, "aria-current": String(t.id === view.selected), onclick: () => select_(t.id) },
+    el("button", { type: "button", "data-track": t.id, "data-kind": t.kind, "aria-current": String(t.id === view.selected),
+      title: kindWords(t), onclick: () => select_(t.id) },
       trackLine(t), ...t.nations.map((n) => el("span", { class: "badge", title: `seen by ${NATIONS[n] || n}` }, NATIONS[n] || n))))));
   if (tracks.length > shown.length) list.append(el("li", { class: "muted" }, `and ${tracks.length - shown.length} more (select on the map)`));
 }
@@ -494,7 +608,7 @@ function renderSelected() {
   }
   const [label, tz] = localZone();
   const rows = [
-    ["Track", t.id], ["Object", `${t.kind}, ${t.mode}`], ["Seen by", t.nations.map((n) => NATIONS[n] || n).join(", ")],
+    ["Track", t.id], ["Object", `${kindWords(t)}, ${t.mode}`], ["Seen by", t.nations.map((n) => NATIONS[n] || n).join(", ")],
     ["Position", `${t.lat_deg.toFixed(2)}°, ${t.lon_deg.toFixed(2)}°`], ["Altitude", `${(t.alt_m / 1000).toFixed(1)} km`],
     ["Speed", `${(t.speed_mps / 1000).toFixed(2)} km/s`],
   ];
@@ -577,13 +691,15 @@ function renderLinks() {
     ul.replaceChildren(el("li", { class: "muted" }, "No partner links reported."));
     return;
   }
+  // State, reason and last-heard time as the node's runner judges them: what /api/health says.
   const now = view.picture ? view.picture.t_unix_s : 0;
   ul.replaceChildren(...view.links.map((l) => el("li", { "data-peer": l.peer, "data-state": l.state },
-    el("span", { class: "swatch", style: `background:${l.state === "up" ? "#3fb950" : "#ff5c5c"}`, "aria-hidden": "true" }),
+    el("span", { class: "swatch", style: `background:${LINK_COLOURS[l.state] || LINK_COLOURS.down}`, "aria-hidden": "true" }),
     el("span", { class: "state" }, `${(NATIONS[l.peer] || l.peer)} ${l.state.toUpperCase()}`),
-    el("span", { class: "muted" }, [
-      l.latency_ms !== null ? `${Math.round(l.latency_ms)} ms` : null,
+    el("span", { class: "muted", "data-heard": l.last_heard_unix_s === null ? "" : String(l.last_heard_unix_s) }, [
+      l.latency_ms !== null && l.latency_ms !== undefined ? `${Math.round(l.latency_ms)} ms` : null,
       l.last_heard_unix_s !== null ? `heard ${Math.max(0, now - l.last_heard_unix_s).toFixed(1)} s ago` : "never heard",
+      l.why && !(l.last_heard_unix_s === null && l.why === "never heard") ? l.why : null,
     ].filter(Boolean).join(" · ")))));
 }
 
@@ -691,8 +807,13 @@ function pickTrack(clientX, clientY) {
   return best;
 }
 
-function switchView(code) {
-  if (!view.nations.some((n) => n.code === code) || code === view.nation) return;
+// byOperator: a key, a button or ?nation= chose the view; the page then never switches on its own.
+function switchView(code, byOperator = false) {
+  if (byOperator) view.chosen = true;
+  if (!view.nations.some((n) => n.code === code) || code === view.nation) {
+    panelsDirty = true;
+    return;
+  }
   view.nation = code;
   resetView();
   for (const b of $("views").querySelectorAll("button")) b.setAttribute("aria-pressed", String(b.dataset.nation === code));
@@ -709,10 +830,17 @@ function connect() {
   const src = new EventSource(`/api/stream?nation=${encodeURIComponent(view.nation)}`);
   view.source = src;
   src.addEventListener("open", () => {
+    if (src !== view.source || view.ended) return;
     conn.className = "conn ok";
     conn.textContent = `connected: ${NATIONS[view.nation]} view`;
   });
   src.addEventListener("error", () => {
+    if (src !== view.source) return;
+    if (view.ended) { // the run is over: nothing to reconnect to
+      src.close();
+      showEnded();
+      return;
+    }
     conn.className = "conn bad";
     conn.textContent = "link to node lost, reconnecting";
   });
@@ -722,12 +850,73 @@ function connect() {
   });
 }
 
+// The server says the run has ended (PictureDelta.ended): stop listening and say so, instead of a
+// reconnect loop once the server has gone.
+function runEnded() {
+  view.ended = true;
+  if (view.source) view.source.close();
+  stopAlertWatch();
+  showEnded();
+}
+
+function showEnded() {
+  const conn = $("conn");
+  conn.className = "conn ended";
+  conn.textContent = view.picture && view.picture.mode === "live" ? "node run ended" : "exercise ended";
+  document.documentElement.dataset.ended = "1";
+  panelsDirty = true;
+}
+
+// Without a view asked for (?nation=, a key, a button) the page follows the action: it opens on the
+// view whose nation alerted first, or switches to it when the first alert is issued, and says so.
+let alertWatch = null;
+function stopAlertWatch() {
+  if (alertWatch !== null) clearInterval(alertWatch);
+  alertWatch = null;
+}
+
+function firstAlerted(nations) {
+  const alerted = nations.filter((n) => n.first_alert_unix_s !== null && n.first_alert_unix_s !== undefined)
+    .sort((a, b) => a.first_alert_unix_s - b.first_alert_unix_s);
+  return alerted.length ? { code: alerted[0].code, t: alerted[0].first_alert_unix_s, t0: alerted[0].t0_unix_s } : null;
+}
+
+async function checkFirstAlert() {
+  if (view.chosen || view.ended) return stopAlertWatch();
+  let nations;
+  try {
+    nations = await fetch("/api/nations").then((res) => res.json());
+  } catch {
+    return; // the next check tries again
+  }
+  const first = firstAlerted(nations);
+  if (!first || view.chosen || view.ended) return;
+  stopAlertWatch();
+  view.firstAlert = first;
+  switchView(first.code);
+  panelsDirty = true;
+}
+
+function renderViewNote() {
+  const note = $("view-note");
+  const fa = view.nations.length > 1 ? view.firstAlert : null; // one view only: nothing to choose
+  let text = "";
+  if (fa) {
+    const when = `${hms(fa.t, "UTC")} UTC${fa.t0 !== null && fa.t0 !== undefined ? ` (T+${Math.round(fa.t - fa.t0)} s)` : ""}`;
+    text = view.nation === fa.code ? `showing ${NATIONS[fa.code]}: first alert at ${when}`
+      : `first alert: ${NATIONS[fa.code]} view at ${when}`;
+  } else if (alertWatch !== null && view.nation) {
+    text = `showing ${NATIONS[view.nation]}: no alert yet; the view turns to the first nation that alerts`;
+  }
+  if (note.textContent !== text) note.textContent = text;
+}
+
 function onKey(e) {
   if (e.altKey || e.ctrlKey || e.metaKey) return;
   const tag = (e.target.tagName || "").toLowerCase();
   if (tag === "input" || tag === "textarea") return;
   const codes = view.nations.map((n) => n.code);
-  if (/^[1-9]$/.test(e.key) && codes[Number(e.key) - 1]) return switchView(codes[Number(e.key) - 1]);
+  if (/^[1-9]$/.test(e.key) && codes[Number(e.key) - 1]) return switchView(codes[Number(e.key) - 1], true);
   const key = e.key.toLowerCase();
   if (key === "n" || e.key === "]") return stepSelection(1);
   if (key === "p" || e.key === "[") return stepSelection(-1);
@@ -767,7 +956,10 @@ function frame(now) {
 function legend() {
   const items = Object.entries(STATE_WORDS).map(([s, w]) => el("span", {},
     el("span", { class: "swatch", style: `display:inline-block;background:${STATE_COLOURS[s]};margin-right:4px` }), w));
-  items.push(el("span", {}, "✕ impact, dashed: ground track, ▲ launch"));
+  items.push(el("span", {}, el("span", { class: "swatch", style: `display:inline-block;background:${PREDICTION_COLOUR};margin-right:4px` }),
+    "predicted impact (ellipse, ✕), dashed: ground track"));
+  items.push(el("span", {}, ...Object.entries(KIND_COLOURS).flatMap(([k, c]) => [el("span", { style: `color:${c}` }, "● "), `${k} `]),
+    "▲ launch"));
   $("legend").replaceChildren(...items);
 }
 
@@ -783,13 +975,18 @@ async function main() {
   const views = $("views");
   nations.forEach((n, i) => views.append(el("button", {
     type: "button", "data-nation": n.code, "aria-pressed": "false", title: `${n.name} view (key ${i + 1})`,
-    onclick: () => switchView(n.code),
+    onclick: () => switchView(n.code, true),
   }, `${NATIONS[n.code]} view`)));
   // The picture streams in while the outlines load and are projected.
   const first = nations.find((n) => n.has_picture) || nations[0];
   if (!nations.some((n) => n.has_picture)) stats.noPictureYet = true;
   const wanted = new URLSearchParams(location.search).get("nation");
-  switchView(nations.some((n) => n.code === wanted) ? wanted : first.code);
+  if (nations.some((n) => n.code === wanted)) switchView(wanted, true);
+  else {
+    view.firstAlert = firstAlerted(nations);
+    switchView(view.firstAlert ? view.firstAlert.code : first.code);
+    if (!view.firstAlert && nations.length > 1) alertWatch = setInterval(checkFirstAlert, 2000);
+  }
   const r = canvas.getBoundingClientRect();
   fit = fitTransform(r.width, r.height);
   zoomer.scaleExtent([fit.k * 0.5, fit.k * 60]);
@@ -800,6 +997,7 @@ async function main() {
   });
   document.addEventListener("keydown", onKey);
   window.addEventListener("resize", () => {
+    overlayBoxes = null;
     dirty = true;
     panelsDirty = true;
   });
@@ -817,9 +1015,14 @@ async function main() {
 // Exposed for the browser tests and the benchmark: pan by pixels, and the current view's numbers.
 window.__triwarnPan = (dx, dy) => zoomer.translateBy(select(canvas), dx / transform.k, dy / transform.k);
 window.__triwarnZoom = (factor) => zoomer.scaleBy(select(canvas), factor);
+window.__triwarnScreenOf = (id) => {
+  const t = view.tracks.get(id);
+  return t ? toScreen(t.px, t.py) : null;
+};
 window.__triwarnView = () => ({
   nation: view.nation, tracks: view.tracks.size, alerts: view.alerts.length, selected: view.selected,
-  areaOutlines: base ? base.areas.size : 0,
+  areaOutlines: base ? base.areas.size : 0, labelsHidden, ended: view.ended,
+  stream: view.source ? ["connecting", "open", "closed"][view.source.readyState] : "none",
 });
 
 main().catch((err) => {
