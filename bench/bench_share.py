@@ -29,10 +29,15 @@ from triwarn.share.sender import Sender
 from triwarn.share.servers import LocalNetwork
 from triwarn.share.transport import ShareTransport
 
+# A plausible 6x6 state covariance (100 m, 5 m/s, position-velocity correlated): receivers refuse ones
+# that are not positive definite (triwarn.share.bounds).
+COV_UPPER = [1e4, 0.0, 0.0, 100.0, 0.0, 0.0, 1e4, 0.0, 0.0, 100.0, 0.0, 1e4, 0.0, 0.0, 100.0,
+             25.0, 0.0, 0.0, 25.0, 0.0, 25.0]
+
 
 def track(i: int, t_unix_s: float) -> TrackState:
     return TrackState(track_id=f"kr-{i}", t_unix_s=t_unix_s, pos_ecef_m=[-3.1e6 + i, 4.1e6, 3.9e6],
-                      vel_ecef_mps=[1200.0, -300.0, 2000.0], cov_ecef=[1.0 + k for k in range(21)],
+                      vel_ecef_mps=[1200.0, -300.0, 2000.0], cov_ecef=list(COV_UPPER),
                       mode="ballistic", quality=0.9, nations=["kr"])
 
 

@@ -169,7 +169,8 @@ async def _serve_node(*, nation, spec, key, trust, urls, user, password, own, so
     from triwarn.node.service import LiveNode, NodeTransport
     from triwarn.warn.policy import new_run_id
 
-    transport = NodeTransport(nation, spec, key, trust, servers=urls, user=user, password=password)
+    transport = NodeTransport(nation, spec, key, trust, servers=urls, user=user, password=password,
+                              exercise=exercise)
     settings = NodeSettings(nation=nation, exercise=exercise, run_id=new_run_id(time.time(), os.urandom(4)) + nation)
     live = LiveNode(settings, own, transport, source, areas=AreaIndex.load(), step_s=step_s, out_dir=out_dir)
     try:

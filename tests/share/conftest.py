@@ -41,13 +41,24 @@ def net(spec, tmp_path):
 
 @pytest.fixture(scope="session")
 def make_track():
-    """make_track(i, t_unix_s) -> a TrackState with distinct, exactly representable numbers."""
+    """make_track(i, t_unix_s) -> a TrackState with distinct, exactly representable numbers, within the
+    physical bounds (share/bounds.py) at a receiver's clock near t_unix_s."""
     return track_state
+
+
+# A positive-definite covariance, upper triangle row by row: position sigmas 100 m, velocity sigmas 5 m/s,
+# each position correlated 0.2 with its velocity.
+GOOD_COV = [1e4, 0.0, 0.0, 100.0, 0.0, 0.0,
+            1e4, 0.0, 0.0, 100.0, 0.0,
+            1e4, 0.0, 0.0, 100.0,
+            25.0, 0.0, 0.0,
+            25.0, 0.0,
+            25.0]
 
 
 def track_state(i: int = 0, t_unix_s: float = 1_700_000_000.0) -> TrackState:
     return TrackState(track_id=f"kr-{i}", t_unix_s=t_unix_s, pos_ecef_m=[-3.1e6 + i, 4.1e6, 3.9e6],
-                      vel_ecef_mps=[1200.0, -300.5, 2000.25], cov_ecef=[float(k) for k in range(21)],
+                      vel_ecef_mps=[1200.0, -300.5, 2000.25], cov_ecef=list(GOOD_COV),
                       mode="ballistic", quality=0.9, nations=["kr"])
 
 

@@ -89,7 +89,7 @@ async def test_bad_messages_on_the_wire_are_rejected_counted_and_lose_nothing(ne
     await jp.start_receiving(got.append)
     kr = Sender("kr", keys["kr"], spec)
     now = time.time()
-    good = [kr.seal(TrackReport, now, tracks=[make_track(i)]) for i in range(4)]
+    good = [kr.seal(TrackReport, now, tracks=[make_track(i, now)]) for i in range(4)]
     forged = encode(signing.sign(msgspec.structs.replace(good[1].msg, msg_id="cd" * 16, seq=90), keys["us"]))
     doc = json.loads(good[2].data)
     doc["tracks"][0]["vel_ecef_mps"][2] = 0.0

@@ -72,6 +72,8 @@ def make_nodes(sensors, nations, *, exercise: str, areas, run_tag: str,
     for n in nations:
         own = {sid: s for sid, s in sensors.items() if getattr(s, "nation", None) == n}
         tr = (transports or {}).get(n)
+        if tr is not None:
+            tr.set_exercise(exercise)  # sealed and admitted in the node's mode (live and exercise never meet)
         settings = NodeSettings(nation=n, exercise=exercise, run_id=f"{run_tag}{n}", share=tr is not None,
                                 cot_interval_s=cot_interval_s)
         nodes[n] = NationalNode(settings, own, sender=tr.sender if tr else None,
@@ -197,7 +199,7 @@ async def run_shared(sensors, log: MeasurementLog, nations, times, *, exercise: 
             trust.add(n, k)
         for n in nations:
             tr = NodeTransport(n, spec, keys[n], trust, **net.node_credentials(n), durable=f"replay{run_tag}",
-                                future_skew_s=future_skew_s, max_age_s=max_age_s)
+                                future_skew_s=future_skew_s, max_age_s=max_age_s, exercise=exercise)
             await tr.connect()
             transports[n] = tr
         nodes = make_nodes(sensors, nations, exercise=exercise, areas=areas, run_tag=run_tag,

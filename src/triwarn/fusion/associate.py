@@ -50,10 +50,21 @@ def mismatch_cov(boosting: ArrayLike) -> NDArray[np.float64]:
 def pair_distance2(
     state_a: ArrayLike, cov_a: ArrayLike, state_b: ArrayLike, cov_b: ArrayLike
 ) -> NDArray[np.float64]:
-    """Squared statistical distance between paired states (..., 6) with covariances (..., 6, 6)."""
+    """Squared statistical distance between paired states (..., 6) with covariances (..., 6, 6); np.inf
+    for a pair whose values are not finite or whose summed covariance is singular (never associated)."""
     d = np.asarray(state_a, float) - np.asarray(state_b, float)
     s = np.asarray(cov_a, float) + np.asarray(cov_b, float)
-    return np.einsum("...i,...i->...", d, np.linalg.solve(s, d[..., None])[..., 0])
+    with np.errstate(all="ignore"):
+        try:
+            d2 = np.einsum("...i,...i->...", d, np.linalg.solve(s, d[..., None])[..., 0])
+        except np.linalg.LinAlgError:
+            d2 = np.full(d.shape[:-1], np.inf)
+            for i in np.ndindex(d2.shape):
+                try:
+                    d2[i] = d[i] @ np.linalg.solve(s[i], d[i])
+                except np.linalg.LinAlgError:
+                    pass
+    return np.where(np.isfinite(d2), d2, np.inf)
 
 
 def distance_matrix(

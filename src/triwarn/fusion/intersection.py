@@ -5,15 +5,27 @@ nation may already have used a partner's data), so adding information matrices a
 be over-confident. Covariance intersection, P^-1 = sum_k w_k P_k^-1 and x = P sum_k w_k P_k^-1 x_k with
 w on the simplex, is consistent for any correlation. The weights minimise det(P), searched on a lattice
 over the simplex for all fused objects at once.
+
+Inputs are bounded before they get here (partner content: share/bounds.py), but one bad estimate must
+still never stop the picture: an estimate whose mean or covariance is not finite, or whose covariance
+cannot be inverted, is left out of its object's fusion (logged and counted in SKIPPED); an object left
+with no usable estimate gets its first estimate back unchanged, as an object with one estimate does.
 """
 
 from __future__ import annotations
 
 import itertools
+import logging
+from collections import Counter
 from functools import cache
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+
+log = logging.getLogger(__name__)
+
+# Estimates left out of a fusion since the process started: "not_finite", "singular".
+SKIPPED: Counter[str] = Counter()
 
 
 @cache
@@ -40,8 +52,15 @@ def covariance_intersection(
     mask = np.ones((n_obj, k), bool) if present is None else np.asarray(present, bool)
     if divisions is None:
         divisions = {1: 1, 2: 40, 3: 20, 4: 10}.get(k, 6)
-    info = np.zeros_like(p)
-    info[mask] = np.linalg.inv(p[mask])
+    given = mask.copy()
+    mask, info = _usable(x, p, mask)
+    x = np.where(mask[..., None], x, 0.0)  # a left-out estimate's mean must not reach the sums as NaN
+    # An object with no usable estimate keeps its first one as it is (like an object with one estimate):
+    # fused here on a placeholder, replaced below.
+    lost = given.any(axis=1) & ~mask.any(axis=1)
+    first = np.argmax(given, axis=1)
+    mask[lost, first[lost]] = True
+    info[lost, first[lost]] = np.eye(p.shape[-1])
     info_vec = np.einsum("nkij,nkj->nki", info, x)
     grid = simplex_lattice(k, divisions)  # (G, K)
     # A lattice point is allowed only where it puts no weight on a missing estimate.
@@ -52,7 +71,54 @@ def covariance_intersection(
     best = np.argmax(score, axis=1)
     weights = grid[best]
     fused = np.einsum("nk,nkij->nij", weights, info)
-    cov = np.linalg.inv(fused)
+    # No lattice point with a positive-definite fused information (indefinite inputs): pass through.
+    lost |= given.any(axis=1) & ~np.isfinite(np.max(score, axis=1))
+    fused[lost] = np.eye(p.shape[-1])
+    with np.errstate(all="ignore"):
+        try:
+            cov = np.linalg.inv(fused)
+        except np.linalg.LinAlgError:
+            cov = np.broadcast_to(np.eye(p.shape[-1]), fused.shape).copy()
+            for i in range(len(fused)):
+                try:
+                    cov[i] = np.linalg.inv(fused[i])
+                except np.linalg.LinAlgError:
+                    lost[i] = given[i].any()
     cov = 0.5 * (cov + np.swapaxes(cov, -1, -2))
-    mean = np.einsum("nij,nj->ni", cov, np.einsum("nk,nki->ni", weights, info_vec))
+    with np.errstate(all="ignore"):
+        mean = np.einsum("nij,nj->ni", cov, np.einsum("nk,nki->ni", weights, info_vec))
+    if lost.any():
+        rows = np.flatnonzero(lost)
+        keep = first[rows]
+        orig_x, orig_p = np.asarray(means, float), np.asarray(covs, float)
+        mean[rows], cov[rows] = orig_x[rows, keep], orig_p[rows, keep]
+        weights[rows] = 0.0
+        weights[rows, keep] = 1.0
     return mean, cov, weights
+
+
+def _usable(x: NDArray, p: NDArray, present: NDArray) -> tuple[NDArray, NDArray]:
+    """(mask of the estimates that are present, finite and invertible; their information matrices, zero
+    elsewhere); counts and logs the present ones left out."""
+    finite = np.all(np.isfinite(x), axis=-1) & np.all(np.isfinite(p), axis=(-2, -1))
+    mask = present & finite
+    info = np.zeros_like(p)
+    with np.errstate(all="ignore"):
+        try:
+            info[mask] = np.linalg.inv(p[mask])
+        except np.linalg.LinAlgError:
+            for i, k in np.argwhere(mask).tolist():
+                try:
+                    info[i, k] = np.linalg.inv(p[i, k])
+                except np.linalg.LinAlgError:
+                    mask[i, k] = False
+    mask &= np.all(np.isfinite(info), axis=(-2, -1))
+    info[~mask] = 0.0
+    not_finite = int(np.count_nonzero(present & ~finite))
+    singular = int(np.count_nonzero(present & finite & ~mask))
+    if not_finite or singular:
+        SKIPPED["not_finite"] += not_finite
+        SKIPPED["singular"] += singular
+        log.warning("covariance intersection left out %d estimate(s) with non-finite values and %d with a "
+                    "singular covariance", not_finite, singular)
+    return mask, info

@@ -93,7 +93,12 @@ class StepResult:
 class _PartnerTracks:
     """The partners' latest track states, one slot per (nation, track id), in parallel arrays: a step
     builds its partner table with one fancy index (no per-track objects). A state older than the one
-    held for its track is ignored."""
+    held for its track is ignored.
+
+    Ageing runs on the receiver's clock too: a state is stamped as heard at the first `expire` after it
+    arrived (the step that first sees it), and leaves once either its own time or that receipt is more
+    than max_age_s old. So a state stamped in the future (whatever admission let through) cannot stay
+    for ever, nor block its track's later, truthful states for longer than max_age_s."""
 
     def __init__(self) -> None:
         self._slot: dict[tuple[str, str], int] = {}
@@ -117,6 +122,7 @@ class _PartnerTracks:
         self.nation = ext(getattr(self, "nation", None), (), object, None)
         self.seq = ext(getattr(self, "seq", None), (), np.int64)  # first arrival order of the key
         self.t = ext(getattr(self, "t", None), ())
+        self.heard = ext(getattr(self, "heard", None), (), float, np.nan)  # receiver's clock; NaN: not yet
         self.pos = ext(getattr(self, "pos", None), (3,))
         self.vel = ext(getattr(self, "vel", None), (3,))
         self.cov = ext(getattr(self, "cov", None), (6, 6))
@@ -152,6 +158,7 @@ class _PartnerTracks:
             return
         idx = np.array(slots, np.intp)
         self.t[idx] = [st.t_unix_s for st in rows]
+        self.heard[idx] = np.nan  # stamped with the receiver's clock at the next expire
         self.pos[idx] = [st.pos_ecef_m for st in rows]
         self.vel[idx] = [st.vel_ecef_mps for st in rows]
         self.cov[idx] = _cov_full([st.cov_ecef for st in rows])
@@ -159,8 +166,10 @@ class _PartnerTracks:
         self.quality[idx] = [st.quality for st in rows]
 
     def expire(self, t_unix_s: float, max_age_s: float) -> None:
-        """Forget the tracks whose latest state is more than max_age_s older than t_unix_s."""
-        old = np.flatnonzero(self.used & (t_unix_s - self.t > max_age_s))
+        """Forget the tracks whose latest state, or its receipt, is more than max_age_s older than
+        t_unix_s (the receiver's clock)."""
+        self.heard[self.used & np.isnan(self.heard)] = t_unix_s
+        old = np.flatnonzero(self.used & ((t_unix_s - self.t > max_age_s) | (t_unix_s - self.heard > max_age_s)))
         for k in old.tolist():
             del self._slot[self.key[k]]
             self._free.append(k)

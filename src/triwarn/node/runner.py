@@ -21,7 +21,8 @@ What the runner decides, once for both:
   otherwise;
 - link status per partner, from what was last heard and refused: "up" if heard within link_timeout_s
   of the node's clock, "degraded" if its messages were refused within that time (the reason is kept:
-  e.g. `from_future` when its clock runs ahead of ours beyond the admission's tolerance), "down"
+  e.g. `from_future` when its clock runs ahead of ours beyond the admission's tolerance, `wrong_mode`
+  when it runs an exercise and we are live or the other way round), "down"
   otherwise; a LinkReport per partner every link_report_s or as soon as a state changes;
 - the step's messages: what NationalNode.step sealed plus the heartbeat and link reports, handed back
   to the driver for the transport (nothing when there is no transport);

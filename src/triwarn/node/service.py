@@ -84,7 +84,8 @@ class LiveNode:
     """One nation's live node (see the module docstring).
 
     settings: NodeSettings (exercise None: a live node, CAP status Actual). sensors: the nation's own
-    sensors by id. transport: not yet connected; its sender and admission become the node's. source:
+    sensors by id. transport: not yet connected; its sender and admission become the node's and take
+    the node's mode (settings.exercise: only messages of that mode and exercise are sealed or admitted). source:
     the own detections (None: a node without sensors, which fuses partners' tracks only). out_dir: CAP
     files go to out_dir/cap (None: none written; the feed still holds them).
     on_step(nation, result) is called after every step (e.g. the operator picture adapter).
@@ -102,6 +103,7 @@ class LiveNode:
         self.nation = settings.nation
         self.transport = transport
         transport.clock = clock
+        transport.set_exercise(settings.exercise)  # live and exercise never meet: the node's mode
         node = NationalNode(settings, sensors, sender=transport.sender, admission=transport.admission, areas=areas)
         self.sink = OutputSink(out_dir)  # CAP files only, never overwritten; the feed's documents
         self.runner = NodeRunner(node, transport, clock, heartbeat_s=heartbeat_s, link_timeout_s=link_timeout_s,

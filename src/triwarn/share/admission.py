@@ -13,13 +13,21 @@ unsigned            no signature
 unknown_sender      no public key for the sender in the trust store
 bad_signature       the signature does not verify: forged (signed with another key) or altered
                     after signing; the two cannot be told apart, so they share one reason
+wrong_mode          of the other mode (an exercise message at a live node, a live one at an
+                    exercise node) or of another exercise: live and exercise never meet
 from_future         sent more than `future_skew_s` ahead of the receiver's clock
 stale               sent more than `max_age_s` before the receiver's clock
 duplicate           a message id already accepted (store-and-forward may deliver twice: normal)
 replayed            a sequence number not above the highest already accepted from that sender
+seq_jump            a sequence number implausibly far above the last accepted from that sender
+                    (share/bounds.py: accepting it would refuse all its later messages as replayed)
+out_of_bounds       authentic content outside physical bounds (share/bounds.py): a position,
+                    speed, covariance, track or event time no missile has; the detail names the
+                    field and its value
 ==================  ==========================================================================
 
 A rejected message changes nothing but its counter: whatever was accepted before stays accepted.
+`admit` never raises: anything unexpected in a message is `malformed`, counted like any other reason.
 The clock is a parameter (`now_unix_s`, UTC seconds), so exercises on a simulated clock and tests run
 this same code.
 
@@ -37,14 +45,20 @@ from dataclasses import dataclass, field
 
 import msgspec
 
-from triwarn.share import signing
+from triwarn.share import bounds, signing
 from triwarn.share.policy import NetworkSpec
 from triwarn.share.schema import Message, decode, message_class
 
 log = logging.getLogger(__name__)
 
 REJECT_REASONS = ("malformed", "subject_mismatch", "out_of_policy", "unsigned", "unknown_sender",
-                  "bad_signature", "from_future", "stale", "duplicate", "replayed")
+                  "bad_signature", "wrong_mode", "from_future", "stale", "duplicate", "replayed", "seq_jump",
+                  "out_of_bounds")
+
+
+def describe_mode(exercise: str | None) -> str:
+    """'live' or "exercise 'NAME'", for reasons and logs."""
+    return "live" if exercise is None else f"exercise {exercise!r}"
 
 
 @dataclass(frozen=True)
@@ -63,7 +77,8 @@ class Verdict:
 @dataclass
 class Admission:
     """Receiving-side state of one nation: highest sequence accepted per sender, recent message ids and
-    counters (`counters["accepted"]` and one per reject reason)."""
+    counters (`counters["accepted"]` and one per reject reason). exercise: this node's exercise name
+    (None: a live node); only messages of the same mode and exercise are accepted."""
 
     nation: str
     spec: NetworkSpec
@@ -71,10 +86,18 @@ class Admission:
     future_skew_s: float = 5.0
     max_age_s: float = 900.0
     remember_ids: int = 100_000
+    exercise: str | None = None
     last_seq: dict[str, int] = field(default_factory=dict)
+    last_sent: dict[str, float] = field(default_factory=dict)  # sent_unix_s of that last accepted message
+    limits: bounds.Limits = bounds.LIMITS
     counters: dict[str, int] = field(default_factory=lambda: dict.fromkeys(("accepted", *REJECT_REASONS), 0))
     _seen: OrderedDict[str, None] = field(default_factory=OrderedDict)
     _restoring: bool = False
+
+    @property
+    def mode(self) -> str:
+        """"live" or "exercise": the only mode this node accepts (with its own exercise name)."""
+        return "live" if self.exercise is None else "exercise"
 
     def _reject(self, reason: str, detail: str, msg: Message | None = None) -> Verdict:
         self.counters[reason] += 1
@@ -84,8 +107,13 @@ class Admission:
 
     def admit(self, data: bytes, subject: str | None, now_unix_s: float) -> Verdict:
         """Check one received message (raw bytes and the subject it came on; None skips the subject
-        check, for messages read from a file) against the receiver's clock now_unix_s (UTC s)."""
-        return self._check(data, subject, now_unix_s)
+        check, for messages read from a file) against the receiver's clock now_unix_s (UTC s).
+        Never raises: whatever a message holds, the verdict is an acceptance or a counted reason."""
+        try:
+            return self._check(data, subject, now_unix_s)
+        except Exception as exc:  # a partner's bytes must never stop this node
+            log.exception("%s: unexpected error admitting a message", self.nation)
+            return self._reject("malformed", f"unexpected {type(exc).__name__}: {exc}")
 
     def restore(self, data: bytes, subject: str | None) -> bool:
         """Re-learn the state (sequence, id) of a message accepted before a restart, without the time
@@ -94,6 +122,9 @@ class Admission:
         self._restoring = True
         try:
             return self._check(data, subject, None).accepted
+        except Exception:  # as admit: never raises
+            log.exception("%s: unexpected error restoring a message", self.nation)
+            return False
         finally:
             self.counters = saved
             self._restoring = False
@@ -121,6 +152,9 @@ class Admission:
         if not signing.verify_wire(data, msg, key):
             return self._reject("bad_signature",
                                 f"{msg_class} {msg.msg_id} from {msg.sender} seq {msg.seq}")
+        if msg.mode != self.mode or msg.exercise != self.exercise:
+            return self._reject("wrong_mode", f"{msg_class} from {msg.sender} is "
+                                f"{describe_mode(msg.exercise)}, this node is {describe_mode(self.exercise)}")
         ahead_s = 0.0 if now_unix_s is None else msg.sent_unix_s - now_unix_s
         if ahead_s > self.future_skew_s:
             return self._reject("from_future", f"sent {ahead_s:.3f} s ahead of this clock "
@@ -132,7 +166,16 @@ class Admission:
         last = self.last_seq.get(msg.sender, 0)
         if msg.seq <= last:
             return self._reject("replayed", f"seq {msg.seq} from {msg.sender}, already at {last}")
+        jump = bounds.seq_problem(msg.seq, self.last_seq.get(msg.sender), self.last_sent.get(msg.sender),
+                                  msg.sent_unix_s, self.limits)
+        if jump is not None:
+            return self._reject("seq_jump", f"{msg_class} from {msg.sender}: {jump}")
+        problem = bounds.content_problem(msg, now_unix_s, future_skew_s=self.future_skew_s,
+                                         max_age_s=self.max_age_s, limits=self.limits)
+        if problem is not None:
+            return self._reject("out_of_bounds", f"{msg_class} {msg.msg_id} from {msg.sender}: {problem}")
         self.last_seq[msg.sender] = msg.seq
+        self.last_sent[msg.sender] = msg.sent_unix_s
         self._seen[msg.msg_id] = None
         if len(self._seen) > self.remember_ids:
             self._seen.popitem(last=False)

@@ -3,7 +3,10 @@
 Every message carries the envelope fields `msg_id` (32 hex digits, unique per message), `sender` (the
 nation code that wrote and signed it), `seq` (per-sender sequence number, strictly increasing by one for
 each message the sender publishes), `sent_unix_s` (UTC seconds since 1970-01-01 when the sender signed
-it), `schema` (SCHEMA_VERSION) and `sig` (base64 Ed25519 signature, see `triwarn.share.signing`).
+it), `mode` ("live" or "exercise") and `exercise` (the exercise's name; null when live), `schema`
+(SCHEMA_VERSION) and `sig` (base64 Ed25519 signature, see `triwarn.share.signing`). The mode travels
+inside the signed envelope of every message, so a receiver can refuse data of the other mode (live and
+exercise never meet: share.admission, reason `wrong_mode`).
 The JSON key `kind` says which message class it is; each class maps to one NATS subject token.
 The classes are named for what travels (`TrackReport`, `LaunchReport`, `ImpactReport`, `WarningState`,
 `Heartbeat`, `LinkReport`), apart from the assessment's records (records/events.py `LaunchEvent`,
@@ -29,7 +32,7 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the envelope carries mode and exercise
 
 Nation = Annotated[str, Meta(pattern=r"^[a-z]{2}$", description="Two-letter lower-case nation code.")]
 MsgId = Annotated[str, Meta(pattern=r"^[0-9a-f]{32}$", description="32 hex digits, unique per message.")]
@@ -45,6 +48,9 @@ Probability = Annotated[float, Meta(ge=0.0, le=1.0)]
 LatDeg = Annotated[float, Meta(ge=-90.0, le=90.0)]
 LonDeg = Annotated[float, Meta(ge=-180.0, le=180.0)]
 AreaCode = Annotated[str, Meta(min_length=1, max_length=64, description="Warning-area code, e.g. 'jp-01'.")]
+Mode = Literal["live", "exercise"]
+ExerciseName = Annotated[str, Meta(min_length=1, max_length=256,
+                                   description="The exercise's name; null when the mode is live.")]
 
 
 class _Envelope(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True,
@@ -53,8 +59,16 @@ class _Envelope(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields
     sender: Nation
     seq: Seq
     sent_unix_s: UnixSeconds
-    schema: Literal[1] = SCHEMA_VERSION
+    mode: Mode
+    exercise: ExerciseName | None
+    schema: Literal[2] = SCHEMA_VERSION
     sig: str = ""
+
+    def __post_init__(self) -> None:
+        # Runs on decode too (a ValueError there is a ValidationError): the two fields agree.
+        if (self.mode == "exercise") != (self.exercise is not None):
+            raise ValueError(f"mode {self.mode!r} with exercise {self.exercise!r}: an exercise message "
+                             "names its exercise, a live message names none")
 
 
 class TrackState(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):

@@ -36,20 +36,30 @@ class Outgoing:
 @dataclass
 class Sender:
     """Seals messages for one nation. `next_seq` continues from the last sequence the nation published
-    (after a restart, pass the last seq found in its outbox + 1)."""
+    (after a restart, pass the last seq found in its outbox + 1). exercise: the node's exercise name
+    (NodeSettings.exercise; None: a live node); every message sealed carries it and the mode, inside
+    the signature, so no caller can forget to mark exercise data."""
 
     nation: str
     key: signing.SigningKey
     spec: NetworkSpec
     next_seq: int = 1
+    exercise: str | None = None
     release: Release = field(init=False)
 
     def __post_init__(self) -> None:
+        if self.exercise is not None and not self.exercise:
+            raise ValueError("an exercise needs a non-empty name (None: live)")
         self.release = Release(self.spec, self.nation)
+
+    @property
+    def mode(self) -> str:
+        """"live" or "exercise": the envelope's mode of everything this sender seals."""
+        return "live" if self.exercise is None else "exercise"
 
     def seal(self, cls: type[Message], now_unix_s: float, *, to: tuple[str, ...] | None = None,
              **fields) -> Outgoing:
-        """Build a `cls` message from `fields`, stamped (id, sender, seq, time) and signed.
+        """Build a `cls` message from `fields`, stamped (id, sender, seq, time, mode, exercise) and signed.
 
         to: the recipients wanted (None: every recipient the policy releases this class to). A refused
         recipient is counted in `release.refused` and logged; if none remains, nothing is sealed and the
@@ -64,9 +74,10 @@ class Sender:
             if to is None:
                 log.warning("release policy releases %s from %s to nobody", msg_class, self.nation)
             return Outgoing(msg=cls(msg_id="0" * 32, sender=self.nation, seq=1, sent_unix_s=now_unix_s,
-                                    **fields), data=b"", subjects=(), recipients=())
+                                    mode=self.mode, exercise=self.exercise, **fields),
+                            data=b"", subjects=(), recipients=())
         msg = cls(msg_id=os.urandom(16).hex(), sender=self.nation, seq=self.next_seq,
-                  sent_unix_s=now_unix_s, **fields)
+                  sent_unix_s=now_unix_s, mode=self.mode, exercise=self.exercise, **fields)
         self.next_seq += 1
         msg, data = signing.seal(msg, self.key)
         return Outgoing(msg=msg, data=data,

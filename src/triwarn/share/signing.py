@@ -69,8 +69,9 @@ def seal(msg: Message, key: SigningKey) -> tuple[Message, bytes]:
 
 
 def verify_wire(data: bytes, msg: Message, key: VerifyKey) -> bool:
-    """True when `data` (received bytes, already decoded into `msg`) carries a valid signature by key."""
-    if not msg.sig:
+    """True when `data` (received bytes, already decoded into `msg`) carries a valid signature by key;
+    False, never an exception, for anything else (a signature is base64: ASCII only)."""
+    if not msg.sig or not msg.sig.isascii():
         return False
     start = data.find(_SIG_SLOT)
     if start < 0:
@@ -96,7 +97,7 @@ def verify_wire(data: bytes, msg: Message, key: VerifyKey) -> bool:
 
 def verify(msg: Message, key: VerifyKey) -> bool:
     """True when msg.sig is a valid signature of msg by key; False if missing, malformed or wrong."""
-    if not msg.sig:
+    if not msg.sig or not msg.sig.isascii():
         return False
     try:
         signature = base64.b64decode(msg.sig, validate=True)

@@ -54,6 +54,8 @@ class ShareTransport:
     clock: returns UTC seconds; the envelope time of published messages and the receiver's time window
     both use it (pass a simulated clock in exercises).
     durable: the inbox consumer's name; reuse it across restarts to resume.
+    exercise: the node's exercise name (NodeSettings.exercise; None: live). Every message published is
+    stamped with it (Sender) and only messages of the same mode and exercise are admitted (Admission).
     """
 
     def __init__(self, nation: str, spec: NetworkSpec, key: signing.SigningKey, trust: signing.TrustStore,
@@ -62,13 +64,15 @@ class ShareTransport:
                  clock: Callable[[], float] = time.time, durable: str = "node",
                  future_skew_s: float = 5.0, max_age_s: float = 900.0,
                  ack_timeout_s: float = 2.0, publish_timeout_s: float = 30.0,
-                 restore_window: int = 5000) -> None:
+                 restore_window: int = 5000, exercise: str | None = None) -> None:
         self.nation = nation
         self.spec = spec
         self.clock = clock
         self.durable = durable
-        self.sender = Sender(nation, key, spec)
-        self.admission = Admission(nation, spec, trust, future_skew_s=future_skew_s, max_age_s=max_age_s)
+        self.exercise = exercise
+        self.sender = Sender(nation, key, spec, exercise=exercise)
+        self.admission = Admission(nation, spec, trust, future_skew_s=future_skew_s, max_age_s=max_age_s,
+                                   exercise=exercise)
         self._connect_opts = {"servers": servers, "user": user, "password": password, "tls": tls}
         self.ack_timeout_s = ack_timeout_s
         self.publish_timeout_s = publish_timeout_s
@@ -83,6 +87,16 @@ class ShareTransport:
         self.callback_errors = 0
         self.restore_window = restore_window
         self.restored = 0
+
+    def set_exercise(self, exercise: str | None) -> None:
+        """Take the node's mode (its exercise name; None: live) for everything sealed and admitted from
+        now on: a node's transport follows the node's settings (LiveNode and the exercise runs call it
+        before the first message)."""
+        if exercise is not None and not exercise:
+            raise ValueError("an exercise needs a non-empty name (None: live)")
+        self.exercise = exercise
+        self.sender.exercise = exercise
+        self.admission.exercise = exercise
 
     @property
     def counters(self) -> dict[str, int]:
