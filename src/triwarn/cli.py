@@ -8,8 +8,9 @@ Help is printed plain (rich_markup_mode=None): no boxes, no `<bool>` types.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -31,6 +32,23 @@ First steps:
 """
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=HELP, rich_markup_mode=None)
+
+
+def _within(lo: float, hi: float, what: str, unit: str = "") -> Any:
+    """An option callback refusing (exit 2, usage error) a number outside [lo, hi], NaN or infinity: a step of
+    1e-6 s would run for ever, one of 0 divides by zero (issue 16). The message names `what` in words."""
+
+    def check(value: float | None) -> float | None:
+        if value is not None and not (math.isfinite(value) and lo <= value <= hi):
+            raise typer.BadParameter(f"{what} {value!r}{unit} is outside [{lo:g}, {hi:g}]{unit}")
+        return value
+
+    return check
+
+
+REPORT_INTERVAL_BOUNDS = _within(0.1, 3600.0, "report interval", " s")
+END_AFTER_BOUNDS = _within(0.0, 86400.0, "end after", " s")
+STEP_S_BOUNDS = _within(0.05, 60.0, "step", " s")  # simulated-clock step of replays and exercises (s)
 # Progress lines show on a terminal only (triwarn.progress); --quiet turns them and the compile notice off.
 Quiet = Annotated[bool, typer.Option("--quiet", "-q",
                                      help="No progress line (nor the one-time compile notice) on stderr.")]
@@ -94,8 +112,8 @@ def track(
     sensors: Annotated[Path, typer.Option(metavar="FILE", help="sensors.yaml")],
     measurements: Annotated[Path, typer.Option(metavar="FILE", help="measurements.jsonl")],
     out: Annotated[Path, typer.Option(metavar="FILE", help="Output tracks.jsonl")],
-    report_interval: Annotated[float, typer.Option("--report-interval", metavar="S",
-                                                   help="Seconds between reports.")] = 1.0,
+    report_interval: Annotated[float, typer.Option("--report-interval", metavar="S", callback=REPORT_INTERVAL_BOUNDS,
+                                                   help="Seconds between reports (0.1 to 3600).")] = 1.0,
     quiet: Quiet = False,
 ) -> None:
     """Track ballistic objects from recorded detections; write confirmed tracks at each report time.
@@ -137,7 +155,8 @@ def replay(
     measurements: Annotated[Path, typer.Option(metavar="FILE", help="measurements.jsonl")],
     out: Annotated[Path, typer.Option(metavar="DIR", help="Output folder.")],
     no_share: Annotated[bool, typer.Option("--no-share", help="Each nation alone, no partner data.")] = False,
-    step_s: Annotated[float, typer.Option("--step-s", metavar="S", help="Simulated-clock step (s).")] = 1.0,
+    step_s: Annotated[float, typer.Option("--step-s", metavar="S", callback=STEP_S_BOUNDS,
+                                          help="Simulated-clock step (s), 0.05 to 60.")] = 1.0,
     network: Annotated[Path | None, typer.Option(metavar="FILE",
                                                  help="network.yaml (default: the embedded one).")] = None,
     quiet: Quiet = False,
@@ -166,13 +185,14 @@ def exercise_run(
     scenario: Annotated[Path, typer.Argument(metavar="SCENARIO", help=SCENARIO_HELP)],
     out: Annotated[Path, typer.Option(metavar="DIR", help="Output folder.")],
     speed: Annotated[float | None, typer.Option(
-        metavar="X", help="Simulated seconds per wall second (default: as fast as it can).")] = None,
+        metavar="X", callback=_within(0.01, 1e6, "speed", "x"),
+        help="Simulated seconds per wall second (default: as fast as it can).")] = None,
     fast: Annotated[bool, typer.Option("--fast", help="As fast as possible (the default).")] = False,
     seed: Annotated[int, typer.Option(metavar="N", help="Random seed for the sensors.")] = 0,
-    step_s: Annotated[float | None, typer.Option("--step-s", metavar="S", help="Simulated-clock step (s).")]
-    = None,
+    step_s: Annotated[float | None, typer.Option("--step-s", metavar="S", callback=STEP_S_BOUNDS,
+                                                 help="Simulated-clock step (s), 0.05 to 60.")] = None,
     no_baseline: Annotated[bool, typer.Option("--no-baseline", help="Skip the no-sharing baseline run.")] = False,
-    end_after_s: Annotated[float | None, typer.Option("--end-after-s", metavar="S",
+    end_after_s: Annotated[float | None, typer.Option("--end-after-s", metavar="S", callback=END_AFTER_BOUNDS,
                                                       help="Stop at T+S seconds.")] = None,
     quiet: Quiet = False,
 ) -> None:

@@ -204,7 +204,7 @@ def test_strict_reader_names_file_line_field(tmp_path, sensors, bad, reason, fie
     assert f"{path}:3" in str(err.value)
 
 
-@pytest.mark.parametrize(("bad", "reason", "field"), BAD_LINES)
+@pytest.mark.parametrize(("bad", "reason", "field"), [b for b in BAD_LINES if b[1] != "out_of_order"])
 def test_lenient_reader_skips_counts_and_keeps_good_lines(tmp_path, sensors, bad, reason, field):
     path = tmp_path / "m.jsonl"
     path.write_text("\n".join([radar_line(9.0), radar_line(10.0), bad, radar_line(11.0), IR_OK]) + "\n")
@@ -227,26 +227,27 @@ def test_lenient_counts_many_reasons_and_summary(tmp_path, sensors):
     path.write_text("\n".join(lines) + "\n\n")
     log = read_measurements(path, sensors)
     assert log.skips.counts == {"malformed_json": 1, "missing_field": 0, "malformed_field": 0,
-                                "unknown_sensor": 2, "nan": 1, "impossible_value": 0, "out_of_order": 1}
-    assert len(log.radar) == 15
+                                "unknown_sensor": 2, "nan": 1, "impossible_value": 0, "out_of_order": 0}
+    assert len(log.radar) == 16 and log.skips.late == 1  # t=2.0, 18 s late: kept and re-sorted (issue 16)
     text = log.summary()
-    assert "15 lines accepted, 5 skipped" in text and "unknown sensor: 2" in text
+    assert "16 lines accepted, 4 skipped" in text and "unknown sensor: 2" in text
+    assert "1 older than the reorder window" in text and f"{path}:10: t" in text
     assert f"{path}:6: sensor" in text and f"{path}:8: sensor" in text
 
 
 def test_reorder_window(tmp_path, sensors):
-    times = [10.0, 12.0, 11.0, 16.0, 12.5, 8.0, 17.0]  # 12.5 is 3.5 s late (kept), 8.0 is 8 s late
+    times = [10.0, 12.0, 11.0, 16.0, 12.5, 8.0, 17.0]  # 12.5 is 3.5 s late, 8.0 is 8 s late: both kept
     path = tmp_path / "m.jsonl"
     path.write_text("\n".join(radar_line(t) for t in times) + "\n")
     log = read_measurements(path, sensors, reorder_window_s=5.0)
-    assert log.radar.t_unix_s.tolist() == [10.0, 11.0, 12.0, 12.5, 16.0, 17.0]
-    assert log.radar.line.tolist() == [1, 3, 2, 5, 4, 7]
-    assert log.skips.counts["out_of_order"] == 1 and log.skips.reordered == 2
+    assert log.radar.t_unix_s.tolist() == [8.0, 10.0, 11.0, 12.0, 12.5, 16.0, 17.0]
+    assert log.radar.line.tolist() == [6, 1, 3, 2, 5, 4, 7]
+    assert log.skips.total == 0 and log.skips.late == 1 and log.skips.reordered == 2
     with pytest.raises(InputError) as err:
         read_measurements(path, sensors, strict=True, reorder_window_s=5.0)
     assert err.value.line == 6 and err.value.field == "t"
     narrow = read_measurements(path, sensors, reorder_window_s=0.0)
-    assert narrow.skips.counts["out_of_order"] == 3
+    assert narrow.skips.late == 3 and len(narrow.radar) == 7
 
 
 def test_extra_fields_ignored_and_int_values(tmp_path, sensors):

@@ -18,6 +18,10 @@ messages_rejected_total{reason}    counter    partner messages refused, by admis
 publish_failures_total             counter    attempts to store a step's messages that failed (retried)
 link_up{partner}                   gauge      1 while the partner was heard within the link timeout, else 0
 cap_messages_total{status}         counter    CAP messages issued (Actual or Exercise)
+output_errors_total{kind}          counter    failed writes to the output folder (cap, cot, tracks, events;
+                                              read from the output sink at scrape time)
+cap_queued                         gauge      CAP documents waiting to be written (the folder fails)
+outputs_failing                    gauge      1 while the output folder fails (or CAP documents wait), else 0
 =================================  =========  ==============================================================
 """
 
@@ -26,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 STEP_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
@@ -46,10 +50,35 @@ class _RejectCollector:
         yield family
 
 
+class _OutputCollector:
+    """The output sink's fault counters and queue (NodeRunner.outputs_status), read when scraped."""
+
+    def __init__(self, nation: str, read: Callable[[], Mapping]) -> None:
+        self.nation = nation
+        self.read = read
+
+    def collect(self):
+        status = self.read()
+        errors = CounterMetricFamily("triwarn_node_output_errors", "Failed writes to the output folder, by kind",
+                                     labels=["nation", "kind"])
+        for kind, n in sorted(status.get("errors", {}).items()):
+            errors.add_metric([self.nation, kind], float(n))
+        yield errors
+        queued = GaugeMetricFamily("triwarn_node_cap_queued", "CAP documents waiting to be written",
+                                   labels=["nation"])
+        queued.add_metric([self.nation], float(status.get("cap_queued", 0)))
+        yield queued
+        failing = GaugeMetricFamily("triwarn_node_outputs_failing", "1 while the output folder fails",
+                                    labels=["nation"])
+        failing.add_metric([self.nation], 0.0 if status.get("state", "ok") == "ok" else 1.0)
+        yield failing
+
+
 class NodeMetrics:
     """The node's metrics; `render()` gives the Prometheus text exposition."""
 
-    def __init__(self, nation: str, rejects: Callable[[], Mapping[str, int]]) -> None:
+    def __init__(self, nation: str, rejects: Callable[[], Mapping[str, int]],
+                 outputs: Callable[[], Mapping] | None = None) -> None:
         self.nation = nation
         r = self.registry = CollectorRegistry()
         p = "triwarn_node_"
@@ -76,6 +105,8 @@ class NodeMetrics:
                              registry=r)
         self.cap_messages = Counter(p + "cap_messages", "CAP messages issued", [*n, "status"], registry=r)
         r.register(_RejectCollector(nation, rejects))
+        if outputs is not None:
+            r.register(_OutputCollector(nation, outputs))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -17,8 +17,8 @@ What the runner decides, once for both:
 - stepping (NationalNode.step on the own detections), and its metrics (NodeMetrics: steps, durations,
   lag, detections, tracks, received, link_up, CAP messages);
 - the heartbeat rule: one every heartbeat_s of the node's clock (the first at the first step), with
-  node_state "exercise" for an exercise node, else "ok" while every partner link is up, "degraded"
-  otherwise;
+  node_state "exercise" for an exercise node, else "ok" while every partner link is up and the outputs
+  are written (OutputSink.ok), "degraded" otherwise;
 - link status per partner, from what was last heard and refused: "up" if heard within link_timeout_s
   of the node's clock, "degraded" if its messages were refused within that time (the reason is kept:
   e.g. `from_future` when its clock runs ahead of ours beyond the admission's tolerance, `wrong_mode`
@@ -26,7 +26,9 @@ What the runner decides, once for both:
   otherwise; a LinkReport per partner every link_report_s or as soon as a state changes;
 - the step's messages: what NationalNode.step sealed plus the heartbeat and link reports, handed back
   to the driver for the transport (nothing when there is no transport);
-- outputs: the step result goes to the sink (CAP files, CoT, tracks/events lines), then to on_step.
+- outputs: the step result goes to the sink (CAP files, CoT, tracks/events lines), then to on_step. A
+  full or unwritable output folder never stops the node: the sink counts and queues (outputs_status(),
+  the output metrics) and the warnings go on to the transport, the feed and on_step.
 """
 
 from __future__ import annotations
@@ -111,7 +113,7 @@ class NodeRunner:
         self.on_step = on_step
         nations = transport.spec.nations if transport is not None else ()
         self.partners = {p: PartnerLink(p) for p in nations if p != self.nation}
-        self.metrics = NodeMetrics(self.nation, self._reject_counts)
+        self.metrics = NodeMetrics(self.nation, self._reject_counts, self.outputs_status)
         self.last_result: StepResult | None = None
         self.last_step_unix_s: float | None = None
         self.last_step_wall_s: float | None = None
@@ -156,6 +158,13 @@ class NodeRunner:
         counters = self.transport.admission.counters
         return {r: counters.get(r, 0) for r in REJECT_REASONS}
 
+    def outputs_status(self) -> dict:
+        """The output folder's state (OutputSink.status; "ok" with nothing counted when there is no sink)."""
+        if self.sink is None:
+            return {"state": "ok", "failing": [], "errors": {}, "cap_written": 0, "cap_queued": 0,
+                    "cap_dropped": 0, "last_error": None}
+        return self.sink.status()
+
     def link_state(self, partner: str, now_unix_s: float | None = None) -> tuple[str, str]:
         """(state, why) of the link to a partner at the node clock's now: up, degraded or down."""
         now = self.clock() if now_unix_s is None else now_unix_s
@@ -191,10 +200,10 @@ class NodeRunner:
     def finish(self, t: float, result: StepResult, wall_s: float, lag_s: float = 0.0) -> list[Outgoing]:
         """After NationalNode.step at t: the messages to hand to the transport, outputs, metrics."""
         outs = [o for o in result.outgoing if o.subjects] if self.sharing else []
+        if self.sink is not None:
+            self.sink.on_step(self.nation, result)  # first: the heartbeat says how the outputs fare
         if self.sharing:
             outs.extend(self._housekeeping(t, result))
-        if self.sink is not None:
-            self.sink.on_step(self.nation, result)
         self.cap_issued += len(result.cap_xml)
         self.last_result = result
         self.last_step_unix_s = t
@@ -232,8 +241,9 @@ class NodeRunner:
         states = {p: self.link_state(p)[0] for p in self.partners}
         if t - self._last_hb >= self.heartbeat_s - 1e-9:
             self._last_hb = t
+            outputs_ok = self.sink is None or self.sink.ok
             state = "exercise" if self.settings.exercise else (
-                "ok" if all(s == "up" for s in states.values()) else "degraded")
+                "ok" if all(s == "up" for s in states.values()) and outputs_ok else "degraded")
             outs.append(sender.seal(Heartbeat, t, node_state=state, tracks_held=len(result.system_tracks)))
         if t - self._last_link_report >= self.link_report_s - 1e-9 or states != self._reported_state:
             self._last_link_report = t

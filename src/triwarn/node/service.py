@@ -294,4 +294,5 @@ class LiveNode:
             "publish_queue": self._outq.qsize(),
             "cap_messages": self.cap_issued,
             "cap_dir": str(self.out_dir / "cap") if self.out_dir is not None else None,
+            "outputs": self.runner.outputs_status(),
         }

@@ -203,13 +203,14 @@ def parse_sensor(entry: Any, *, source: str, where: str, lines: Mapping[str, int
         check("alt_m", -500.0, 100_000.0, "a radar site lies between -500 m and 100 km")
         for key in ("sigma_range_m", "sigma_az_deg", "sigma_el_deg"):
             check(key, 0.0, math.inf, "a standard deviation cannot be negative")
-        check("revisit_s", 1e-6, math.inf, "the revisit period must be positive")
+        # Lower bounds on periods and an upper bound on clutter keep a simulation finite (issue 16).
+        check("revisit_s", 0.01, 86_400.0, "the revisit period must be positive, in [0.01, 86400] s")
         check("max_range_m", 1e-6, math.inf, "the maximum range must be positive")
         check("min_el_deg", -90.0, 90.0, "elevation must lie in [-90, 90] degrees")
         check("max_el_deg", -90.0, 90.0, "elevation must lie in [-90, 90] degrees")
         if sensor.max_el_deg <= sensor.min_el_deg:
             fail("max_el_deg", "must exceed min_el_deg")
-        check("clutter_rate", 0.0, math.inf, "a clutter rate cannot be negative")
+        check("clutter_rate", 0.0, 1000.0, "a clutter rate cannot be negative, nor above 1000 per scan")
         check("scan_phase_s", -math.inf, math.inf, "must be a finite number of seconds")
         check("boresight_az_deg", -360.0, 360.0, "azimuth must lie in [-360, 360] degrees")
         check("half_width_az_deg", 0.0, 180.0, "a half width must lie in [0, 180] degrees")
@@ -217,7 +218,7 @@ def parse_sensor(entry: Any, *, source: str, where: str, lines: Mapping[str, int
         check("beamwidth_deg", 0.0, 90.0, "a beamwidth must lie in [0, 90] degrees")
     else:
         check("sigma_los_urad", 0.0, math.inf, "a standard deviation cannot be negative")
-        check("frame_s", 1e-6, math.inf, "the frame period must be positive")
+        check("frame_s", 0.01, 86_400.0, "the frame period must be positive, in [0.01, 86400] s")
         check("latency_s", 0.0, math.inf, "a latency cannot be negative")
         check("frame_phase_s", -math.inf, math.inf, "must be a finite number of seconds")
         check("min_alt_m", -500.0, 1_000_000.0, "a plume height must lie between -500 m and 1000 km")
@@ -263,21 +264,60 @@ def sequence_lines(text: str, key: str) -> tuple[list[int], list[dict[str, int]]
     return [], []
 
 
+MAX_YAML_BYTES = 1 << 20  # sensors and scenario files are a few kB; a bigger one is refused unread
+MAX_YAML_DEPTH = 64  # nesting of mappings and lists (a scenario needs 4)
+MAX_YAML_NODES = 200_000  # values once aliases (*name) are expanded (a big scenario holds ~2,000)
+
+
+class _BoundedYamlLoader(yaml.SafeLoader):
+    """SafeLoader with bounded nesting (deep nesting would exhaust the stack) and a bounded size with aliases
+    expanded: an alias bomb (`*name` of `*name` of ...) expands a few lines into billions of values. Aliases
+    themselves are fine (PyYAML's dumper writes them for repeated values)."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        mark = self.peek_event().start_mark
+        depth = getattr(self, "_depth", 0)
+        if depth > MAX_YAML_DEPTH:
+            raise yaml.composer.ComposerError(None, None, f"nested deeper than {MAX_YAML_DEPTH} levels", mark)
+        sizes = self.__dict__.setdefault("_sizes", {})
+        self._depth = depth + 1
+        try:
+            node = super().compose_node(parent, index)
+        finally:
+            self._depth = depth
+        if id(node) not in sizes:  # a new node (an alias returns its anchor's node, sized already)
+            children = node.value if isinstance(node, yaml.SequenceNode) else (
+                [n for pair in node.value for n in pair] if isinstance(node, yaml.MappingNode) else [])
+            size = 1 + sum(sizes.get(id(c), 1) for c in children)
+            if size > MAX_YAML_NODES:
+                raise yaml.composer.ComposerError(
+                    None, None, f"more than {MAX_YAML_NODES} values once aliases (*name) are expanded", mark)
+            sizes[id(node)] = size
+        return node
+
+
 def read_yaml(path: str | Path, what: str) -> tuple[Any, str]:
-    """A YAML file's data and text; InputError if it is missing, unreadable or not YAML."""
+    """A YAML file's data and text; InputError if it is missing, unreadable, too big or not plain YAML
+    (deep nesting and alias bombs are refused)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_YAML_BYTES + 1)
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise InputError(f"{what} file not found", source=str(path)) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read {what} file: {exc}", source=str(path)) from None
+    if len(raw) > MAX_YAML_BYTES:
+        raise InputError(f"{what} file is larger than {MAX_YAML_BYTES} bytes: refused", source=str(path))
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_BoundedYamlLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise InputError(f"not valid YAML: {getattr(exc, 'problem', exc)}", source=str(path),
                          line=mark.line + 1 if mark else None) from None
+    except (RecursionError, ValueError, OverflowError) as exc:  # e.g. a timestamp out of range
+        raise InputError(f"not valid YAML: {exc}", source=str(path)) from None
     return data, text
 
 

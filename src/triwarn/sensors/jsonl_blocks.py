@@ -11,9 +11,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from triwarn.errors import InputError
 
 READ_BLOCK_BYTES = 2 << 20  # bytes of whole lines decoded and checked at once (~20,000 detections)
+# The longest line accepted (a detection is ~100 bytes, a truth sample ~250): a longer one is refused as soon
+# as this many bytes of it are read, so a huge line costs neither time nor memory (issue 16).
+MAX_LINE_BYTES = 1 << 20
 _BLANK_LINE = re.compile(rb"\n[ \t\r]*\n")
 
 
@@ -44,13 +49,35 @@ def line_blocks(fh: Any, source: str, what: str) -> Iterator[tuple[int, bytes]]:
         data = carry + data
         end = data.rfind(b"\n") + 1
         if end == 0:
-            carry = data  # one very long line: keep reading until it ends
+            if len(data) > MAX_LINE_BYTES:
+                raise _too_long(source, first)
+            carry = data  # a long line: keep reading until it ends (or passes MAX_LINE_BYTES)
             continue
         block, carry = data[:end], data[end:]
+        _check_line_lengths(block, source, first)
+        if len(carry) > MAX_LINE_BYTES:
+            raise _too_long(source, first + block.count(b"\n"))
         yield first, block
         first += block.count(b"\n")
     if carry:
+        _check_line_lengths(carry, source, first)
         yield first, carry
+
+
+def _too_long(source: str, line: int) -> InputError:
+    return InputError(f"line longer than {MAX_LINE_BYTES} bytes (a JSON line is far shorter): refused",
+                      source=source, line=line)
+
+
+def _check_line_lengths(block: bytes, source: str, first: int) -> None:
+    """InputError naming the first line of the block longer than MAX_LINE_BYTES (bytes, newline excluded)."""
+    if len(block) <= MAX_LINE_BYTES:
+        return
+    ends = np.flatnonzero(np.frombuffer(block, np.uint8) == 10)
+    bounds = np.concatenate([[-1], ends, [len(block)]])
+    long = np.flatnonzero(np.diff(bounds) - 1 > MAX_LINE_BYTES)
+    if long.size:
+        raise _too_long(source, first + int(long[0]))
 
 
 def block_lines(block: bytes) -> list[bytes]:

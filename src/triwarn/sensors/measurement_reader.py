@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -71,6 +72,40 @@ def _all_within(limit: _Limit, values: NDArray) -> bool:
         return bool(np.all(limit.ok(values)))
 
 
+# Issue 16: lines beyond the reorder window are kept (re-sorted) and counted as late; exact duplicates of an
+# earlier detection and detections more than MAX_GAP_S away from the bulk of the file are skipped and counted.
+MAX_GAP_S = 6 * 3600.0
+EXTRA_REASONS = ("duplicate", "time_outlier")
+_EXTRA_TEXT = {"duplicate": "exact duplicate of an earlier line",
+               "time_outlier": f"dated more than {MAX_GAP_S / 3600:.0f} h from the rest of the file"}
+
+
+@dataclass
+class ReaderSkips(SkipReport):
+    """SkipReport with the reader's warnings: lines kept but later than the reorder window ('late'), and the
+    skip reasons 'duplicate' and 'time_outlier'."""
+
+    late: int = 0
+    late_examples: list[str] = field(default_factory=list)
+
+    def add_late(self, example: str) -> None:
+        self.late += 1
+        if len(self.late_examples) < self.max_examples:
+            self.late_examples.append(example)
+
+    def summary(self, source: str = "input", accepted: int | None = None) -> str:
+        lines = super().summary(source, accepted).split("\n")
+        if self.late:
+            lines[0] += f", {self.late} older than the reorder window (kept, re-sorted; is the file sorted?)"
+            lines.extend(f"    e.g. {ex}" for ex in self.late_examples)
+        for reason in EXTRA_REASONS:
+            n = self.counts.get(reason, 0)
+            if n:
+                lines.append(f"  {_EXTRA_TEXT[reason]}: {n}")
+                lines.extend(f"    e.g. {ex}" for ex in self.examples.get(reason, []))
+        return "\n".join(lines)
+
+
 class _ReadState:
     """Columns accepted so far (lists of per-chunk arrays, in file order) and the time-order state."""
 
@@ -82,7 +117,7 @@ class _ReadState:
         self.strict = strict
         self.source = source
         self.newest = -math.inf
-        self.skips = SkipReport()
+        self.skips = ReaderSkips()
         self.radar: list[tuple[NDArray, ...]] = []
         self.ir: list[tuple[NDArray, ...]] = []
 
@@ -121,15 +156,23 @@ def _fast_chunk(recs: list[_Line], linenos: NDArray, st: _ReadState) -> bool:
                 and np.isfinite(plat).all() and np.isfinite(los).all()):
             return False
     newest_before = np.maximum.accumulate(np.concatenate([[st.newest], t]))[:-1]
-    if np.any(t < newest_before - st.window_s):
-        return False
-    st.skips.reordered += int(np.count_nonzero(t < newest_before))
+    late = t < newest_before - st.window_s
+    if np.any(late):
+        if st.strict:
+            return False  # the line-by-line path raises at the first one
+        for k in np.flatnonzero(late).tolist():
+            st.skips.add_late(f"{st.source}:{linenos[k]}: t: {_late_why(float(t[k]), float(newest_before[k]), st)}")
+    st.skips.reordered += int(np.count_nonzero((t < newest_before) & ~late))
     st.newest = max(st.newest, float(t.max()))
     if r_recs:
         st.radar.append((t[radar_rows], idx[radar_rows], rng, az, el, linenos[radar_rows]))
     if i_recs:
         st.ir.append((t_ir, idx[~radar_rows], plat, los / norm_u[:, None], t_av, linenos[~radar_rows]))
     return True
+
+
+def _late_why(t: float, newest: float, st: _ReadState) -> str:
+    return f"t={t!r} is {newest - t:.3f} s older than an earlier line (reorder window {st.window_s} s)"
 
 
 def _slow_chunk(raws: list[bytes], linenos: list[int], decoder: msgspec.json.Decoder, st: _ReadState) -> None:
@@ -175,17 +218,17 @@ def _slow_chunk(raws: list[bytes], linenos: list[int], decoder: msgspec.json.Dec
                 _check(_LOS, norm_u)
                 t_av = t if rec.t_available is None else finite(rec.t_available, "t_available")
                 _check(_DELAY, t_av - t)
-            if t < st.newest - st.window_s:
-                raise Reject("out_of_order", "t",
-                             f"t={t!r} is {st.newest - t:.3f} s older than an earlier line "
-                             f"(reorder window {st.window_s} s)")
+            if t < st.newest - st.window_s and st.strict:
+                raise Reject("out_of_order", "t", _late_why(t, st.newest, st))
         except Reject as rej:
             if st.strict:
                 raise InputError(rej.why, source=st.source, line=lineno, field=rej.field_name) from None
             where = f"{st.source}:{lineno}" + (f": {rej.field_name}" if rej.field_name else "")
             st.skips.add(rej.reason, f"{where}: {rej.why}")
             continue
-        if t < st.newest:
+        if t < st.newest - st.window_s:
+            st.skips.add_late(f"{st.source}:{lineno}: t: {_late_why(t, st.newest, st)}")
+        elif t < st.newest:
             st.skips.reordered += 1
         else:
             st.newest = t
@@ -264,7 +307,55 @@ def read_measurements(
         column(st.ir, 0, float), column(st.ir, 1, np.int32), column(st.ir, 2, float, 3),
         column(st.ir, 3, float, 3), column(st.ir, 4, float), column(st.ir, 5, np.int64),
     )
-    if skips.reordered:
+    if skips.reordered or skips.late:
         radar = radar.take(np.argsort(radar.t_unix_s, kind="stable"))
         ir = ir.take(np.argsort(ir.t_unix_s, kind="stable"))
+    radar = _drop_duplicates(radar, np.column_stack([radar.t_unix_s, radar.sensor_idx, radar.range_m,
+                                                     radar.az_rad, radar.el_rad]), st)
+    ir = _drop_duplicates(ir, np.column_stack([ir.t_unix_s, ir.sensor_idx, ir.platform_ecef_m, ir.los_ecef,
+                                               ir.t_available_unix_s]), st)
+    radar, ir = _drop_time_outliers(radar, ir, st)
     return MeasurementLog(sensor_ids, radar, ir, skips, source)
+
+
+def _drop_duplicates(rows: Any, values: NDArray, st: _ReadState) -> Any:
+    """rows without exact repeats of an earlier detection (same time, sensor and values): counted skips."""
+    if len(values) < 2:
+        return rows
+    _, first = np.unique(values, axis=0, return_index=True)
+    if len(first) == len(values):
+        return rows
+    keep = np.zeros(len(values), bool)
+    keep[first] = True
+    for k in np.flatnonzero(~keep).tolist():
+        line = int(rows.line[k])
+        if st.strict:
+            raise InputError("exact duplicate of an earlier line", source=st.source, line=line)
+        st.skips.add("duplicate", f"{st.source}:{line}: exact duplicate of an earlier line")
+    return rows.take(np.flatnonzero(keep))
+
+
+def _drop_time_outliers(radar: RadarDetections, ir: IrDetections, st: _ReadState,
+                        ) -> tuple[RadarDetections, IrDetections]:
+    """Keep the largest run of detections with no gap over MAX_GAP_S; skip and count the others (a line
+    dated a year ahead would otherwise stretch the recording over a year)."""
+    t = np.sort(np.concatenate([radar.t_unix_s, ir.t_unix_s]))
+    if t.size == 0 or t[-1] - t[0] <= MAX_GAP_S:
+        return radar, ir
+    cuts = np.flatnonzero(np.diff(t) > MAX_GAP_S)
+    starts = np.concatenate([[0], cuts + 1])
+    ends = np.concatenate([cuts + 1, [t.size]])
+    k = int(np.argmax(ends - starts))
+    lo, hi = float(t[starts[k]]), float(t[ends[k] - 1])
+    kept = []
+    for rows in (radar, ir):
+        inside = (rows.t_unix_s >= lo) & (rows.t_unix_s <= hi)
+        for j in np.flatnonzero(~inside).tolist():
+            line, tj = int(rows.line[j]), float(rows.t_unix_s[j])
+            why = (f"t={tj!r} is {min(abs(tj - lo), abs(tj - hi)) / 3600:.1f} h away from the other "
+                   f"{int(ends[k] - starts[k])} detections ({lo!r} to {hi!r})")
+            if st.strict:
+                raise InputError(why, source=st.source, line=line, field="t")
+            st.skips.add("time_outlier", f"{st.source}:{line}: t: {why}")
+        kept.append(rows.take(np.flatnonzero(inside)))
+    return kept[0], kept[1]

@@ -93,7 +93,24 @@ def parse_utc(value: Any, *, source: str, line: int | None, field_name: str) -> 
                          field=field_name)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
+    t = moment.timestamp()
+    if not EARLIEST_UNIX_S <= t <= LATEST_UNIX_S:
+        raise InputError(f"{value!s} is impossible: a time must lie in 1970-2100 UTC", source=source, line=line,
+                         field=field_name)
+    return t
+
+
+EARLIEST_UNIX_S = 0.0  # 1970-01-01
+LATEST_UNIX_S = 4_102_444_800.0  # 2100-01-01
+MAX_SPAN_S = 86_400.0  # launches, start_utc and end_utc lie within a day of each other (sensors run the span)
+
+
+def _top_line(text: str, key: str) -> int | None:
+    """The line of a top-level key of a YAML text, for error messages."""
+    for n, line in enumerate(text.splitlines(), 1):
+        if line.startswith(f"{key}:"):
+            return n
+    return None
 
 
 class _Entry:
@@ -247,11 +264,14 @@ def load_scenario(path: str | Path) -> Scenario:
     flight_dt = top.number("flight_dt_s", 0.01, 60.0, "flight step lies in [0.01, 60] s", default=1.0)
     start = end = None
     if data.get("start_utc") is not None:
-        start = parse_utc(data["start_utc"], source=source, line=None, field_name="start_utc")
+        start = parse_utc(data["start_utc"], source=source, line=_top_line(text, "start_utc"),
+                          field_name="start_utc")
     if data.get("end_utc") is not None:
-        end = parse_utc(data["end_utc"], source=source, line=None, field_name="end_utc")
+        end = parse_utc(data["end_utc"], source=source, line=_top_line(text, "end_utc"), field_name="end_utc")
     if start is not None and end is not None and end <= start:
-        raise InputError("end_utc must be after start_utc", source=source, field="end_utc")
+        raise InputError("end_utc must be after start_utc", source=source, line=_top_line(text, "end_utc"),
+                         field="end_utc")
+    _check_span(launches, start, end, source, text)
     known = {"name", "description", "launches", "sensors", "truth_dt_s", "flight_dt_s", "start_utc",
              "end_utc"}
     return Scenario(
@@ -259,6 +279,22 @@ def load_scenario(path: str | Path) -> Scenario:
         truth_dt_s=truth_dt, flight_dt_s=flight_dt, start_unix_s=start, end_unix_s=end,
         extra={k: v for k, v in data.items() if k not in known},
     )
+
+
+def _check_span(launches: list[ScheduledLaunch], start: float | None, end: float | None, source: str,
+                text: str) -> None:
+    """Launches, start_utc and end_utc within MAX_SPAN_S of each other (the sensors run the whole span: a
+    start_utc of 1900 would simulate a century of clutter)."""
+    first = min(ev.t_unix_s for ev in launches)
+    last = max(ev.t_unix_s for ev in launches)
+    day = f"{MAX_SPAN_S / 3600:.0f} h"
+    if last - first > MAX_SPAN_S:
+        raise InputError(f"launches span {(last - first) / 3600:.1f} h: a scenario covers at most {day}",
+                         source=source, field="launches")
+    for key, t in (("start_utc", start), ("end_utc", end)):
+        if t is not None and max(abs(t - first), abs(t - last)) > MAX_SPAN_S:
+            raise InputError(f"is more than {day} away from the launches", source=source,
+                             line=_top_line(text, key), field=key)
 
 
 # Bundled scenarios: shipped in the package (triwarn/scenarios/*.yaml), usable by name anywhere a scenario

@@ -13,6 +13,8 @@ the nation's inbox stream (IN_<N>) through a durable consumer: a restarted node 
 message it acknowledged. Each message is acknowledged after it was admitted (or rejected) and handed to
 the callback, so a clean restart neither loses nor repeats anything; after a crash, the at most one
 message in the callback's hands is delivered again and the node's idempotent picture absorbs it.
+A message the node cannot use is acknowledged too (never redelivered for ever), counted and kept in a
+bounded dead-letter list; and whatever is in the outbox, `connect` finds the node's own last message.
 
 The decisions are made by pure code (`Sender`, `Admission`) over data and the injected clock.
 """
@@ -24,7 +26,9 @@ import contextlib
 import logging
 import ssl
 import time
+from collections import Counter, deque
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 
 import nats
 import nats.errors
@@ -47,6 +51,22 @@ class PublishError(RuntimeError):
     """The nation's own server did not store a message in time (it is not shared)."""
 
 
+@dataclass(frozen=True)
+class DeadLetter:
+    """A received message the node acknowledged without using (so it is never redelivered): when
+    (receiver's clock, UTC s), the subject it came on, why (an admission reason, `callback_error` or
+    `handler_error`), the detail and its first bytes (at most DEAD_LETTER_BYTES)."""
+
+    t_unix_s: float
+    subject: str
+    reason: str
+    detail: str
+    head: bytes
+
+
+DEAD_LETTER_BYTES = 256
+
+
 class ShareTransport:
     """Publish and receive signed messages for one nation.
 
@@ -64,7 +84,8 @@ class ShareTransport:
                  clock: Callable[[], float] = time.time, durable: str = "node",
                  future_skew_s: float = 5.0, max_age_s: float = 900.0,
                  ack_timeout_s: float = 2.0, publish_timeout_s: float = 30.0,
-                 restore_window: int = 5000, exercise: str | None = None) -> None:
+                 restore_window: int = 5000, exercise: str | None = None, outbox_search: int = 1000,
+                 dead_letter_limit: int = 100) -> None:
         self.nation = nation
         self.spec = spec
         self.clock = clock
@@ -87,6 +108,10 @@ class ShareTransport:
         self.callback_errors = 0
         self.restore_window = restore_window
         self.restored = 0
+        self.outbox_search = outbox_search
+        self.outbox_skipped: Counter[str] = Counter()  # why, at connect, outbox messages were passed over
+        self.dead_letters: deque[DeadLetter] = deque(maxlen=dead_letter_limit)
+        self.dead_lettered = 0
 
     def set_exercise(self, exercise: str | None) -> None:
         """Take the node's mode (its exercise name; None: live) for everything sealed and admitted from
@@ -105,6 +130,8 @@ class ShareTransport:
         out["published"] = self.published
         out["publish_retries"] = self.publish_retries
         out["callback_errors"] = self.callback_errors
+        out["dead_lettered"] = self.dead_lettered
+        out["outbox_skipped"] = sum(self.outbox_skipped.values())
         out["inbox_resyncs"] = self.watchdog.resyncs if self.watchdog is not None else 0
         for msg_class, n in self.sender.release.refused.items():
             out[f"refused_{msg_class}"] = n
@@ -137,12 +164,44 @@ class ShareTransport:
             self.watchdog.start()
 
     async def _last_published_seq(self) -> int:
+        """The seq of the newest message in the outbox that is this node's own (decodes, names this
+        nation as sender and carries its signature), searching back at most `outbox_search` messages.
+
+        Anything else found on the way (junk or a foreign message stored with the node's login) is
+        passed over and counted in `outbox_skipped` by reason: one bad message must not keep a node from
+        starting for the stream's retention. If none of them is the node's own, the sequence continues
+        from the outbox's last stream sequence (also when every message has expired): every seq the
+        node sealed was stored at least once, so no seq a partner has accepted is reused (partners
+        accept the gap: admission's seq_jump bound). A lost outbox (stream sequence back at 1) is not
+        covered: docs/sharing.md, "Resilience".
+        """
         stream = netconfig.stream_out(self.nation)
         info = await self.js.stream_info(stream)
-        if info.state.messages == 0:
-            return 0
-        raw = await self.js.get_msg(stream, seq=info.state.last_seq)
-        return decode(raw.data).seq
+        if info.state.messages == 0:  # new, or everything expired: the stream's sequence still counts
+            return info.state.last_seq
+        own_key = self.sender.key.verify_key
+        first = max(info.state.first_seq, info.state.last_seq - self.outbox_search + 1)
+        skipped: Counter[str] = Counter()
+        found = None
+        for stream_seq in range(info.state.last_seq, first - 1, -1):
+            try:
+                raw = await self.js.get_msg(stream, seq=stream_seq)
+            except nats.js.errors.NotFoundError:  # deleted on its own: nothing to judge
+                continue
+            seq, reason = _own_seq(raw.data, self.nation, own_key)
+            if seq is not None:
+                found = seq
+                break
+            skipped[reason] += 1
+        self.outbox_skipped.update(skipped)
+        if skipped:
+            log.warning("%s: passed over %d message(s) in %s that are not this node's own (%s)%s",
+                        self.nation, sum(skipped.values()), stream,
+                        ", ".join(f"{k}: {v}" for k, v in sorted(skipped.items())),
+                        "" if found is not None else
+                        f"; none of the last {self.outbox_search} is: continuing from the stream's "
+                        f"sequence {info.state.last_seq}")
+        return found if found is not None else info.state.last_seq
 
     # -- publishing -----------------------------------------------------------------------------------
     def seal(self, cls: type[Message], *, to: tuple[str, ...] | None = None, **fields) -> Outgoing:
@@ -266,21 +325,37 @@ class ShareTransport:
         return read
 
     async def _handle(self, raw) -> None:
-        verdict = self.admit(raw.data, raw.subject)
-        if verdict.accepted:
-            if self._on_message is not None:
+        """Admit, hand over, acknowledge. Every message is acknowledged, whatever happens to it: one
+        that cannot be used is counted and dead-lettered, never redelivered for ever."""
+        try:
+            verdict = self.admit(raw.data, raw.subject)
+            if not verdict.accepted:
+                if verdict.reason != "duplicate":  # a duplicate is normal after redelivery
+                    self._dead_letter(raw, verdict.reason, verdict.detail)
+            elif self._on_message is not None:
                 try:
                     result = self._on_message(verdict.msg)
                     if asyncio.iscoroutine(result):
                         await result
-                except Exception:
+                except Exception as exc:
                     # Redelivery would not help (the id is now known: it would come back as a duplicate),
                     # so the failure is the node's to handle; log it loudly and carry on.
                     self.callback_errors += 1
                     log.exception("%s: on_message failed for %s", self.nation, verdict.msg.msg_id)
+                    self._dead_letter(raw, "callback_error", f"{type(exc).__name__}: {exc}")
             else:
                 self._queue.put_nowait(verdict.msg)
-        await raw.ack()
+        except Exception as exc:  # admit never raises; anything else here must still not stall the inbox
+            log.exception("%s: handling a message on %s failed", self.nation, raw.subject)
+            self._dead_letter(raw, "handler_error", f"{type(exc).__name__}: {exc}")
+        finally:
+            with contextlib.suppress(nats.errors.Error, nats.js.errors.Error):
+                await raw.ack()  # if the connection is gone, the server redelivers it: no loss
+
+    def _dead_letter(self, raw, reason: str, detail: str) -> None:
+        self.dead_lettered += 1
+        self.dead_letters.append(DeadLetter(t_unix_s=self.clock(), subject=str(raw.subject), reason=reason,
+                                            detail=detail[:500], head=bytes(raw.data[:DEAD_LETTER_BYTES])))
 
     def admit(self, data: bytes, subject: str | None) -> Verdict:
         """The pure admission decision against the transport's clock."""
@@ -309,3 +384,18 @@ class ShareTransport:
             with contextlib.suppress(nats.errors.Error):
                 await self.nc.drain()
             self.nc = None
+
+
+def _own_seq(data: bytes, nation: str, key: signing.VerifyKey) -> tuple[int | None, str]:
+    """(seq, "") if `data` is a message this nation sealed (it decodes, names the nation as sender and
+    carries its signature); else (None, why not): `undecodable`, `foreign` (another sender) or
+    `not_signed_by_us`. Never raises."""
+    try:
+        msg = decode(data)
+    except Exception:  # whatever is in the outbox, the node must start
+        return None, "undecodable"
+    if msg.sender != nation:
+        return None, "foreign"
+    if not signing.verify_wire(data, msg, key):
+        return None, "not_signed_by_us"
+    return msg.seq, ""

@@ -56,6 +56,11 @@ def report_lines(report: NationalTracks) -> list[TrackLine]:
     ]
 
 
+MIN_REPORT_INTERVAL_S = 0.1  # the fastest radar revisit is ~1 s: a finer report grid only repeats itself
+MAX_REPORT_INTERVAL_S = 3600.0
+MAX_REPORT_TICKS = 2_000_000  # a week of reports at 0.3 s
+
+
 def report_ticks(t_first_s: float, t_last_s: float, interval_s: float) -> np.ndarray:
     """Whole multiples of interval_s (unix seconds) inside [t_first_s, t_last_s]."""
     k0 = math.ceil(t_first_s / interval_s - 1e-9)
@@ -74,9 +79,9 @@ def run_track(sensors: Path, measurements: Path, out: Path, report_interval_s: f
     """
     from triwarn.tracking.kernel_cache import compile_kernels
 
-    if not (math.isfinite(report_interval_s) and report_interval_s > 0):
-        raise InputError(f"{report_interval_s!r}: the report interval must be a positive number of seconds",
-                         field="--report-interval")
+    if not (math.isfinite(report_interval_s) and MIN_REPORT_INTERVAL_S <= report_interval_s <= MAX_REPORT_INTERVAL_S):
+        raise InputError(f"{report_interval_s!r}: the report interval must lie in [{MIN_REPORT_INTERVAL_S}, "
+                         f"{MAX_REPORT_INTERVAL_S:.0f}] seconds", field="--report-interval")
     sensor_map = load_sensors(sensors)
     log = read_measurements(measurements, sensor_map, strict=False)
     print(log.summary(), file=sys.stderr)
@@ -87,6 +92,10 @@ def run_track(sensors: Path, measurements: Path, out: Path, report_interval_s: f
     tracker = Tracker(sensor_map)
     radar, ir = log.radar, log.ir
     times = np.concatenate([radar.t_unix_s, ir.t_unix_s])
+    n_ticks = (float(times.max()) - float(times.min())) / report_interval_s
+    if n_ticks > MAX_REPORT_TICKS:
+        raise InputError(f"{report_interval_s!r}: {n_ticks:.3g} report times over the recording; at most "
+                         f"{MAX_REPORT_TICKS} (give a longer interval)", field="--report-interval")
     ticks = report_ticks(float(times.min()), float(times.max()), report_interval_s)
     encoder = msgspec.json.Encoder()
     n_lines = 0
