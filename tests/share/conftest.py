@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import ipaddress
+import time
 
 import pytest
 from cryptography import x509
@@ -15,6 +17,7 @@ from triwarn.share import signing
 from triwarn.share.policy import load_network
 from triwarn.share.schema import TrackState
 from triwarn.share.servers import LocalNetwork
+from triwarn.share.transport import ShareTransport
 
 
 @pytest.fixture(scope="session")
@@ -89,3 +92,18 @@ def tls_files(tmp_path):
     paths["key_file"].write_bytes(key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
     return {k: str(v) for k, v in paths.items()}
+
+
+def transport(net, spec, keys, trust, nation, **kw) -> ShareTransport:
+    """A nation's transport on the test network, with that nation's node credentials."""
+    return ShareTransport(nation, spec, keys[nation], trust, **net.node_credentials(nation), **kw)
+
+
+async def wait_for(predicate, timeout_s: float = 10.0) -> bool:
+    """Poll predicate until it holds (True) or timeout_s passes (False)."""
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.02)
+    return True

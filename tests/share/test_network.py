@@ -17,7 +17,9 @@ from triwarn.share.flowcheck import allowed_flows, observe_flows
 from triwarn.share.schema import Heartbeat, TrackReport, encode
 from triwarn.share.sender import Sender
 from triwarn.share.servers import LocalNetwork
-from triwarn.share.transport import PublishError, ShareTransport
+from triwarn.share.transport import PublishError
+
+from .conftest import transport, wait_for
 
 pytestmark = pytest.mark.slow  # real nats-servers
 
@@ -29,17 +31,6 @@ def leaky(spec, sender="us", recipient="kr", msg_class="track"):
     return dataclasses.replace(spec, release=release)
 
 
-def transport(net, spec, keys, trust, nation, **kw):
-    return ShareTransport(nation, spec, keys[nation], trust, **net.node_credentials(nation), **kw)
-
-
-async def wait_for(predicate, timeout_s=10.0):
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        await asyncio.sleep(0.02)
-    return True
 
 
 async def test_brokers_pass_exactly_the_released_flows(net, spec):

@@ -15,18 +15,7 @@ from triwarn.share.schema import Heartbeat, decode
 from triwarn.share.sender import Sender
 from triwarn.share.transport import DEAD_LETTER_BYTES, ShareTransport
 
-
-def transport(net, spec, keys, trust, nation, **kw):
-    return ShareTransport(nation, spec, keys[nation], trust, **net.node_credentials(nation), **kw)
-
-
-async def wait_for(predicate, timeout_s=10.0):
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        await asyncio.sleep(0.02)
-    return True
+from .conftest import transport, wait_for
 
 
 async def _put_into_outbox(net, nation, items):
