@@ -14,8 +14,9 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m triwarn.tracking.kernel_cache  # the tracker's kernels compiled now, not in the first run
 	touch $@
 
-$(BIN)/.installed-test: $(BIN)/.installed
+$(BIN)/.installed-test: $(BIN)/.installed tests/warn/node_cot/package-lock.json
 	$(BIN)/pip install -q -e '.[test]'
+	cd tests/warn/node_cot && npm ci --no-audit --no-fund --loglevel=error  # @tak-ps/node-cot for tests/warn
 	touch $@
 
 # The main job: `triwarn demo`, the 2022-10-04 IRBM overflight of Aomori as an exercise with three

@@ -86,7 +86,7 @@ async def bench_throughput(net, spec, keys, trust, n_msgs: int, per_msg: int) ->
         await kr.publish_batch(batch)
     t_pub = time.perf_counter() - t0
     # Wait until it is all in JP's inbox, then time JP's ingest alone.
-    while (await jp.js.stream_info("IN_JP")).state.messages < n_msgs:
+    while (await jp.js.stream_info("IN_KR2JP")).state.messages < n_msgs:  # JP's inbox for KR
         await asyncio.sleep(0.05)
     done = asyncio.Event()
     count = 0

@@ -14,8 +14,10 @@ from typing import Annotated, Any
 
 import typer
 
+from triwarn.cli_users import users_app
 from triwarn.errors import exit_2_on_input_error
 from triwarn.share.commands import keys_app, network_app
+from triwarn.tabletop.cli import tabletop_app
 
 HELP = """Missile-warning data sharing between three allied nations (US, Japan, Republic of Korea):
 simulate or replay sensor data, track, fuse, assess and warn, run exercises and live national nodes.
@@ -54,6 +56,8 @@ Quiet = Annotated[bool, typer.Option("--quiet", "-q",
                                      help="No progress line (nor the one-time compile notice) on stderr.")]
 app.add_typer(keys_app, name="keys")
 app.add_typer(network_app, name="network")
+app.add_typer(tabletop_app, name="tabletop")  # tabletop exercises with people (triwarn.tabletop)
+app.add_typer(users_app, name="users")
 
 
 @app.command(short_help='Solve a launch from reported apogee and range.')
@@ -254,6 +258,23 @@ def sensors_split(
     run_sensors_split(sensors=sensors, measurements=measurements, out=out)
 
 
+@app.command("hazard-zones", short_help="Read a navigational warning's launch window and hazard zones.")
+@exit_2_on_input_error
+def hazard_zones(
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="The warning's text (NAVAREA form).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of lines.")] = False,
+) -> None:
+    """Check a navigational warning and print its launch window and zones (docs/space-launches.md).
+
+    \b
+    Example:
+      triwarn hazard-zones navarea-xi-0701-23.txt
+    """
+    from triwarn.geo.hazard_zones import describe, read_notice
+
+    print(describe(read_notice(file), as_json=as_json))
+
+
 @app.command(short_help='The October 2022 overflight, with the operator UI.')
 @exit_2_on_input_error
 def demo(
@@ -290,9 +311,10 @@ def node(
     measurements: Annotated[Path | None, typer.Option(metavar="FILE",
                                                       help="measurements.jsonl to replay on the clock.")] = None,
     user: Annotated[str | None, typer.Option(metavar="NAME", help="NATS user (default: NATION_node).")] = None,
-    password: Annotated[str | None, typer.Option(metavar="TEXT", help="NATS password.")] = None,
+    password: Annotated[str | None, typer.Option(metavar="TEXT", help="NATS password, for a server configured "
+                                                 "by hand with password users (generated networks: --creds).")] = None,
     creds: Annotated[Path | None, typer.Option(
-        metavar="FILE", help="credentials.json from `triwarn network config` or `network up`.")] = None,
+        metavar="FILE", help="credentials-NATION.json from `triwarn network config` or `network up`.")] = None,
     exercise: Annotated[str | None, typer.Option(metavar="NAME",
                                                  help="Run as this exercise: every warning is Exercise.")] = None,
     live: Annotated[bool, typer.Option("--live", help="Run live: warnings are CAP status Actual.")] = False,
@@ -300,24 +322,40 @@ def node(
                                                 "replayed at (default: now; give all nodes the same).")] = None,
     step_s: Annotated[float, typer.Option("--step-s", metavar="S", help="Step period on the clock (s).")] = 1.0,
     port: Annotated[int, typer.Option(metavar="N",
-                                      help="HTTP port on 127.0.0.1 for health/metrics (0: a free one).")] = 0,
+                                      help="HTTP port of the console, health and metrics (0: a free one).")] = 0,
     out: Annotated[Path | None, typer.Option(metavar="DIR",
                                              help="Output folder for CAP files (default out/node-NATION).")]
     = None,
+    host: Annotated[str, typer.Option(metavar="ADDR", help="Address the console listens on (beyond "
+                                      "loopback: TLS needed).")] = "127.0.0.1",
+    users: Annotated[Path | None, typer.Option(metavar="FILE", help="Console users (`triwarn users add`); "
+                                               "default: a one-time operator login link.")] = None,
+    audit: Annotated[Path | None, typer.Option(metavar="FILE", help="Console audit log, JSON lines "
+                                               "(default OUT/audit.jsonl).")] = None,
+    tls_cert: Annotated[Path | None, typer.Option(metavar="FILE", help="TLS certificate (PEM).")] = None,
+    tls_key: Annotated[Path | None, typer.Option(metavar="FILE", help="TLS private key (PEM).")] = None,
+    insecure_no_tls: Annotated[bool, typer.Option("--insecure-no-tls", help="Serve beyond loopback "
+                                                  "without TLS (a network that encrypts below).")] = False,
+    allowed_host: Annotated[list[str] | None, typer.Option(metavar="NAME", help="A host name clients "
+                                                           "reach the console by (repeatable).")] = None,
+    two_person_cancel: Annotated[bool, typer.Option("--two-person-cancel", help="A live alert's cancel "
+                                                    "waits for a second operator.")] = False,
 ) -> None:
     """Run one nation's live node: own sensors, tracking and warning, sharing over NATS, health and metrics.
 
     \b
     Example (see docs/node.md):
       triwarn node --nation kr --exercise DEMO --keys keys --servers nats://127.0.0.1:4222 \\
-          --creds net/config/credentials.json --sensors rec/sensors-kr.yaml \\
+          --creds net/config/credentials-kr.json --sensors rec/sensors-kr.yaml \\
           --measurements rec/measurements.jsonl
     """
     from triwarn.cli_node import run_node
 
     run_node(nation=nation, network=network, sensors=sensors, measurements=measurements, keys=keys,
              servers=servers, user=user, password=password, creds=creds, exercise=exercise, live=live,
-             epoch=epoch, step_s=step_s, port=port, out=out)
+             epoch=epoch, step_s=step_s, port=port, out=out, host=host, users=users, audit=audit,
+             tls_cert=tls_cert, tls_key=tls_key, insecure_no_tls=insecure_no_tls, allowed_hosts=allowed_host,
+             two_person_cancel=two_person_cancel)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -3,10 +3,15 @@
     run_node(nation="kr", network=None, sensors=..., measurements=..., keys=..., servers=..., exercise="X")
 
 Checks everything first (InputError on anything wrong: live or exercise, the network, the nation's
-own sensors only, keys, password, a server that answers), then builds the live node
+own sensors only, keys, the nation's own login, a server that answers), then builds the live node
 (triwarn.node.service.LiveNode over a NodeTransport, CAP files in --out), serves its HTTP face
 (triwarn.api.node_app.node_app: health, metrics, CAP feed, operator UI) and runs until Ctrl-C; the
 durable consumer is kept for the next start.
+
+The console (docs/console.md): users of this nation from --users (`triwarn users add`), or, without
+one, a one-time operator login link printed at start; the audit log in --audit (default OUT/audit.jsonl);
+--host beyond loopback needs --tls-cert and --tls-key (or --insecure-no-tls); --allowed-host adds the
+names clients reach the node by; --two-person-cancel makes a live node's cancel wait for a second operator.
 It lives outside triwarn.node because it joins the node with the API: triwarn.node imports neither
 triwarn.api nor triwarn.exercise.
 """
@@ -14,7 +19,6 @@ triwarn.api nor triwarn.exercise.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import sys
@@ -87,30 +91,32 @@ def check_own_sensors(path: Path, nation: str) -> dict[str, object]:
     return sensors
 
 
-def _password(nation: str, password: str | None, creds: Path | None) -> str:
+def _node_login(nation: str, user: str | None, password: str | None, creds: Path | None) -> dict:
+    """The node's NATS login, as ShareTransport keywords: from --creds, this nation's own
+    credentials-NATION.json (an nkey seed; a file of another nation is refused naming its owner), or,
+    for a server configured by hand with password users, --password (user --user or NATION_node)."""
+    from triwarn.share.credentials import load_credentials
+
+    if password is not None and creds is not None:
+        raise InputError("give --creds or --password, not both", field="--password")
     if password is not None:
-        return password
+        return {"user": user or f"{nation}_node", "password": password}
     if creds is None:
-        raise InputError("no password: give --password or --creds (the credentials.json that "
-                         "`triwarn network config` or `network up` wrote)", field="--password")
-    try:
-        doc = json.loads(creds.read_text())
-    except FileNotFoundError:
-        raise InputError("credentials file not found", source=str(creds)) from None
-    except ValueError as exc:
-        raise InputError(f"not JSON: {exc}", source=str(creds)) from None
-    user = f"{nation}_node"
-    found = doc.get("passwords", {}).get(user) if isinstance(doc, dict) else None
-    if not isinstance(found, str):
-        raise InputError(f"no password for {user}", source=str(creds), field=f"passwords.{user}")
-    return found
+        raise InputError(f"no login: give --creds credentials-{nation}.json (written by `triwarn network config` "
+                         "or `network up`)", field="--creds")
+    return load_credentials(creds, nation).node_login()
 
 
 def run_node(*, nation: str, network: Path | None, sensors: Path | None, measurements: Path | None, keys: Path,
              servers: str, user: str | None = None, password: str | None = None, creds: Path | None = None,
              exercise: str | None = None, live: bool = False, epoch: float | None = None, step_s: float = 1.0,
-             port: int = 0, out: Path | None = None) -> None:
+             port: int = 0, out: Path | None = None, host: str = "127.0.0.1", users: Path | None = None,
+             audit: Path | None = None, tls_cert: Path | None = None, tls_key: Path | None = None,
+             insecure_no_tls: bool = False, allowed_hosts: list[str] | None = None,
+             two_person_cancel: bool = False) -> None:
     """`triwarn node`: check everything first (InputError on anything wrong), then run until Ctrl-C."""
+    from triwarn.api.auth import load_users
+    from triwarn.api.serve import check_bind
     from triwarn.share import signing
     from triwarn.share.policy import load_network
 
@@ -135,13 +141,24 @@ def run_node(*, nation: str, network: Path | None, sensors: Path | None, measure
     if missing:
         raise InputError(f"no public key for partner(s) {', '.join(missing)} "
                          f"(expected {', '.join(f'{p}.pub' for p in missing)})", source=str(keys))
-    pw = _password(nation, password, creds)
+    from triwarn.share.sealing import node_box_key
+
+    box_key = node_box_key(keys, nation, trust, spec)  # None (no KEYS/<nation>.xkey): payloads signed, not sealed
+    login = _node_login(nation, user, password, creds)
     urls = [u.strip() for u in servers.split(",") if u.strip()]
     if not urls:
         raise InputError("no server URL", field="--servers")
+    console_users = load_users(users) if users is not None else None
+    if console_users is not None and not any(u.nation == nation for u in console_users.values()):
+        raise InputError(f"no user of {nation} in the users file (`triwarn users add --nation {nation}`)",
+                         source=str(users))
+    check_bind(host, tls_cert, tls_key, insecure_no_tls)
     check_reachable(urls)
     epoch_s = time.time() if epoch is None else float(epoch)
     out_dir = out if out is not None else Path(f"out/node-{nation}")
+    console = dict(host=host, users=console_users, audit=audit if audit is not None else out_dir / "audit.jsonl",
+                   tls_cert=tls_cert, tls_key=tls_key, insecure_no_tls=insecure_no_tls,
+                   allowed_hosts=list(allowed_hosts or ()), two_person_cancel=two_person_cancel)
     source = None
     if own:
         from triwarn.node.sources import ReplaySource
@@ -156,21 +173,39 @@ def run_node(*, nation: str, network: Path | None, sensors: Path | None, measure
     from triwarn.tracking.kernel_cache import compile_kernels
 
     compile_kernels()  # before the node starts its clock: a cold cache is a notice and a bar, not a stall
-    asyncio.run(_serve_node(nation=nation, spec=spec, key=key, trust=trust, urls=urls, user=user or f"{nation}_node",
-                            password=pw, own=own, source=source, exercise=exercise, step_s=step_s, port=port,
-                            out_dir=out_dir))
+    asyncio.run(_serve_node(nation=nation, spec=spec, key=key, trust=trust, urls=urls, login=login, own=own,
+                            source=source, exercise=exercise, step_s=step_s, port=port,
+                            out_dir=out_dir, console=console, box_key=box_key))
 
 
-async def _serve_node(*, nation, spec, key, trust, urls, user, password, own, source, exercise, step_s, port,
-                      out_dir) -> None:
+def _console_security(nation: str, console: dict):
+    """The node console's security (triwarn.api.guard.ConsoleSecurity) and, without a users file, a
+    one-time operator login token."""
+    from triwarn.api.audit import AuditLog
+    from triwarn.api.guard import ConsoleSecurity
+
+    try:
+        audit = AuditLog(console["audit"])
+    except OSError as exc:
+        raise InputError(f"cannot open the audit log: {exc}", source=str(console["audit"]), field="--audit") from None
+    security = ConsoleSecurity.for_bind(console["host"], (nation,), users=console["users"], audit=audit,
+                                        extra_hosts=console["allowed_hosts"], tls=console["tls_cert"] is not None,
+                                        two_person_live=console["two_person_cancel"])
+    token = None
+    if console["users"] is None:
+        token = security.sessions.one_time(f"{nation}-console", (nation,), "operator")
+    return security, token
+
+
+async def _serve_node(*, nation, spec, key, trust, urls, login, own, source, exercise, step_s, port,
+                      out_dir, console, box_key=None) -> None:
     from triwarn.api.node_app import node_app
     from triwarn.api.serve import start_server
     from triwarn.geo.areas import AreaIndex
     from triwarn.node.service import LiveNode, NodeTransport
     from triwarn.warn.policy import new_run_id
 
-    transport = NodeTransport(nation, spec, key, trust, servers=urls, user=user, password=password,
-                              exercise=exercise)
+    transport = NodeTransport(nation, spec, key, trust, servers=urls, **login, exercise=exercise, box_key=box_key)
     settings = NodeSettings(nation=nation, exercise=exercise, run_id=new_run_id(time.time(), os.urandom(4)) + nation)
     live = LiveNode(settings, own, transport, source, areas=AreaIndex.load(), step_s=step_s, out_dir=out_dir)
     try:
@@ -180,13 +215,18 @@ async def _serve_node(*, nation, spec, key, trust, urls, user, password, own, so
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, live.stop)
-    server = await start_server(node_app(live), port=port)
+    security, token = _console_security(nation, console)
+    server = await start_server(node_app(live, security=security), host=console["host"], port=port,
+                                tls_cert=console["tls_cert"], tls_key=console["tls_key"],
+                                insecure_remote=console["insecure_no_tls"])
     mode = f"EXERCISE {exercise}" if exercise else "LIVE (CAP status Actual)"
     print(f"triwarn node {nation}: {mode}; {plural(len(own), 'own sensor')}; servers {', '.join(urls)}")
     print(f"  health:  {server.url}/api/health")
     print(f"  metrics: {server.url}/metrics")
     print(f"  CAP:     {out_dir / 'cap'} and {server.url}/api/cap/feed.atom")
-    print(f"  UI:      {server.url}/")
+    print(f"  UI:      {server.url}/" + (f"login?token={token}  (one-time operator login; --users for "
+                                               "named users)" if token else "  (log in as a user of --users)"))
+    print(f"  audit:   {console['audit']}")
     print("running; Ctrl-C stops (the durable consumer is kept)", flush=True)
     try:
         await live.run()
@@ -194,3 +234,4 @@ async def _serve_node(*, nation, spec, key, trust, urls, user, password, own, so
         print("stopping", flush=True)
         await server.stop()
         await live.close()
+        security.audit.close()

@@ -249,3 +249,22 @@ def test_one_nations_two_close_tracks_are_never_merged():
         }))
         assert len(out) == 2
         assert all(sum(s.startswith("KR:") for s in sources) == 1 for sources in out.sources)
+
+
+def test_own_contributions_hold_the_own_nations_state_of_shared_tracks_only():
+    pos, vel = _ballistic_state()
+    pos2, vel2 = _ballistic_state(lat_deg=38.0)
+    for own_nation, expect in ((None, set()), ("jp", {"shared"})):
+        fuser = Fuser(own_nation=own_nation)
+        jp = national("J1", T0, pos, vel, _cov(), mode=MODE_BOOST)
+        kr = national("K1", T0, pos + 50.0, vel + 1.0, _cov(200.0, 8.0))
+        lone = national("J2", T0, pos2, vel2, _cov())
+        out = fuser.update(T0, tables({"jp": [jp, lone], "kr": [kr]}))
+        own = fuser.own_contributions()
+        shared = [sid for sid, nations in zip(out.track_id, out.nations, strict=True) if len(nations) == 2]
+        assert len(shared) == 1 and len(out) == 2
+        assert {"shared" if sid in shared else sid for sid in own} == expect
+        if own_nation:
+            state, cov, boost = own[shared[0]]
+            assert np.allclose(state, np.concatenate([pos, vel])) and boost  # jp's own, not the fused mean
+            assert np.allclose(cov, _cov())

@@ -36,6 +36,8 @@ from triwarn.share.policy import load_network
 from triwarn.share.schema import Heartbeat
 from triwarn.share.sender import Sender
 from triwarn.warn.cap import cap_filename
+from triwarn.warn.profiles import check_profile, profiles
+from triwarn.warn.xmlsig import run_key, verify_cap
 
 HERE = Path(__file__).parent
 T0 = 1_700_000_000.0
@@ -152,6 +154,12 @@ def test_a_full_disk_does_not_stop_the_alert_and_the_cap_file_follows_when_space
     files = sorted(p.name for p in (tmpfs / "out" / "cap").iterdir())
     assert files == sorted(cap_filename(m) for r in seen for m, _x in r.cap_xml)
     sink.close()
+    # Every file the node wrote is what Japan's channels take (issue 15): its profile, one state per
+    # message, signed with the run's key and verified on read.
+    for path in (tmpfs / "out" / "cap").iterdir():
+        data = path.read_bytes()
+        assert check_profile(data, profiles()["jp"]) == [], path.name
+        verify_cap(data, run_key("jp").cert_pem, source=path.name)
 
 
 def _tracks(t: float) -> SystemTracks:

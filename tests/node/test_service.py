@@ -18,6 +18,7 @@ and `triwarn node` itself runs against real servers, answers on HTTP and stops c
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import subprocess
 import sys
@@ -270,6 +271,22 @@ def test_cli_refuses_another_nations_sensors(recorded, tmp_path):
     assert "jp-r1" in text and "kr-r1" not in text.split("another nation")[-1]
 
 
+def test_cli_refuses_another_nations_credentials_file(recorded, tmp_path):
+    from triwarn.share.servers import generate, write_generated
+
+    keys = tmp_path / "keys"
+    for nation in ("us", "jp", "kr"):
+        signing.write_key_pair(nation, keys)
+    write_generated(generate(load_network(), tmp_path / "js"), tmp_path / "cfg")
+    wrong = tmp_path / "cfg" / "credentials-jp.json"
+    code, text = _cli("--nation", "kr", "--keys", str(keys), "--servers", "nats://127.0.0.1:1", "--exercise", "X",
+                      "--creds", str(wrong))
+    assert code == 2 and str(wrong) in text and "'jp''s credentials" in text and "credentials-kr.json" in text
+    assert "Traceback" not in text
+    code, text = _cli("--nation", "kr", "--keys", str(keys), "--servers", "nats://127.0.0.1:1", "--exercise", "X")
+    assert code == 2 and "--creds" in text
+
+
 @pytest.mark.slow
 def test_cli_node_runs_reports_health_and_stops_cleanly_on_ctrl_c(recorded, tmp_path):
     spec = load_network()
@@ -277,8 +294,9 @@ def test_cli_node_runs_reports_health_and_stops_cleanly_on_ctrl_c(recorded, tmp_
     for nation in spec.nations:
         signing.write_key_pair(nation, keys)
     with LocalNetwork.start(spec, tmp_path / "net") as net:
+        creds = tmp_path / "net" / "config" / "credentials-kr.json"  # KR's own logins only (nkeys)
         cmd = [sys.executable, "-m", "triwarn.cli", "node", "--nation", "kr", "--keys", str(keys),
-               "--servers", net.url("kr"), "--creds", str(tmp_path / "net" / "config" / "credentials.json"),
+               "--servers", net.url("kr"), "--creds", str(creds),
                "--exercise", "CLI-TEST", "--sensors", str(recorded / "sensors-kr.yaml"),
                "--measurements", str(recorded / "measurements.jsonl"), "--epoch", str(time.time() - 60.0),
                "--step-s", "0.5", "--out", str(tmp_path / "out")]
@@ -300,7 +318,15 @@ def test_cli_node_runs_reports_health_and_stops_cleanly_on_ctrl_c(recorded, tmp_
                 time.sleep(0.2)
             assert health["nation"] == "kr" and health["mode"] == "exercise"
             assert health["detections_in"] > 0 and health["tracks_held"] >= 1, health
-            picture = httpx.get(health_url.replace("/api/health", "/api/picture"), params={"nation": "kr"})
+            picture_url = health_url.replace("/api/health", "/api/picture")
+            assert httpx.get(picture_url, params={"nation": "kr"}).status_code == 401  # no session
+            # Without --users the node prints a one-time operator link (docs/console.md).
+            link = next(ln.split()[1] for ln in lines if ln.strip().startswith("UI:"))
+            assert "/login?token=" in link
+            console = httpx.Client()
+            assert console.get(link).status_code == 303
+            assert console.get(link).status_code == 401  # one use only
+            picture = console.get(picture_url, params={"nation": "kr"})
             assert picture.status_code == 200 and picture.json()["mode"] == "exercise"
             assert picture.json()["tracks"], "the operator picture shows no track"
             proc.send_signal(signal.SIGINT)
@@ -308,10 +334,39 @@ def test_cli_node_runs_reports_health_and_stops_cleanly_on_ctrl_c(recorded, tmp_
             assert proc.returncode == 0, err
             assert "stopping" in rest
             assert asyncio.run(_consumer_exists(net, "kr", "node")), "the durable consumer was not kept"
+            audit = (tmp_path / "out" / "audit.jsonl").read_text().splitlines()
+            assert [json.loads(x)["event"] for x in audit] == ["login", "login_failed"]
+            # keys/kr.xkey exists (`keys new` writes it), so the node sealed every message: the hub
+            # relays ciphertext only, on both of KR's links.
+            frames = asyncio.run(_hub_frames(net, "kr"))
+            assert frames["KR2JP"] and frames["KR2US"], frames
+            assert all(kinds == {"sealed"} for kinds in frames.values()), frames
         finally:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+
+
+async def _hub_frames(net: LocalNetwork, sender: str) -> dict[str, set[str]]:
+    """The `kind` of every frame in the sender's per-recipient outboxes at the hub, by stream."""
+    import nats
+
+    from triwarn.share import netconfig
+
+    nc = await nats.connect(**net.credentials(sender, "linkadmin"))
+    js = nc.jetstream()
+    out: dict[str, set[str]] = {}
+    try:
+        for r in net.spec.nations:
+            if r == sender or not net.spec.released(sender, r):
+                continue
+            name = netconfig.stream_s2r(sender, r)
+            state = (await js.stream_info(name)).state
+            seqs = range(state.first_seq, state.last_seq + 1) if state.messages else range(0)
+            out[name] = {json.loads((await js.get_msg(name, seq=s)).data)["kind"] for s in seqs}
+        return out
+    finally:
+        await nc.close()
 
 
 async def _consumer_exists(net: LocalNetwork, nation: str, durable: str) -> bool:
@@ -322,7 +377,8 @@ async def _consumer_exists(net: LocalNetwork, nation: str, durable: str) -> bool
 
     nc = await nats.connect(**net.credentials(nation, "admin"))
     try:
-        await nc.jetstream().consumer_info(netconfig.stream_in(nation), durable)
+        for stream in netconfig.inbox_streams(net.spec, nation):
+            await nc.jetstream().consumer_info(stream, durable)
         return True
     except nats.js.errors.NotFoundError:
         return False

@@ -227,7 +227,8 @@ def test_lenient_counts_many_reasons_and_summary(tmp_path, sensors):
     path.write_text("\n".join(lines) + "\n\n")
     log = read_measurements(path, sensors)
     assert log.skips.counts == {"malformed_json": 1, "missing_field": 0, "malformed_field": 0,
-                                "unknown_sensor": 2, "nan": 1, "impossible_value": 0, "out_of_order": 0}
+                                "unknown_sensor": 2, "nan": 1, "impossible_value": 0, "out_of_order": 0,
+                                "duplicate": 0, "time_outlier": 0}
     assert len(log.radar) == 16 and log.skips.late == 1  # t=2.0, 18 s late: kept and re-sorted (issue 16)
     text = log.summary()
     assert "16 lines accepted, 4 skipped" in text and "unknown sensor: 2" in text

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from triwarn.share.netconfig import stream_plan
+from triwarn.share.netconfig import public_key, stream_plan
 from triwarn.share.servers import generate, nats_server_binary, write_generated
 
 
@@ -31,7 +31,8 @@ def test_nats_server_accepts_every_generated_config(spec, tmp_path, tls_files, v
 
 def test_release_policy_is_in_the_broker_config(spec, tmp_path):
     gen = generate(spec, tmp_path / "js")
-    us_node = next(u for u in gen.configs["us"]["accounts"]["US_X"]["users"] if u["user"] == "us_node")
+    us_node_key = public_key(gen.secrets.seeds["us_node"])  # the node logs in by nkey
+    us_node = next(u for u in gen.configs["us"]["accounts"]["US_X"]["users"] if u.get("nkey") == us_node_key)
     allowed = us_node["permissions"]["publish"]["allow"]
     assert "tw.us.jp.track" in allowed and "tw.us.kr.track" not in allowed and "tw.us.kr.launch" in allowed
     us2kr = next(p.config for p in stream_plan(spec) if p.config["name"] == "US2KR")

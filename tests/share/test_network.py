@@ -193,3 +193,68 @@ async def test_a_node_started_before_its_server_connects_once_the_server_is_up(n
         assert jp.nc.is_connected and jp.sender.next_seq == 1
     finally:
         await jp.close()
+
+
+async def test_supervision_restarts_a_dead_server_with_a_growing_back_off(net):
+    def kill(name: str) -> None:
+        proc = net.procs[name]
+        proc.kill()
+        proc.wait()
+
+    net.restart_dead(now=0.0)  # everyone alive: supervision starts its clocks
+    kill("jp")
+    assert net.restart_dead(now=10.0) == [f"jp: server exited with code -9; restarting in 0.5 s "
+                                          f"(log {net._log('jp')})"]
+    assert net.restart_dead(now=10.4) == []
+    assert net.restart_dead(now=10.5)[0].startswith("jp: restarted (pid ")
+    assert net.procs["jp"].poll() is None
+    kill("jp")  # dies again at once: the next wait doubles
+    assert "restarting in 1 s" in net.restart_dead(now=11.0)[0]
+    assert net.restart_dead(now=11.9) == []
+    assert net.restart_dead(now=12.0)[0].endswith("restart 2)")
+    net.restart_dead(now=80.0)  # up for over a minute: the back-off starts again from 0.5 s
+    kill("jp")
+    assert "restarting in 0.5 s" in net.restart_dead(now=81.0)[0]
+    assert net.restart_dead(now=81.5)[0].endswith("restart 3)")
+    await net.astart_server("jp")  # waits until it listens; the network is whole again
+    assert await wait_for(lambda: all(p.poll() is None for p in net.procs.values()))
+
+
+async def test_clustered_hub_losing_the_leader_of_a_partner_link_recovers_in_seconds(spec, keys, trust, tmp_path):
+    """The hub server leading KR2JP stops: FOR_KR2JP's source on KR2JP would wait out the server's fixed
+    back-off (20 s measured; the cause of test_outage's clustered flake); the hub's watchdog re-syncs it."""
+    with LocalNetwork.start(spec, tmp_path / "cl", clustered=frozenset({"us"})) as net:
+        kr = transport(net, spec, keys, trust, "kr")
+        jp = transport(net, spec, keys, trust, "jp")
+        await kr.connect()
+        await jp.connect()
+        got: list[int] = []
+        await jp.start_receiving(lambda m: got.append(m.seq))
+        hub = await nats.connect(**net.credentials("kr", "linkadmin"))
+        hub_jp = await nats.connect(**net.credentials("jp", "linkadmin"))
+        try:
+            for _ in range(10):
+                await kr.publish(Heartbeat, node_state="ok")
+            assert await wait_for(lambda: len(got) == 10)
+            leader = await _leader(hub, "KR2JP")
+            for _ in range(10):  # the case that stalls: FOR_KR2JP led by another server than KR2JP
+                if await _leader(hub_jp, "FOR_KR2JP") not in (leader, None):
+                    break
+                await hub_jp.request("$JS.API.STREAM.LEADER.STEPDOWN.FOR_KR2JP", b"", timeout=2.0)
+                await asyncio.sleep(0.5)
+            await net.astop_server(leader)
+            stopped = time.monotonic()
+            for _ in range(10):
+                await kr.publish(Heartbeat, node_state="ok")
+            assert await wait_for(lambda: len(got) == 20, 15.0)
+            assert got == list(range(1, 21)) and time.monotonic() - stopped < 8.0
+        finally:
+            await hub.close()
+            await hub_jp.close()
+            await kr.close()
+            await jp.close()
+
+
+async def _leader(nc, stream: str) -> str | None:
+    info = json.loads((await nc.request(f"$JS.API.STREAM.INFO.{stream}", b"", timeout=2.0)).data)
+    return info.get("cluster", {}).get("leader")

@@ -31,8 +31,11 @@ async def _put_into_outbox(net, nation, items):
 
 async def _wait_all_acked(t: ShareTransport) -> bool:
     async def acked():
-        info = await t.js.consumer_info(f"IN_{t.nation.upper()}", t.durable)
-        return info.num_ack_pending == 0 and info.num_redelivered == 0
+        for stream in t.inbox_streams:
+            info = await t.js.consumer_info(stream, t.durable)
+            if info.num_ack_pending or info.num_redelivered:
+                return False
+        return True
     deadline = time.monotonic() + 10.0
     while time.monotonic() < deadline:
         if await acked():

@@ -8,12 +8,13 @@ import pytest
 import xmlschema
 from lxml import etree
 from shapely.geometry import Polygon
-from warn_fixtures import AREAS, EXERCISE, T0, feed, launch, overflight_timeline, pred, risk, run
+from warn_fixtures import AREAS, EXERCISE, T0, feed, launch, overflight_timeline, pred, risk, run, states
 
 from triwarn.warn.area_names import area_name
 from triwarn.warn.cap import CAP_NS, XSD_PATH, cap_time, polygons_latlon, to_cap, validate_cap, write_cap
 from triwarn.warn.machine import WarningMachine
 from triwarn.warn.policy import Issuer
+from triwarn.warn.profiles import GENERIC
 
 NS = {"c": CAP_NS}
 
@@ -103,8 +104,16 @@ def test_times_are_utc_with_minus_zero_offset_and_no_fractions(exercise_machine)
     assert stamps and all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d-00:00", s) for s in stamps)
 
 
+def _both_sheltered(machine):
+    """The first shelter message for JP-02 and JP-03 together (one state per message: all the areas that
+    entered it in that step): here both are put at risk at T0+60."""
+    both = {T0 + 60.0: [risk(T0 + 60.0, "JP-03", 0.3, enter=T0 + 405.0)]}
+    msgs = [m for _t, m in run(machine, overflight_timeline(extra=both), T0, T0 + 100)]
+    return next(m for m in msgs if {a.code for a in m.areas} == {"JP-02", "JP-03"})
+
+
 def test_three_languages_with_the_area_names_in_each(exercise_machine):
-    msg = run(exercise_machine(), overflight_timeline(), T0, T0 + 100)[1][1]  # JP-02 and JP-03
+    msg = _both_sheltered(exercise_machine())
     doc = etree.fromstring(to_cap(msg))
     infos = doc.findall("c:info", NS)
     assert [i.findtext("c:language", namespaces=NS) for i in infos] == ["en-US", "ja-JP", "ko-KR"]
@@ -116,9 +125,12 @@ def test_three_languages_with_the_area_names_in_each(exercise_machine):
             assert name in [a.text for a in info.iterfind("c:area/c:areaDesc", NS)]
         assert {g.text for g in info.iterfind("c:area/c:geocode/c:value", NS)} == {"JP-02", "JP-03"}
     ja = infos[1].findtext("c:description", namespaces=NS)
-    assert "ミサイル発射。ミサイル発射。" in ja and "青森県" in ja and "7時22分頃" in ja
+    # J-Alert's first-message shape, local time with 午前/午後; Korean authority first, 공습경보, 오전/오후.
+    assert "ミサイル発射。ミサイル発射。" in ja and "青森県" in ja and "午前7時22分頃" in ja
+    assert "建物の中、又は地下に避難して下さい。" in infos[1].findtext("c:instruction", namespaces=NS)
     ko = infos[2].findtext("c:description", namespaces=NS)
-    assert "미사일" in ko and "아오모리현, 이와테현은 " in ko  # the topic particle fits the last syllable
+    assert "[triwarn] 오전 7시 22분" in ko and "아오모리현, 이와테현 지역에 공습경보 발령" in ko
+    assert "7:22 AM JST" in infos[0].findtext("c:description", namespaces=NS)
     assert infos[0].findtext("c:event", namespaces=NS) == "Missile Launch"
     assert infos[1].findtext("c:event", namespaces=NS) == "ミサイル発射"
     assert infos[2].findtext("c:event", namespaces=NS) == "미사일 발사"
@@ -159,12 +171,15 @@ def test_cancel_explains_itself_in_every_language(exercise_machine):
     }
     assert "issued in error" in by_lang["en-US"] and "separated" in by_lang["en-US"]
     assert "誤り" in by_lang["ja-JP"] and "分離" in by_lang["ja-JP"]
-    assert "잘못" in by_lang["ko-KR"] and "분리" in by_lang["ko-KR"]
+    assert "오발령" in by_lang["ko-KR"] and "분리" in by_lang["ko-KR"]
 
 
 def test_validate_cap_finds_what_is_wrong(exercise_machine):
-    msg = run(exercise_machine(), overflight_timeline(), T0, T0 + 100)[1][1]
-    good = to_cap(msg).decode()
+    # An Update naming JP-03: its shelter order said again when JP-02, sheltered with it, passes.
+    both = {T0 + 60.0: [risk(T0 + 60.0, "JP-03", 0.3, enter=T0 + 405.0)]}
+    msgs = [m for _t, m in run(exercise_machine(), overflight_timeline(extra=both), T0, T0 + 1000)]
+    msg = next(m for m in msgs if m.msg_type == "Update" and states(m).get("JP-03") == "shelter")
+    good = to_cap(msg, sign=False).decode()
     assert validate_cap(good) == []
     cases = {
         "Z": good.replace("-00:00</sent>", "Z</sent>", 1),
@@ -181,7 +196,8 @@ def test_validate_cap_finds_what_is_wrong(exercise_machine):
         "is not sender,identifier,sent": re.sub(r"(<references>[^,<]*),", r"\1;", good, count=1),
         "references itself": re.sub(
             r"<references>[^<]*</references>",
-            lambda _m: f"<references>{msg.sender},{msg.identifier},{cap_time(msg.sent_unix_s)}</references>",
+            lambda _m: f"<references>{GENERIC.cap_sender(msg.sender)},{msg.identifier},"
+            f"{cap_time(msg.sent_unix_s)}</references>",
             good,
         ),
         "without <restriction>": good.replace("<scope>Public</scope>", "<scope>Restricted</scope>", 1),
@@ -191,7 +207,7 @@ def test_validate_cap_finds_what_is_wrong(exercise_machine):
         "circle pair": good.replace("<geocode>", "<circle>140.7,40.8 5</circle><geocode>", 1),
         "ceiling without altitude": good.replace("</area>", "<ceiling>100</ceiling></area>", 1),
         "below altitude": good.replace("</area>", "<altitude>200</altitude><ceiling>100</ceiling></area>", 1),
-        "absolute URI": good.replace("<parameter>", "<web>www.example.org/alert</web><parameter>", 1),
+        "absolute URI": re.sub(r"<web>[^<]*</web>", "<web>www.example.org/alert</web>", good, count=1),
         "SHA-1": good.replace(
             "<area>",
             "<resource><resourceDesc>map</resourceDesc><mimeType>image/png</mimeType>"
@@ -206,7 +222,7 @@ def test_validate_cap_finds_what_is_wrong(exercise_machine):
     # The same places filled in correctly pass.
     fine = good.replace("<geocode>", "<circle>40.8,140.7 5.5</circle><geocode>", 1)
     fine = fine.replace("</area>", "<altitude>0</altitude><ceiling>100</ceiling></area>", 1)
-    fine = fine.replace("<parameter>", "<web>https://www.example.org/alert</web><parameter>", 1)
+    fine = re.sub(r"<web>[^<]*</web>", "<web>https://www.example.org/alert</web>", fine, count=1)
     assert validate_cap(fine) == []
     assert "not well-formed" in validate_cap("<alert>")[0]
 

@@ -61,13 +61,15 @@ def test_run_warn_writes_valid_cap_cot_and_feed(tmp_path):
         tracks=tmp_path / "tracks.jsonl",
         areas=tmp_path / "areas.geojson",
     )
-    assert counts["Alert"] == 1 and counts["Update"] >= 3 and counts["Cancel"] == 0
+    # Two Alerts: JP-02's shelter order, and JP-03's when it is put at risk later (it supersedes nothing).
+    assert counts["Alert"] == 2 and counts["Update"] >= 3 and counts["Cancel"] == 0
     caps = sorted((out / "cap").glob("*.xml"))
     assert len(caps) == sum(counts.values())
     assert all(validate_cap(p.read_bytes()) == [] for p in caps)
     log = [json.loads(line) for line in (out / "warnings.jsonl").read_text().splitlines()]
-    assert [r["areas"].get("JP-02") for r in log][:3] == ["shelter", "shelter", "passed"]
-    t_pass = log[2]["t"]
+    jp02 = [r for r in log if "JP-02" in r["areas"]]
+    assert [r["areas"]["JP-02"] for r in jp02][:2] == ["shelter", "passed"]
+    t_pass = jp02[1]["t"]
     assert lon_at(t_pass) > 141.7  # passed only once the tracks showed the missile beyond JP-02
     assert set(log[-1]["areas"].values()) == {"clear"}
     feed = etree.parse(str(out / "feed.atom")).getroot()
@@ -75,7 +77,8 @@ def test_run_warn_writes_valid_cap_cot_and_feed(tmp_path):
     cot_files = list((out / "cot").glob("*.xml"))
     types = {etree.fromstring(p.read_bytes()).get("type") for p in cot_files}
     assert types == {"u-d-f", "u-d-c-e"}
-    assert all(etree.fromstring(p.read_bytes()).get("how") == "m-s" for p in cot_files)
+    assert all(etree.fromstring(p.read_bytes()).get("how") == "m-f" for p in cot_files)  # the true source
+    assert all(etree.fromstring(p.read_bytes()).get("opex") == "e-Orange-Sky-1" for p in cot_files)
 
 
 def test_run_warn_refuses_mixed_modes_and_names_bad_lines(tmp_path):

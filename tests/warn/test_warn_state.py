@@ -10,6 +10,7 @@ from warn_fixtures import (
     AREAS,
     EXERCISE,
     T0,
+    consumer_view,
     feed,
     launch,
     lon_at,
@@ -34,7 +35,8 @@ def test_alert_update_passed_only_on_observed_passage_then_all_clear(exercise_ma
     kinds = [(m.msg_type, states(m)) for _t, m in issued]
     assert kinds[0] == ("Alert", {"JP-02": "shelter"})
     assert issued[0][0] == T0 + 60  # out in the same step the prediction crossed the threshold
-    assert kinds[1] == ("Update", {"JP-02": "shelter", "JP-03": "shelter"})
+    # JP-03, put at risk later, gets a shelter order of its own: JP-02's stands and is not said again.
+    assert kinds[1] == ("Alert", {"JP-03": "shelter"}) and not issued[1][1].references
     passed = [(t, m) for t, m in issued if "passed" in states(m).values()]
     assert passed, "never passed"
     t_pass, m_pass = passed[0]
@@ -53,15 +55,28 @@ def test_alert_update_passed_only_on_observed_passage_then_all_clear(exercise_ma
         assert seq == sorted(seq)
 
 
-def test_references_chain_every_earlier_message_and_identifiers_are_unique(exercise_machine):
-    issued = [m for _t, m in run(exercise_machine(), overflight_timeline(), T0, T0 + 1000)]
-    assert len(issued) >= 4
-    ids = [m.identifier for m in issued]
+def test_each_update_supersedes_the_messages_naming_its_areas_and_identifiers_are_unique(exercise_machine):
+    machine = exercise_machine()
+    issued = run(machine, overflight_timeline(), T0, T0 + 1000)
+    msgs = [m for _t, m in issued]
+    assert len(msgs) >= 4
+    ids = [m.identifier for m in msgs]
     assert len(set(ids)) == len(ids)
-    for i, m in enumerate(issued):
-        assert [r.identifier for r in m.references] == ids[:i]
-        assert m.incident == issued[0].incident
+    assert msgs[0].msg_type == "Alert" and not msgs[0].references
+    for i, m in enumerate(msgs):
+        assert m.incident == msgs[0].incident
         assert m.expires_unix_s - m.sent_unix_s == pytest.approx(1800.0)
+        assert m.msg_type == "Alert" or m.references
+        # Every reference is an earlier message that named one of this message's areas.
+        for r in m.references:
+            earlier = next(x for x in msgs[:i] if x.identifier == r.identifier)
+            assert set(states(earlier)) & set(states(m))
+    # JP-02 passes first (it ends at 141.7E, JP-03 at 142.1E): when JP-03 passes later, JP-02's standing
+    # "passed" is not said again (before: every message restated every standing state).
+    seq02 = [states(m)["JP-02"] for m in msgs if "JP-02" in states(m)]
+    assert seq02[seq02.index("passed"):] == ["passed", "clear"]
+    assert any(states(m) == {"JP-03": "passed"} for m in msgs)
+    assert consumer_view(msgs) == {"JP-02": "clear", "JP-03": "clear"}
 
 
 def test_a_lost_track_never_passes_and_clears_only_when_its_flight_is_certainly_over(exercise_machine):
@@ -336,9 +351,11 @@ def test_reads_the_assessment_events_as_the_assess_stage_writes_them(exercise_ma
         **common,
     )
     lines = [json.loads(events_mod.encode_line(e)) for e in (launch_ev, impact, over, eez)]
-    [msg] = feed(exercise_machine(), with_exercise(lines), T0 + 60)
-    assert msg.msg_type == "Alert"
-    assert states(msg) == {"JP-02": "shelter", "JP-05": "notice"}
+    # One decision per message: the sea notice first, the shelter order last (the thread's latest word).
+    notice, msg = feed(exercise_machine(), with_exercise(lines), T0 + 60)
+    assert notice.msg_type == "Alert" and states(notice) == {"JP-05": "notice"}
+    # Two decisions, neither superseding the other: two Alerts that both stand.
+    assert msg.msg_type == "Alert" and states(msg) == {"JP-02": "shelter"} and not msg.references
     assert msg.launch is not None and msg.launch.launch_id == "L7"
     assert msg.impact is not None and msg.impact.lon_deg == 170.0
 
@@ -371,7 +388,12 @@ def test_a_discredited_piece_is_retracted_while_the_real_threat_stands(exercise_
     retract = [(t, m) for t, m in issued if states(m).get("JP-01") == "error"]
     assert retract, [states(m) for _t, m in issued]
     t_err, msg = retract[0]
-    assert msg.msg_type == "Update" and states(msg)["JP-02"] == "shelter"
+    # The retraction is its own message, superseding JP-01's shelter order only: JP-02's (and JP-03's)
+    # stand, as a CAP consumer holds them, without being said again.
+    assert msg.msg_type == "Update" and states(msg) == {"JP-01": "error"}
+    assert [m for t, m in issued if t == t_err and m is not msg] == []
+    before = [m for t, m in issued if t <= t_err]
+    assert consumer_view(before) == {"JP-01": "error", "JP-02": "shelter", "JP-03": "shelter"}
     assert t_err <= T0 + 330.0  # W1's next prediction after the loss disagrees: at once
     xml = to_cap(msg)
     assert validate_cap(xml) == []

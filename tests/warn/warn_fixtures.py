@@ -146,3 +146,26 @@ def overflight_timeline(*, lost_at=None, last_obs_t=T0 + 700.0, extra=None):
     for tt, evs in (extra or {}).items():
         tl.setdefault(tt, []).extend(evs)
     return {k: with_exercise(v) for k, v in tl.items()}
+
+
+def consumer_view(messages) -> dict[str, str]:
+    """Each area's state as a CAP consumer holds it after the messages, in order: an Update or Cancel
+    supersedes every message it references (CAP 1.2, 3.2.1 msgType), the messages not superseded stand,
+    and an area's state is that of the standing message naming it. Fails when two standing messages name
+    one area (the consumer could not tell which holds) or a message references one not sent before it
+    (two messages of one step may both supersede the message that named their areas)."""
+    standing: dict[str, object] = {}
+    sent: set[str] = set()
+    for m in messages:
+        for r in m.references:
+            assert r.identifier in sent, f"{m.identifier} references {r.identifier}, not sent before"
+            standing.pop(r.identifier, None)
+        sent.add(m.identifier)
+        if m.msg_type != "Cancel":
+            standing[m.identifier] = m
+    view: dict[str, str] = {}
+    for m in standing.values():
+        for code, state in states(m).items():
+            assert code not in view, f"{code} named by two standing messages"
+            view[code] = state
+    return view

@@ -1,7 +1,12 @@
 """The operator API of a node: REST over the latest pictures, an SSE push of deltas, and the web UI.
 
 `create_app(hub)` serves every nation's view the hub holds (one nation on a national node, all three in
-the demo). JSON bodies are msgspec-encoded `triwarn.api.picture` structs; their JSON Schemas go into the
+the demo). With `security` (triwarn.api.guard.ConsoleSecurity) every request passes the console's gate
+(Host and Origin checks, connection limits, sessions; see guard.py) and the console's routes are added
+(login, logout, the operator's Cancel: console_routes.py); a session sees only its nations' views.
+Without it the API is open: for tests and previews on loopback only (the node and the demo always pass one).
+
+JSON bodies are msgspec-encoded `triwarn.api.picture` structs; their JSON Schemas go into the
 generated OpenAPI (`/openapi.json`) so clients and the schema-driven tests check the same contract.
 """
 
@@ -13,7 +18,7 @@ import functools
 import importlib.resources
 import json
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -22,6 +27,8 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 
+from triwarn.api.console_routes import add_console_routes
+from triwarn.api.guard import ConsoleGuard, ConsoleSecurity, session_of
 from triwarn.api.picture import (
     NATIONS,
     AlertLogEntry,
@@ -201,6 +208,9 @@ def create_app(
     areas: Any | None = None,
     feed_url: str = "/api/cap/feed.atom",
     title: str = "triwarn",
+    security: ConsoleSecurity | None = None,
+    operators: Mapping[str, Any] | None = None,
+    guard: bool = True,
 ) -> FastAPI:
     """The node's operator API and UI.
 
@@ -208,6 +218,9 @@ def create_app(
     of each `<alert>`; the Atom feed is built with triwarn.warn.feed), or a ready Atom document as bytes.
     areas: an object with `geometry(code, zone)` giving shapely geometries in lon/lat degrees (the
     packaged AreaIndex when None and installed; without one /api/areas.geojson is empty).
+    security: the console's users, sessions, audit log and limits (None: open, tests only). operators:
+    nation -> its node's runner, for the operator's Cancel (read at each request). guard False: the
+    caller puts the gate (ConsoleGuard) around an outer app that mounts this one (node_app).
     """
     outlines = _Outlines(areas)
 
@@ -224,6 +237,14 @@ def create_app(
         description="The shared picture of one node (or the demo's three), its alerts and links.",
     )
     app.state.hub = hub
+    if security is not None:
+        add_console_routes(app, security, operators)
+        if guard:
+            app.add_middleware(ConsoleGuard, security=security)
+    else:
+        @app.get("/api/me", include_in_schema=False)
+        async def me_open() -> Response:
+            return _json(None)  # an open console (tests, previews): no user, no operator panel
     _add_picture_routes(app, hub)
     _add_cap_and_map_routes(app, hub, cap_feed, outlines, title)
     _add_live_routes(app, hub)
@@ -241,9 +262,12 @@ def _add_picture_routes(app: FastAPI, hub: PictureHub) -> None:
         summary="The nations' views served here",
         responses={200: _json_content({"type": "array", "items": _ref("NationInfo")}, "Views")},
     )
-    async def nations() -> Response:
+    async def nations(request: Request) -> Response:
         out = []
+        session = session_of(request.scope)
         for code in hub.nations:
+            if session is not None and code not in session.nations:
+                continue  # a user sees its own nation's view only
             name, tz, label = _NATION_INFO[code]
             out.append(
                 NationInfo(

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from triwarn.api.app import create_app
+from triwarn.api.guard import ConsoleGuard, ConsoleSecurity
 from triwarn.api.picture import PictureHub
 from triwarn.api.picture_feed import PictureFeed
 from triwarn.node.core import StepResult
@@ -22,12 +23,14 @@ from triwarn.node.service import LiveNode
 from triwarn.warn.feed import FeedEntry, atom_feed
 
 
-def node_app(live: LiveNode, *, with_ui: bool | None = None) -> FastAPI:
+def node_app(live: LiveNode, *, with_ui: bool | None = None, security: ConsoleSecurity | None = None) -> FastAPI:
     """The node's HTTP face: GET /api/health (JSON), /metrics (Prometheus text), /api/cap/feed.atom.
 
     with_ui (default True): also the operator UI and picture API (triwarn.api), fed by the picture
     adapter (PictureFeed): "live" pictures with CAP status Actual for a node configured live,
     "exercise" pictures for an exercise node (the adapter refuses to mix the two).
+    security: the console's gate and routes (triwarn.api.guard; None: open, for tests on loopback). The
+    node's operators act on this node only: its users are of its nation (the login refuses others).
     """
     ui = True if with_ui is None else with_ui
     hub = PictureHub((live.nation,))
@@ -47,6 +50,8 @@ def node_app(live: LiveNode, *, with_ui: bool | None = None) -> FastAPI:
 
     app = FastAPI(title=f"triwarn node {live.nation}", version="1")
     app.state.hub = hub  # so that RunningServer.stop() can end the UI's event streams
+    if security is not None:
+        app.add_middleware(ConsoleGuard, security=security)  # one gate for the node's routes and the UI's
 
     @app.get("/api/health")
     async def health() -> JSONResponse:
@@ -59,7 +64,8 @@ def node_app(live: LiveNode, *, with_ui: bool | None = None) -> FastAPI:
     if ui:
         # Routes above win over the mounted app's own /api/health.
         app.mount("/", create_app(hub, cap_feed=lambda: list(live.cap_docs), areas=live.node.areas,
-                                  title=f"triwarn {live.nation}"))
+                                  title=f"triwarn {live.nation}", security=security,
+                                  operators={live.nation: live}, guard=False))
     else:
         @app.get("/api/cap/feed.atom")
         async def cap_feed(request: Request) -> Response:

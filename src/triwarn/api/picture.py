@@ -7,7 +7,8 @@ Units and frames, as at every edge of triwarn: latitude/longitude in degrees (WG
 altitude above the ellipsoid in metres, speeds in metres per second, times in Unix seconds (UTC; in an
 exercise they are simulated times), ellipse axes in metres and orientation in degrees clockwise from
 north. Wire names follow the Python names exactly; see docs/ui.md for the full description. The
-documents have names of their own (TrackView, ImpactView, LaunchView, LinkView, IncidentView): they show
+documents have names of their own (TrackView, ImpactView, LaunchView, LinkView, IncidentView, OrbitView,
+HazardZoneView): they show
 the records of triwarn.records and the wire's reports, and are not them.
 """
 
@@ -81,6 +82,44 @@ class ImpactView(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     orientation_deg: float
     powered: bool
     ground_track: list[tuple[float, float]] = []
+    # The declared hazard zone the point is in, else the nearest one, and its distance (0 inside); "" and
+    # None without declared zones.
+    zone: str = ""
+    zone_km: float | None = None
+
+
+class AreaPassView(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """When an orbiting object's ground track ahead enters an area's land or territorial sea."""
+
+    area: str
+    enter_unix_s: float
+
+
+class OrbitView(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """An object whose energy is orbital: no impact point, its orbit instead (records.events.OrbitElements
+    or a partner's OrbitReport, labelled "NATION:track_id"). ground_track holds [t_unix_s, lat_deg, lon_deg]
+    ahead of the picture's time; areas_over the areas that ground track crosses, in time order."""
+
+    track: str
+    epoch_unix_s: float
+    incl_deg: float
+    perigee_km: float
+    apogee_km: float
+    period_s: float
+    ground_track: list[tuple[float, float, float]] = []
+    areas_over: list[AreaPassView] = []
+
+
+class HazardZoneView(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A declared hazard zone of a navigational warning (geo.hazard_zones): its label, the piece it is
+    declared for (first stage, fairing, ...; "" when the notice says not), its corners [lat_deg, lon_deg]
+    and the warning's launch window."""
+
+    label: str
+    piece: str
+    corners: list[tuple[float, float]]
+    window_start_unix_s: float
+    window_end_unix_s: float
 
 
 class AreaAlert(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -141,6 +180,8 @@ class Picture(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     alert_log: list[AlertLogEntry] = []
     links: list[LinkView] = []
     incidents: list[IncidentView] = []
+    orbits: list[OrbitView] = []
+    hazard_zones: list[HazardZoneView] = []
     version: int = PICTURE_VERSION
     ended: bool = False  # the run that feeds this view has ended (an exercise's last picture)
 
@@ -150,9 +191,9 @@ class PictureDelta(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
     full: this delta is a whole picture (the first one, or after the view changed mode): tracks holds
     every track and the client drops what it had. Otherwise tracks holds only changed or new tracks and
-    removed the ids that are gone. impacts, alerts, links and incidents are whole lists when any entry
-    changed and null when unchanged; alert_log holds only entries new since the previous delta (all of
-    them when full). ended: the run has ended; the client stops listening.
+    removed the ids that are gone. impacts, alerts, links, incidents, orbits and hazard_zones are whole
+    lists when any entry changed and null when unchanged; alert_log holds only entries new since the
+    previous delta (all of them when full). ended: the run has ended; the client stops listening.
     """
 
     nation: Nation
@@ -167,6 +208,8 @@ class PictureDelta(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     alert_log: list[AlertLogEntry]
     links: list[LinkView] | None
     incidents: list[IncidentView] | None
+    orbits: list[OrbitView] | None = None
+    hazard_zones: list[HazardZoneView] | None = None
     version: int = PICTURE_VERSION
     ended: bool = False
 
@@ -187,6 +230,8 @@ def picture_delta(before: Picture | None, after: Picture) -> PictureDelta:
             alert_log=list(after.alert_log),
             links=list(after.links),
             incidents=list(after.incidents),
+            orbits=list(after.orbits),
+            hazard_zones=list(after.hazard_zones),
             ended=after.ended,
         )
     old_tracks = {t.id: t for t in before.tracks}
@@ -212,6 +257,8 @@ def picture_delta(before: Picture | None, after: Picture) -> PictureDelta:
         alert_log=new_log,
         links=whole_if_changed(before.links, after.links),
         incidents=whole_if_changed(before.incidents, after.incidents),
+        orbits=whole_if_changed(before.orbits, after.orbits),
+        hazard_zones=whole_if_changed(before.hazard_zones, after.hazard_zones),
         ended=after.ended,
     )
 
@@ -356,5 +403,7 @@ def apply_delta(picture: Picture | None, delta: PictureDelta) -> Picture:
         alert_log=base_log + list(delta.alert_log),
         links=base.links if delta.links is None else list(delta.links),
         incidents=base.incidents if delta.incidents is None else list(delta.incidents),
+        orbits=base.orbits if delta.orbits is None else list(delta.orbits),
+        hazard_zones=base.hazard_zones if delta.hazard_zones is None else list(delta.hazard_zones),
         ended=delta.ended,
     )

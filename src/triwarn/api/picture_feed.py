@@ -19,6 +19,10 @@ among the impacts, labelled with the partner nation ("kr:KR-T3": the partner's o
 fresh (sent within PARTNER_REPORT_MAX_AGE_S of the step) and not yet past by more than that; a
 partner's launch report gives the launch point of a system track that holds that partner's track
 (SystemTracks.sources "NATION:track_id") and has no launch point of the nation's own.
+Orbits (issue 14): the view's own orbit estimates (StepResult.orbits) of the tracks it holds and the
+partners' recent ones (StepResult.partner_orbits, "NATION:track_id"), each with its ground track ahead and
+the areas it crosses (api.picture_orbits); the scenario's declared hazard zones (hazard_notice) in every
+view, and for each predicted fall the declared zone it is in or nearest.
 A live node's feed (live=True) makes "live" pictures whose alert log carries CAP status Actual; an
 exercise feed makes "exercise" pictures (status Exercise, "EXERCISE" in every headline). One feed is one
 or the other for its whole life: a message of the other kind is refused (ValueError), never shown.
@@ -27,6 +31,7 @@ Degrees, metres and unix seconds, as in api/picture.py.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -42,17 +47,22 @@ from triwarn.api.picture import (
     IncidentView,
     LaunchView,
     LinkView,
+    OrbitView,
     Picture,
     PictureHub,
     TrackView,
 )
+from triwarn.api.picture_orbits import OrbitViews, hazard_zone_views, nearest_zone
 from triwarn.geo.areas_names import AREA_NAMES
+from triwarn.geo.hazard_zones import HazardNotice
+from triwarn.geo.wgs84 import GM_M3_S2
 from triwarn.node.core import StepResult
 from triwarn.node.lockstep import LinkModel, RunLog
 from triwarn.records.events import AreaRisk, ImpactPrediction, LaunchEvent, ObjectRole
 
 TRAIL_POINTS = 60
 PARTNER_REPORT_MAX_AGE_S = 30.0  # a partner's impact report older than this (clock s) leaves the picture
+ORBIT_REPORT_MAX_AGE_S = 120.0  # a partner's orbit estimate older than this (epoch, clock s) leaves it
 STATE_WORDS = {"shelter": "shelter", "notice": "notice", "passed": "passed", "clear": "all_clear",
                "error": "cancelled"}
 KINDS = {ObjectRole.PRIMARY: ("warhead", ""), ObjectRole.SEPARATED: ("stage", ""),
@@ -90,7 +100,8 @@ class PictureFeed:
 
     def __init__(self, hub: PictureHub, exercise_name: str, links: LinkModel | None = None,
                  run_log: RunLog | None = None, *, live: bool = False,
-                 runners: Mapping[str, LinkSource] | None = None) -> None:
+                 runners: Mapping[str, LinkSource] | None = None, hazard_notice: HazardNotice | None = None,
+                 areas=None) -> None:
         if live and exercise_name:
             raise ValueError(f"a live picture feed has no exercise name (got {exercise_name!r})")
         self.live = live
@@ -103,6 +114,12 @@ class PictureFeed:
         self.views: dict[str, _View] = {n: _View() for n in hub.nations}
         self.published = 0
         self.first_alert_unix_s: float | None = None
+        # The scenario's declared hazard zones (geo.hazard_zones), shown in every view; areas: the AreaIndex
+        # for the areas an orbit's ground track crosses (None: loaded when the first orbit appears).
+        self.hazard_notice = hazard_notice
+        self._zones = hazard_zone_views(hazard_notice)
+        self._areas = areas
+        self._orbit_views: OrbitViews | None = None
 
     def on_step(self, nation: str, res: StepResult) -> None:
         if nation not in self.views:
@@ -119,10 +136,13 @@ class PictureFeed:
                 v.launches[ev.track] = LaunchView(ev.lat_deg, ev.lon_deg, ev.time_unix_s)
             elif isinstance(ev, ImpactPrediction):
                 ground = [(float(p[0]), float(p[1])) for p in (ev.corridor or [])]
+                zone, zone_km = nearest_zone(self.hazard_notice, ev.lat_deg, ev.lon_deg) if not ev.powered \
+                    else ("", None)
                 v.impacts[ev.track] = ImpactView(
                     track=ev.track, lat_deg=ev.lat_deg, lon_deg=ev.lon_deg, time_unix_s=ev.time_unix_s,
                     semi_major_m=ev.semi_major_m, semi_minor_m=ev.semi_minor_m,
-                    orientation_deg=ev.orientation_deg % 360.0, powered=ev.powered, ground_track=ground)
+                    orientation_deg=ev.orientation_deg % 360.0, powered=ev.powered, ground_track=ground,
+                    zone=zone, zone_km=zone_km)
             if isinstance(ev, ImpactPrediction | AreaRisk) and ev.track:
                 prev = v.roles.get(ev.track)
                 if prev is None or ev.t >= prev[0]:
@@ -157,7 +177,30 @@ class PictureFeed:
                        exercise_name=None if self.live else self.exercise_name,
                        tracks=tracks, impacts=list(v.impacts.values()) + self._partner_impacts(nation, res),
                        alerts=list(v.alerts.values()),
-                       alert_log=list(v.log), links=self._links(nation, t), incidents=list(v.incidents.values()))
+                       alert_log=list(v.log), links=self._links(nation, t), incidents=list(v.incidents.values()),
+                       orbits=self._orbits(nation, res, live), hazard_zones=self._zones)
+
+    def _orbits(self, nation: str, res: StepResult, live: set[str]) -> list[OrbitView]:
+        """The view's own orbit estimates of tracks it still holds, then the partners' (labelled
+        "NATION:track_id") whose epoch is within ORBIT_REPORT_MAX_AGE_S of the step."""
+        own = [o for o in getattr(res, "orbits", ()) if o.track in live]
+        partners = [r for r in getattr(res, "partner_orbits", ())
+                    if r.sender != nation and res.t_unix_s - r.epoch_unix_s <= ORBIT_REPORT_MAX_AGE_S]
+        if not own and not partners:
+            return []
+        if self._orbit_views is None:
+            if self._areas is None:
+                from triwarn.geo.areas import AreaIndex
+
+                self._areas = AreaIndex.load()
+            self._orbit_views = OrbitViews(self._areas)
+        ov, t = self._orbit_views, res.t_unix_s
+        out = [ov.view(o.track, o.tle, o.epoch_unix_s, o.incl_deg, o.perigee_km, o.apogee_km, o.period_s, t)
+               for o in own]
+        out += [ov.view(f"{r.sender}:{r.track_id}", (r.tle_line1, r.tle_line2), r.epoch_unix_s, r.incl_deg,
+                        r.perigee_alt_m / 1e3, r.apogee_alt_m / 1e3,
+                        2 * math.pi * math.sqrt(r.sma_m**3 / GM_M3_S2), t) for r in partners]
+        return out
 
     @staticmethod
     def _partner_impacts(nation: str, res: StepResult) -> list[ImpactView]:

@@ -22,15 +22,20 @@ multiplies in.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from triwarn.assess import areas as area_risk
-from triwarn.assess.areas import AreaModel
+from triwarn.assess.areas import AreaHit, AreaModel
+from triwarn.assess.boost_risk import BOOST_RISK_FLAG, BoostRisk
 from triwarn.assess.corridor import cutoff_band, densify, predict_corridors
+from triwarn.assess.flight import ground_tracks
 from triwarn.assess.impact import enu_offsets_to_geodetic_deg, predict_impacts
 from triwarn.assess.launch import METHOD_POWERED, estimate_launch
+from triwarn.assess.orbit import OrbitBook, is_orbital
+from triwarn.assess.partner_launch import PartnerLaunches, from_reports
 from triwarn.fusion.mode import thrust_along_velocity
 from triwarn.geo import geodesic
 from triwarn.geo.frames import ecef_to_geodetic
@@ -71,6 +76,7 @@ class AssessConfig:
     launch_retry_max_s: float = 30.0
     trace_substeps: int = 8  # ground-track points per integration step (60 s) for overflight
     forget_s: float = 300.0
+    boost_risk: bool = True  # the probabilistic boost-phase layer (triwarn.assess.boost_risk)
     seed: int = 0
 
 
@@ -88,6 +94,7 @@ class _History:
     role: str = "primary"
     launch_failures: int = 0
     launch_next_unix_s: float = -np.inf  # no launch estimate before this time (back-off after failures)
+    thrusts: list = field(default_factory=list)  # [(t, thrust m/s^2)] of the last seconds (boost layer)
 
 
 @dataclass
@@ -114,6 +121,19 @@ class Assessor:
         self._rng = np.random.default_rng(self.config.seed)
         self._hist: dict[str, _History] = {}
         self._launches: list[_Launch] = []
+        self.orbits = OrbitBook()  # tracks whose energy is orbital: no impact point, an orbit (assess.orbit)
+        # own_view(): the node's own contributions to shared tracks (triwarn.fusion.fuser.Fuser
+        # .own_contributions; None: no floor). With it, a boosting shared track's cut-off path alerts cover
+        # at least what the own contribution's cut-off path covers: sharing never delays that alert.
+        self.own_view: Callable[[], dict] | None = None
+        # Partners' launch reports (callable returning share.schema.LaunchReport; None: none), which date a
+        # boosting track for the boost-phase layer where they fit it (triwarn.assess.partner_launch).
+        self.partner_launch_view: Callable[[], list] | None = None
+        self.partner_launches = PartnerLaunches()
+        self._step_thrust: np.ndarray | None = None  # this step's fused thrust and mode vote, by live row
+        self._step_vote: np.ndarray | None = None
+        # The probabilistic boost-phase layer (None: off): area risks flagged boost_risk while powered.
+        self.boost_risk: BoostRisk | None = BoostRisk(seed=self.config.seed) if self.config.boost_risk else None
 
     def step(self, t_unix_s: float, system_tracks: SystemTracks) -> list[Event]:
         """Assess the tracks of one step at t_unix_s; return launch, impact_prediction, area_risk events."""
@@ -122,6 +142,7 @@ class Assessor:
         live = system_tracks.take(~system_tracks.coasting) if system_tracks.coasting.any() else system_tracks
         tids: list[str] = live.track_id.tolist()
         powered = live.boost
+        self._step_thrust, self._step_vote = live.thrust_mps2, live.boost_probability
         t_tr, pos, vel, cov = live.t_unix_s, live.pos_ecef_m, live.vel_ecef_mps, live.cov_ecef_m2
         first_seen = live.first_seen_unix_s.tolist()
         for i, tid in enumerate(tids):
@@ -317,6 +338,11 @@ class Assessor:
 
     def _ballistic(self, t, idx, tids, t_tr, pos, vel, cov, roles, ids, quality, flags, nations):
         cfg = self.config
+        orbital = is_orbital(pos[idx], vel[idx])
+        if orbital.any():
+            self.orbits.update(t, [tids[i] for i in idx[orbital]], t_tr[idx[orbital]], pos[idx[orbital]],
+                               vel[idx[orbital]], cov[idx[orbital]])
+            idx = idx[~orbital]
         track_ids = [tids[i] for i in idx]
         due = _due(t, [self._hist[tid] for tid in track_ids], "last_impact_unix_s", cfg.impact_interval_s)
         if not due.size:
@@ -366,18 +392,18 @@ class Assessor:
         en = np.einsum("nij,nmj->nmi", chol, z)
         s_lat, s_lon = enu_offsets_to_geodetic_deg(en, imp_a.lat_deg[ok], imp_a.lon_deg[ok])
         hits = area_risk.impact_risk(self.areas, s_lat, s_lon, imp_a.time_unix_s[ok])
-        lat, lon, tt, valid = _ground_tracks(imp_a.trace_t_unix_s[:, ok], imp_a.trace_pos_ecef_m[:, ok],
+        lat, lon, tt, valid = ground_tracks(imp_a.trace_t_unix_s[:, ok], imp_a.trace_pos_ecef_m[:, ok],
                                              cfg.trace_substeps)
         hits.extend(area_risk.overflight_risk(self.areas, lat, lon, tt, valid))
         return self._area_events(t, hits, sub[ok], tids, ids, roles, quality, flags, powered=False)
 
     def _area_due(self, t: float, track_ids: list[str]) -> np.ndarray:
-        """Indices of the tracks whose area risk is recomputed now: never assessed or not for
-        area_interval_s, stalest first, at most area_tracks_per_step (bounded work per step)."""
+        """Indices of the tracks whose area risk is recomputed now: never assessed or not in this slot of
+        the area_interval_s grid (see _due), stalest first, at most area_tracks_per_step (bounded work per step)."""
         cfg = self.config
         age = np.array([t - h.last_area_unix_s if h.last_area_unix_s is not None else np.inf
                         for h in (self._hist[tid] for tid in track_ids)])
-        cand = np.flatnonzero(age >= cfg.area_interval_s - 1e-9)
+        cand = _due(t, [self._hist[tid] for tid in track_ids], "last_area_unix_s", cfg.area_interval_s)
         due = cand[np.argsort(-age[cand], kind="stable")][: cfg.area_tracks_per_step]
         for j in due:
             self._hist[track_ids[j]].last_area_unix_s = t
@@ -386,19 +412,27 @@ class Assessor:
     # -- powered: corridor ----------------------------------------------------------------------------------
 
     def _powered(self, t, idx, tids, t_tr, pos, vel, cov, roles, ids, quality, flags, nations):
+        """Every step: the cut-off path's area risks of every boosting track (the warning floor: a cadence
+        here would delay shelter alerts, and with a phase that differs with and without sharing); at the
+        corridor cadence: the advisory corridor (impact prediction and impact risk along it)."""
+        cut_ok_all = np.zeros(idx.size, bool)
+        events: list[Event] = []
+        if self.areas is not None:
+            cut_ok_all, cut_events = self._cutoff_step(t, idx, tids, t_tr, pos, vel, cov, roles, ids, quality,
+                                                       flags)
+            events.extend(cut_events)
+            if self.boost_risk is not None:
+                events.extend(self._boost_risk_step(t, idx, tids, t_tr, pos, vel, roles, ids, quality, flags))
         hist = [self._hist[tids[i]] for i in idx]
         due = _due(t, hist, "last_corridor_unix_s", self.config.corridor_interval_s)
         if not due.size:
-            return []
+            return events
         for j in due:
             hist[j].last_corridor_unix_s = t
             hist[j].last_impact_unix_s = None  # at burnout its first impact prediction is due at once
         idx = idx[due]
-        with_cutoff = self.areas is not None
-        cor = predict_corridors(t_tr[idx], pos[idx], vel[idx], trace_cutoff=with_cutoff,
-                                vel_cov_ecef_m2_s2=cov[idx][:, 3:, 3:])
-        cut_ok = cor.cutoff_ok if with_cutoff else np.zeros(idx.size, bool)
-        events: list[Event] = []
+        cor = predict_corridors(t_tr[idx], pos[idx], vel[idx], vel_cov_ecef_m2_s2=cov[idx][:, 3:, 3:])
+        cut_ok = cut_ok_all[due]
         rows = np.arange(idx.size)
         last = np.where(cor.node_ok, np.arange(cor.node_ok.shape[1])[None, :], 0).max(axis=1)
         lat0, lon0 = cor.node_lat_deg[:, 0], cor.node_lon_deg[:, 0]
@@ -428,12 +462,104 @@ class Assessor:
         w = valid / np.maximum(valid.sum(axis=1, keepdims=True), 1)
         hits = area_risk.impact_risk(self.areas, lat, lon, cor.node_time_unix_s[:, 0], weights=w)
         events.extend(self._area_events(t, hits, idx, tids, ids, roles, quality, flags, powered=True))
-        rows = np.flatnonzero(cut_ok & cor.node_ok[:, 0])
-        if rows.size:
-            hits = self._cutoff_hits(cor, rows)
-            events.extend(self._area_events(t, hits, idx[rows], tids, ids, roles, quality, flags, powered=True,
-                                            extra=[Flag.CUTOFF_PATH]))
         return events
+
+    def _boost_risk_step(self, t, idx, tids, t_tr, pos, vel, roles, ids, quality, flags) -> list[Event]:
+        """Probabilistic area risks (flag boost_risk) of the boosting tracks idx that are not separated
+        pieces (triwarn.assess.boost_risk): time since launch from the track's launch estimate (else a
+        partner's report that fits), thrust from the fused track's estimate; with own_view, each area's
+        probability is at least that of the node's own contribution (sharing never lowers it)."""
+        pick = np.array([i for i in idx if roles[i] != "separated"], dtype=int)
+        if not pick.size:
+            return []
+        by_id = {g.launch_id: g for g in self._launches}
+        reports = from_reports(self.partner_launch_view()) if self.partner_launch_view is not None else []
+        lat, lon, _alt = ecef_to_geodetic(pos[pick])
+        tau = np.full(pick.size, np.nan)
+        for j, i in enumerate(pick):
+            g = by_id.get(self._hist[tids[i]].launch_id)
+            own = None if g is None else (g.lat_deg, g.lon_deg, g.time_unix_s, g.time_sigma_s, g.semi_major_m)
+            t_launch = g.time_unix_s if g is not None else None
+            if reports:  # checked even with an own estimate: a contradiction is counted
+                t_partner = self.partner_launches.launch_time_for(reports, float(t_tr[i]), float(np.degrees(lat[j])),
+                                                                  float(np.degrees(lon[j])), own)
+                t_launch = t_launch if t_launch is not None else t_partner
+            if t_launch is not None:
+                tau[j] = t_tr[i] - t_launch
+        # The fused track's own thrust estimate (fusion.mode, over its window), else the last two states'.
+        fused = self._step_thrust[pick] if self._step_thrust is not None else np.full(pick.size, np.nan)
+        thrust = np.array([f if np.isfinite(f) else _thrust_accel(self._hist[tids[i]].boost)
+                           for f, i in zip(fused.tolist(), pick, strict=True)])
+        thrust = self._thrust_drop(t, [tids[i] for i in pick], thrust)
+        # A motor seen to stop (or pause between stages) gives no new probabilities: the last ones hold
+        # until the thrust is back or the ballistic prediction takes over (a few seconds), rather than
+        # draws flown from a state that is no longer a boost.
+        live = ~(np.isfinite(thrust) & (thrust < self.boost_risk.config.coast_accel_mps2))
+        if not live.any():
+            return []
+        pick, tau, thrust = pick[live], tau[live], thrust[live]
+        vote = self._step_vote[pick] if self._step_vote is not None else None
+        hits, _post = self.boost_risk.assess(self.areas, [tids[i] for i in pick], t_tr[pick], pos[pick], vel[pick],
+                                             tau, thrust, vote)
+        # The own contribution's probabilities too (never below what the node alone would have had).
+        own = self.own_view() if self.own_view is not None else {}
+        mine = [j for j, i in enumerate(pick) if tids[i] in own and own[tids[i]][2]]
+        if mine:
+            st = np.stack([own[tids[pick[j]]][0] for j in mine])
+            own_hits, _ = self.boost_risk.assess(self.areas, [tids[pick[j]] for j in mine], t_tr[pick[mine]],
+                                                 st[:, :3], st[:, 3:], tau[mine], thrust[mine],
+                                                 None if vote is None else vote[mine])
+            hits = _merge_hits(hits, [AreaHit(mine[h.row], h.area, h.kind, h.probability, h.probability_eez,
+                                              h.enter_time_unix_s) for h in own_hits])
+        return self._area_events(t, hits, pick, tids, ids, roles, quality, flags, powered=True,
+                                 extra=[BOOST_RISK_FLAG])
+
+    def _thrust_drop(self, t: float, track_ids: list[str], thrust: np.ndarray) -> np.ndarray:
+        """The thrust estimates, with 0 where one fell below half the track's peak of 3-12 s before: a
+        motor's thrust acceleration grows as it burns, so such a drop is a burnout (or a staging, which
+        boost_risk's draws allow for) seen before the estimate itself reaches zero."""
+        out = thrust.copy()
+        for j, tid in enumerate(track_ids):
+            h = self._hist[tid]
+            h.thrusts = [(tt, a) for tt, a in h.thrusts if t - tt <= 12.0]
+            ref = [a for tt, a in h.thrusts if t - tt >= 3.0]
+            if np.isfinite(thrust[j]):
+                if ref and thrust[j] < 0.5 * max(ref):
+                    out[j] = 0.0
+                h.thrusts.append((t, float(thrust[j])))
+        return out
+
+    def _cutoff_step(self, t, idx, tids, t_tr, pos, vel, cov, roles, ids, quality, flags):
+        """Cut-off path area risks of the boosting tracks idx, with the own-contribution floor; returns
+        which tracks' cut-off flights came down (N,) and the events."""
+        cor = predict_corridors(t_tr[idx], pos[idx], vel[idx], n_nodes=1, trace_cutoff=True,
+                                vel_cov_ecef_m2_s2=cov[idx][:, 3:, 3:])
+        rows = np.flatnonzero(cor.cutoff_ok & cor.node_ok[:, 0])
+        hits = self._cutoff_hits(cor, rows) if rows.size else []
+        hits = [AreaHit(int(rows[h.row]), h.area, h.kind, h.probability, h.probability_eez, h.enter_time_unix_s)
+                for h in hits]
+        hits = _merge_hits(hits, self._own_cutoff_hits(tids, idx, t_tr))
+        events = self._area_events(t, hits, idx, tids, ids, roles, quality, flags, powered=True,
+                                   extra=[Flag.CUTOFF_PATH]) if hits else []
+        return cor.cutoff_ok & cor.node_ok[:, 0], events
+
+    def _own_cutoff_hits(self, tids, idx, t_tr) -> list[AreaHit]:
+        """Cut-off path hits (hit.row indexes idx) of the own nation's contribution to the boosting shared
+        tracks idx, where the own track says boost: the floor that keeps a shared node's cut-off alert
+        no later than the same node's alone (own_view, see the class doc)."""
+        own = self.own_view() if self.own_view is not None else {}
+        pick = [j for j, i in enumerate(idx) if tids[i] in own and own[tids[i]][2]]
+        if not pick:
+            return []
+        states = np.stack([own[tids[idx[j]]][0] for j in pick])
+        covs = np.stack([own[tids[idx[j]]][1] for j in pick])
+        cor = predict_corridors(t_tr[idx[pick]], states[:, :3], states[:, 3:], n_nodes=1,
+                                trace_cutoff=True, vel_cov_ecef_m2_s2=covs[:, 3:, 3:])
+        rows = np.flatnonzero(cor.cutoff_ok & cor.node_ok[:, 0])
+        if not rows.size:
+            return []
+        return [AreaHit(pick[int(rows[h.row])], h.area, h.kind, h.probability, h.probability_eez,
+                        h.enter_time_unix_s) for h in self._cutoff_hits(cor, rows)]
 
     def _cutoff_hits(self, cor, rows):
         """Area hits (hit.row indexes `rows`) of the cut-off paths of corridor batch `cor`: overflight where
@@ -444,7 +570,7 @@ class Assessor:
         # Only the steps until the last of these flights has landed (the batch flies on for the corridor).
         flying = np.flatnonzero(np.any(tr_t[1:] > tr_t[:-1], axis=1))
         s = int(flying[-1]) + 2 if flying.size else 1
-        lat, lon, tt, valid = _ground_tracks(tr_t[:s, :, None], tr_p[:s, :, None], self.config.trace_substeps)
+        lat, lon, tt, valid = ground_tracks(tr_t[:s, :, None], tr_p[:s, :, None], self.config.trace_substeps)
         lat, lon, tt, valid = lat[..., 0], lon[..., 0], tt[..., 0], valid[..., 0]
         b_lat, b_lon, _half = cutoff_band(lat, lon, valid, cor.azimuth_sigma_rad[rows])
         b_t = np.broadcast_to(tt[..., None], b_lat.shape)
@@ -471,10 +597,32 @@ class Assessor:
         return out
 
 
+def _merge_hits(a: list[AreaHit], b: list[AreaHit]) -> list[AreaHit]:
+    """One hit per (row, area, kind) from two lists: the larger probabilities, the earlier entry."""
+    out: dict[tuple[int, str, str], AreaHit] = {}
+    for h in (*a, *b):
+        key = (h.row, h.area, h.kind)
+        old = out.get(key)
+        out[key] = h if old is None else AreaHit(
+            h.row, h.area, h.kind, max(old.probability, h.probability),
+            max(old.probability_eez, h.probability_eez), min(old.enter_time_unix_s, h.enter_time_unix_s))
+    return list(out.values())
+
+
 def _due(t: float, hist: list[_History], attr: str, interval_s: float) -> np.ndarray:
-    """Indices of the histories whose `attr` time is unset or at least interval_s before t."""
+    """Indices of the histories whose `attr` time is unset or lies in an earlier slot of the clock's grid
+    of interval_s (slots are whole multiples of interval_s in unix time).
+
+    Why a grid and not "interval_s since the last one": the cadence then has the same phase on every node
+    and with or without sharing. Counted from each track's first sighting, a track a partner saw 39 s
+    earlier ran its cut-off path on another phase, and the shelter alert came up to interval_s - 1 s
+    later with sharing than alone (2022-10-04 replay: 1 s; irbm-toward-guam: 2 s)."""
+    if interval_s <= 0.0:
+        return np.arange(len(hist), dtype=int)
+    slot = np.floor((t + 1e-6) / interval_s)
     return np.array([k for k, h in enumerate(hist)
-                     if getattr(h, attr) is None or t - getattr(h, attr) >= interval_s - 1e-9], dtype=int)
+                     if getattr(h, attr) is None or np.floor((getattr(h, attr) + 1e-6) / interval_s) < slot],
+                    dtype=int)
 
 
 def _implausible(pos, vel, cov) -> np.ndarray:
@@ -504,22 +652,3 @@ def _thrust_accel(boost: list) -> float:
                                                   p1[None], v1[None], no_cov)
             return float(accel[0])
     return np.nan
-
-
-def _ground_tracks(trace_t, trace_pos, substeps: int):
-    """Ground points (S', N, T) of recorded paths (S, N, T) with substeps linear points per step, and a
-    mask of points in flight (a path's rows repeat once it has landed)."""
-    s = trace_t.shape[0]
-    if s < 2:
-        lat, lon, _ = ecef_to_geodetic(trace_pos)
-        return np.degrees(lat), np.degrees(lon), trace_t, np.ones(trace_t.shape, bool)
-    f = (np.arange(substeps) / substeps)[None, :, None, None]
-    t = trace_t[:-1, None] + f * (trace_t[1:, None] - trace_t[:-1, None])
-    p = trace_pos[:-1, None] + f[..., None] * (trace_pos[1:, None] - trace_pos[:-1, None])
-    moving = (trace_t[1:] > trace_t[:-1])[:, None]
-    valid = np.broadcast_to(moving, t.shape)
-    t = np.concatenate([t.reshape(-1, *trace_t.shape[1:]), trace_t[-1:]], axis=0)
-    p = np.concatenate([p.reshape(-1, *trace_pos.shape[1:]), trace_pos[-1:]], axis=0)
-    valid = np.concatenate([valid.reshape(-1, *trace_t.shape[1:]), np.ones((1, *trace_t.shape[1:]), bool)])
-    lat, lon, _ = ecef_to_geodetic(p)
-    return np.degrees(lat), np.mod(np.degrees(lon) + 180.0, 360.0) - 180.0, t, valid

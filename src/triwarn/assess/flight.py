@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from triwarn.geo.frames import ecef_to_geodetic
 from triwarn.geo.wgs84 import A_M, E2
 from triwarn.physics.dynamics import RHO0_KG_M3, SCALE_HEIGHT_M, approx_alt_m
 from triwarn.physics.equations import free_flight_accel
@@ -182,3 +183,22 @@ def fly_to_ground(
         out.trace_t_s = np.stack(trace_t)
         out.trace_pos_ecef_m = np.stack(trace_p)
     return out
+
+
+def ground_tracks(trace_t, trace_pos, substeps: int):
+    """Ground points (S', N, T) of recorded paths (S, N, T) with substeps linear points per step, and a
+    mask of points in flight (a path's rows repeat once it has landed)."""
+    s = trace_t.shape[0]
+    if s < 2:
+        lat, lon, _ = ecef_to_geodetic(trace_pos)
+        return np.degrees(lat), np.degrees(lon), trace_t, np.ones(trace_t.shape, bool)
+    f = (np.arange(substeps) / substeps)[None, :, None, None]
+    t = trace_t[:-1, None] + f * (trace_t[1:, None] - trace_t[:-1, None])
+    p = trace_pos[:-1, None] + f[..., None] * (trace_pos[1:, None] - trace_pos[:-1, None])
+    moving = (trace_t[1:] > trace_t[:-1])[:, None]
+    valid = np.broadcast_to(moving, t.shape)
+    t = np.concatenate([t.reshape(-1, *trace_t.shape[1:]), trace_t[-1:]], axis=0)
+    p = np.concatenate([p.reshape(-1, *trace_pos.shape[1:]), trace_pos[-1:]], axis=0)
+    valid = np.concatenate([valid.reshape(-1, *trace_t.shape[1:]), np.ones((1, *trace_t.shape[1:]), bool)])
+    lat, lon, _ = ecef_to_geodetic(p)
+    return np.degrees(lat), np.mod(np.degrees(lon) + 180.0, 360.0) - 180.0, t, valid

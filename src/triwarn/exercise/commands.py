@@ -139,8 +139,12 @@ def run_demo(*, headless: bool, speed: float, port: int, out: Path, seed: int = 
             hub.t0_unix_s = plan.t0_unix_s
             feed = PictureFeed(hub, plan.name, plan.links, run_log, runners=runners)
             opts.on_step.append(feed.on_step)
-            running = await start_server(create_app(hub, title="triwarn demo"), port=port)
-            print(f"triwarn operator UI: {running.url}/", flush=True)
+            from triwarn.api.guard import one_time_console  # the console's login and Cancel (docs/console.md)
+
+            security, token = one_time_console(NATIONS, out / "audit.jsonl", "demo-operator")
+            running = await start_server(create_app(hub, title="triwarn demo", security=security, operators=runners),
+                                         port=port)
+            print(f"triwarn operator UI: {running.url}/login?token={token}", flush=True)
         try:
             metrics = await exercise_async(plan, out, opts)
             if hub is not None:  # the pages show "exercise ended" and stop listening

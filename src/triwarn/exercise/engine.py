@@ -243,7 +243,8 @@ async def exercise_async(plan: ExercisePlan, out: Path, opts: ExerciseOptions | 
         summary["no_share_alerts"] = alone
         summary["sharing_gain"] = [
             {k: r[k] for k in ("node", "area", "first_shelter_shared_unix_s", "first_shelter_alone_unix_s", "gain_s",
-                               "first_notice_shared_unix_s", "first_notice_alone_unix_s", "notice_gain_s")}
+                               "first_notice_shared_unix_s", "first_notice_alone_unix_s", "notice_gain_s",
+                               "gain_reason")}
             for r in metrics["first_alerts"]]
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=float))
     (out / "metrics.json").write_text(json.dumps(metrics, indent=1, default=float))

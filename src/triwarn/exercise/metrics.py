@@ -178,6 +178,28 @@ def truth_area_passages(ground: list[dict], areas) -> list[dict]:
     return out
 
 
+def gain_reason(shared_unix_s: float | None, alone_unix_s: float | None, enter_unix_s: float | None = None,
+                on_path: bool | None = None) -> str:
+    """Why sharing gained what it did for one (node, area): a short sentence for the report and the
+    replay summary. enter_unix_s: when the true object entered the area (None: unknown or never);
+    on_path: whether the truth crossed the area at all (None: no truth, e.g. a replay)."""
+    if shared_unix_s is None and alone_unix_s is None:
+        return "no shelter alert in either run"
+    if shared_unix_s is None:
+        if on_path is False:
+            return "alone only: a needless alert (the object never crossed the area) that sharing avoided"
+        return "alone only: with sharing the area was never put under shelter"
+    if alone_unix_s is None:
+        return "with sharing only: the node's own sensors never gave an alert"
+    gain = alone_unix_s - shared_unix_s
+    if gain > 0:
+        return "earlier with sharing: partner tracks brought the alert rule's condition forward"
+    if gain < 0:
+        return "later with sharing: a fault (sharing must never delay an alert; bench/bench_sharing_gain.py)"
+    return ("0 s: both runs met the alert rule at the same step; the node's own sensors had the data the "
+            "rule needed as early as the partners")
+
+
 def first_alert_table(alerts_shared: Mapping, alerts_alone: Mapping | None, passages: list[dict]) -> list[dict]:
     """One row per (node, area) alerted in either run or crossed by the truth (over land or sea).
 
@@ -219,6 +241,7 @@ def first_alert_table(alerts_shared: Mapping, alerts_alone: Mapping | None, pass
                      "first_notice_shared_unix_s": ns, "first_notice_alone_unix_s": na,
                      "gain_s": (ta - ts) if ts is not None and ta is not None else None,
                      "notice_gain_s": (na - ns) if ns is not None and na is not None else None,
+                     "gain_reason": gain_reason(ts, ta, te, on_path=te is not None),
                      "truth_enter_unix_s": te,
                      "warning_time_s": (te - ts) if te is not None and ts is not None else None})
     return rows

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from triwarn.exercise.alerts import area_firsts
+from triwarn.exercise.metrics import gain_reason
 from triwarn.geo.areas import AreaIndex
 from triwarn.node.core import NationalNode, NodeSettings
 from triwarn.node.lockstep import LinkModel, NodeFeed, run_lockstep
@@ -78,7 +79,18 @@ def make_nodes(sensors, nations, *, exercise: str, areas, run_tag: str,
                                 cot_interval_s=cot_interval_s)
         nodes[n] = NationalNode(settings, own, sender=tr.sender if tr else None,
                                 admission=tr.admission if tr else None, areas=areas)
+        hold_to_own(nodes[n])
     return nodes
+
+
+def hold_to_own(node: NationalNode) -> None:
+    """Let the node's assessment hold each shared track's cut-off path alerts to no later than its own
+    contribution's (triwarn.assess.assessor.Assessor.own_view): sharing never delays a warning; and let
+    partners' launch reports date its boosting tracks (Assessor.partner_launch_view).
+    (Wired here for replays, exercises and the demo; the live node needs the same two lines.)"""
+    node.fuser.own_nation = node.nation
+    node.assessor.own_view = node.fuser.own_contributions
+    node.assessor.partner_launch_view = node.partner_launches
 
 
 def step_times(log: MeasurementLog, step_s: float) -> np.ndarray:
@@ -125,6 +137,7 @@ def gain_rows(shared: dict, alone: dict) -> list[dict]:
             row[f"first_{kind}_alone_unix_s"] = b
             row["gain_s" if kind == "shelter" else "notice_gain_s"] = (b - a) if (a is not None and b is not None) \
                 else None
+        row["gain_reason"] = gain_reason(row["first_shelter_shared_unix_s"], row["first_shelter_alone_unix_s"])
         rows.append(row)
     return rows
 
@@ -213,6 +226,32 @@ async def run_shared(sensors, log: MeasurementLog, nations, times, *, exercise: 
             await tr.close()
         await asyncio.to_thread(net.close)
     return {n: node.issued for n, node in nodes.items()}, stats
+
+
+def run_in_process(sensors, log: MeasurementLog, *, share: bool, step_s: float = 1.0, exercise: str = "REPLAY",
+                   areas=None, spec: NetworkSpec | None = None, run_tag: str = "inproc", node_hook=None,
+                   times=None) -> dict[str, list]:
+    """The whole chain on recorded detections with every node in this process (no NATS): sharing over
+    triwarn.node.inproc_bus (same sealing, signatures and admission), or each nation alone. For
+    calibration families and the never-later checks, where hundreds of runs are needed. node_hook(nodes),
+    if given, may adjust the nodes before the run (a benchmark's settings). Returns the issued warnings
+    per node (WarningMessage lists)."""
+    from triwarn.node.inproc_bus import InProcessBus
+
+    nations = nations_with_sensors(sensors)
+    times = step_times(log, step_s) if times is None else times
+    areas = AreaIndex.load() if areas is None else areas
+    transports = None
+    if share:
+        bus = InProcessBus(spec or load_network(None), exercise=exercise)
+        transports = {n: bus.transport(n) for n in nations}
+    nodes = make_nodes(sensors, nations, exercise=exercise, areas=areas, run_tag=run_tag, transports=transports,
+                       cot_interval_s=np.inf)
+    if node_hook is not None:
+        node_hook(nodes)
+    feeds = {n: NodeFeed.for_nation(log, sensors, n) for n in nations}
+    asyncio.run(run_lockstep(nodes, feeds, times, transports=transports))
+    return {n: node.issued for n, node in nodes.items()}
 
 
 def replay(sensors_path: Path, measurements_path: Path, out: Path, *, share: bool = True,

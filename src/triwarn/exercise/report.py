@@ -368,12 +368,13 @@ def _first_alert_table(rows: list[dict], t0: float) -> str:
     if not rows:
         return '<p class="empty">No alerts were issued and the truth crossed no area.</p>'
     table = ["<table><tr><th>node</th><th>area</th><th>true object over area</th><th>first shelter alert, "
-             "shared</th><th>first shelter alert, alone</th><th>gain from sharing</th><th>warning time before "
-             "entry</th><th>first notice, shared</th></tr>"]
+             "shared</th><th>first shelter alert, alone</th><th>gain from sharing</th><th>why</th>"
+             "<th>warning time before entry</th><th>first notice, shared</th></tr>"]
     for r in rows:
         table.append(f"<tr><td>{esc(r['node'])}</td><td>{esc(r['area'])}</td><td>{_rel(r['truth_enter_unix_s'], t0)}"
                      f"</td><td>{_rel(r['first_shelter_shared_unix_s'], t0)}</td><td>"
                      f"{_rel(r['first_shelter_alone_unix_s'], t0)}</td><td>{_secs(r['gain_s'])}</td><td>"
+                     f"{esc(r.get('gain_reason', ''))}</td><td>"
                      f"{_secs(r['warning_time_s'])}</td><td>{_rel(r['first_notice_shared_unix_s'], t0)}</td></tr>")
     table.append("</table>")
     return "".join(table)

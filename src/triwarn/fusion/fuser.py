@@ -69,6 +69,10 @@ class Fuser:
     max_coast_s: float = 60.0
     id_prefix: str = "S"
     mode_rule: ModeRule | AnyBoostRule = field(default_factory=ModeRule)
+    # The node's own nation: its contribution to each shared system track is kept (own_contributions), so
+    # the assessment can hold the fused track's warnings to no later than the node's own data gives.
+    own_nation: str | None = None
+    _own: dict[str, tuple[np.ndarray, np.ndarray, bool]] = field(default_factory=dict, repr=False)
     _modes: dict[str, ModeMemory] = field(default_factory=dict, repr=False)
     _first_heard: dict[tuple[str, str], float] = field(default_factory=dict, repr=False)
     _table: SystemTracks = field(default_factory=SystemTracks.empty, repr=False)
@@ -148,6 +152,13 @@ class Fuser:
         self._bindings = {key: sid for key, sid in self._bindings.items() if sid in live}
         self._first_heard = {key: t0 for key, t0 in self._first_heard.items() if key in self._bindings}
         return table
+
+    def own_contributions(self) -> dict[str, tuple[np.ndarray, np.ndarray, bool]]:
+        """Per system track fused from the own nation's track and at least one partner's, as of the last
+        update: the own track's state (6,) and covariance (6, 6) predicted to the fusion time, and its
+        own boost label. Empty without own_nation. What the node alone would have had for that object:
+        the assessment uses it as a floor under the fused track's cut-off path (sharing never later)."""
+        return self._own
 
     @property
     def tracks(self) -> SystemTracks:
@@ -250,6 +261,12 @@ class Fuser:
         first_seen = np.minimum(t, np.min(np.where(present, nat.t_unix_s[rows], np.inf), axis=1))
         n_updates = np.ones(n, np.int64)
         old = self._table
+        self._own = {}
+        if self.own_nation is not None:
+            for sid in sids:
+                mine = [c for c in members[sid] if c.nation == self.own_nation]
+                if mine and len(members[sid]) > 1:
+                    self._own[sid] = (mine[0].state, mine[0].cov, bool(nat.boost[mine[0].row]))
         for i, sid in enumerate(sids):
             self._modes[sid] = memories[i]
             r = self._rows.get(sid)

@@ -18,7 +18,7 @@ state, covariance, mode, quality and the contributing nation only.
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
@@ -27,13 +27,24 @@ from numpy.typing import NDArray
 
 from triwarn.assess.assessor import AssessConfig, Assessor
 from triwarn.fusion.fuser import Fuser
+from triwarn.geo.hazard_zones import HazardNotice
+from triwarn.node.orbit_sharing import PartnerOrbits, ground_track_deg, new_estimates, orbit_record, report_fields
+from triwarn.node.partner_budget import Budget, PartnerBudgets
 from triwarn.records import NATIONS
 from triwarn.records.detections import IrDetections, RadarDetections
-from triwarn.records.events import AreaRisk, Event, ImpactPrediction, LaunchEvent, TrackObservation, WarnInput
+from triwarn.records.events import (
+    AreaRisk,
+    Event,
+    ImpactPrediction,
+    LaunchEvent,
+    OrbitElements,
+    TrackObservation,
+    WarnInput,
+)
 from triwarn.records.tracks import MODE_BALLISTIC, MODE_BOOST, NationalTracks, SystemTracks
 from triwarn.records.warnings import WarningMessage
 from triwarn.share.admission import Admission
-from triwarn.share.schema import ImpactReport, LaunchReport, TrackReport, TrackState, WarningState
+from triwarn.share.schema import ImpactReport, LaunchReport, OrbitReport, TrackReport, TrackState, WarningState
 from triwarn.share.sender import Outgoing, Sender
 from triwarn.tracking.tracker import Tracker
 from triwarn.warn import cap, cot
@@ -43,6 +54,7 @@ from triwarn.warn.policy import Issuer, WarnPolicy
 # The areas each nation warns: its own subdivisions and territories (ISO 3166-2 prefixes).
 WARNS_FOR = {"jp": ("JP-",), "kr": ("KR-",), "us": ("US-",)}
 TRACKS_PER_REPORT = 256  # track states per signed message (one signature covers them all)
+ORBIT_COT_AHEAD_S = 1200.0  # an orbit's ground track ahead in CoT: 20 minutes
 PARTNER_EVENTS_KEPT = 2000  # partner launch / impact / warning reports kept (each kind), newest first out last
 
 
@@ -70,6 +82,19 @@ class NodeSettings:
     # always. Building them is a fair part of a step, and a TAK picture (or replay's cot/) wants them
     # every few seconds, not at every step.
     cot_interval_s: float = 0.0
+    # Per-partner budgets (one partner cannot stall a step): what a partner's messages may put into the
+    # picture between two steps; the excess waits, in order, for the next step (a waiting track report
+    # older than partner_max_age_s is dropped and counted: it would leave the picture at once).
+    # Sized far above a partner's normal traffic (one track report and a few event reports per step).
+    partner_msgs_per_step: int = 64
+    partner_tracks_per_step: int = 2048  # track states
+    partner_backlog_msgs: int = 2048  # waiting per partner; beyond it the oldest waiting is dropped, counted
+    # Distinct tracks held per partner (a new one beyond it is refused, counted): a salvo of dozens of
+    # missiles with their stages fits; each held track costs the assessment time at every step.
+    partner_max_tracks: int = 128
+    # The declared hazard zones and launch window of a navigational warning (geo.hazard_zones), drawn in
+    # CoT with the tracks; None when none is known.
+    hazard_notice: HazardNotice | None = None
 
 
 @dataclass
@@ -88,6 +113,10 @@ class StepResult:
     # and track) held at this step, oldest first: what they assessed, for the picture (never fused).
     partner_launches: list[LaunchReport] = field(default_factory=list)
     partner_impacts: list[ImpactReport] = field(default_factory=list)
+    # Orbit estimates (triwarn.node.orbit_sharing): this node's latest per orbital track, and the partners'
+    # latest that did not contradict the fused picture.
+    orbits: list[OrbitElements] = field(default_factory=list)
+    partner_orbits: list[OrbitReport] = field(default_factory=list)
 
 
 class _PartnerTracks:
@@ -100,7 +129,10 @@ class _PartnerTracks:
     than max_age_s old. So a state stamped in the future (whatever admission let through) cannot stay
     for ever, nor block its track's later, truthful states for longer than max_age_s."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_per_nation: int | None = None) -> None:
+        self.max_per_nation = max_per_nation
+        self.held: Counter[str] = Counter()  # tracks held per nation
+        self.refused: Counter[str] = Counter()  # new tracks refused per nation (max_per_nation reached)
         self._slot: dict[tuple[str, str], int] = {}
         self._free: list[int] = []
         self._cap = 0
@@ -142,6 +174,10 @@ class _PartnerTracks:
             key = (nation, st.track_id)
             k = self._slot.get(key)
             if k is None:
+                if self.max_per_nation is not None and self.held[nation] >= self.max_per_nation:
+                    self.refused[nation] += 1
+                    continue
+                self.held[nation] += 1
                 if not self._free:
                     self._grow(self._cap + 1)
                 k = self._free.pop()
@@ -172,6 +208,7 @@ class _PartnerTracks:
         old = np.flatnonzero(self.used & ((t_unix_s - self.t > max_age_s) | (t_unix_s - self.heard > max_age_s)))
         for k in old.tolist():
             del self._slot[self.key[k]]
+            self.held[self.nation[k]] -= 1
             self._free.append(k)
         self.used[old] = False
 
@@ -239,12 +276,17 @@ class NationalNode:
         self.areas = areas
         self.sender = sender
         self.admission = admission
-        self._partners = _PartnerTracks()
+        self._partners = _PartnerTracks(settings.partner_max_tracks)
+        self.budgets = PartnerBudgets(Budget(settings.partner_msgs_per_step, settings.partner_tracks_per_step,
+                                             settings.partner_backlog_msgs), self._ingest)
         # The partners' latest reports, bounded (a live node runs for months): launch reports by (sender,
         # event_id), impact reports by (sender, track_id), warning states by (sender, cap_identifier).
         self._partner_launches: OrderedDict[tuple[str, str], LaunchReport] = OrderedDict()
         self._partner_impacts: OrderedDict[tuple[str, str], ImpactReport] = OrderedDict()
         self._partner_warnings: OrderedDict[tuple[str, str], WarningState] = OrderedDict()
+        self.partner_orbits = PartnerOrbits(PARTNER_EVENTS_KEPT)
+        self._orbits: dict[str, OrbitElements] = {}  # own latest orbit record per track
+        self._orbit_published: dict[str, float] = {}  # track -> epoch of the last record made
         self._alive: dict[str, float] = {}  # system track id -> last time seen
         self._last_cot_unix_s = -np.inf
         self.issued: list[WarningMessage] = []
@@ -252,8 +294,20 @@ class NationalNode:
     # ------------------------------------------------------------------------------------- receiving
 
     def ingest_message(self, msg) -> None:
-        """Take one partner message that the transport already admitted (verified, deduplicated)."""
-        self._ingest(msg)
+        """Take one partner message that the transport already admitted (verified, deduplicated). It goes
+        into the picture now if its partner's budget for this step has room (NodeSettings.partner_*),
+        else it waits for the next step (triwarn.node.partner_budget)."""
+        if isinstance(msg, TrackReport | LaunchReport | ImpactReport | OrbitReport | WarningState):
+            self.budgets.offer(msg)
+        # Heartbeats and link reports are the runner's business (link state), not the picture's.
+
+    def partner_budget_counts(self) -> dict[str, dict[str, int]]:
+        """Per partner: messages applied, deferred to a later step, dropped (stale, overflow), waiting, and
+        new tracks refused because the partner already holds partner_max_tracks."""
+        out = self.budgets.snapshot()
+        for nation, n in self._partners.refused.items():
+            out.setdefault(nation, {})["tracks_refused"] = n
+        return out
 
     def _ingest(self, msg) -> None:
         if isinstance(msg, TrackReport):
@@ -262,9 +316,10 @@ class NationalNode:
             _keep_latest(self._partner_launches, (msg.sender, msg.event_id), msg)
         elif isinstance(msg, ImpactReport):
             _keep_latest(self._partner_impacts, (msg.sender, msg.track_id), msg)
+        elif isinstance(msg, OrbitReport):
+            self.partner_orbits.offer(msg)  # judged against the fused picture at the next step
         elif isinstance(msg, WarningState):
             _keep_latest(self._partner_warnings, (msg.sender, msg.cap_identifier), msg)
-        # Heartbeats and link reports are the runner's business (link state), not the picture's.
 
     def partner_launches(self) -> list[LaunchReport]:
         """The partners' latest launch reports, oldest first."""
@@ -284,6 +339,7 @@ class NationalNode:
              ir: IrDetections | None = None) -> StepResult:
         """Process own detections (all with time <= t_unix_s) and everything delivered, at t_unix_s."""
         t = float(t_unix_s)
+        self.budgets.new_window(t, self.settings.partner_max_age_s)  # what waited, within each budget
         if self.tracker is not None and ((radar is not None and len(radar)) or (ir is not None and len(ir))):
             self.tracker.process(radar=radar, ir=ir)
         own = self.tracker.tracks_at(t) if self.tracker is not None else None
@@ -292,15 +348,24 @@ class NationalNode:
         system = self.fuser.update(t, [own, self._partners.table()])
 
         events = self.assessor.step(t, system)
+        self.partner_orbits.check(system)
+        new_orbits = [orbit_record(est, t, self.nation)
+                      for est in new_estimates(self.assessor.orbits.latest, self._orbit_published)]
+        self._orbits.update((rec.track, rec) for rec in new_orbits)
+        if len(self._orbits) > len(system):  # a live node runs for months: forget the tracks that left
+            held = set(system.track_id.tolist())
+            self._orbits = {k: v for k, v in self._orbits.items() if k in held}
         warn_inputs = self._warn_inputs(t, system, events)
         warnings = self.warner.step(warn_inputs, t)
         self.issued.extend(warnings)
         polygons = self.areas.cap_polygons if self.areas is not None else None
         cap_docs = [(w, cap.to_cap(w, cap_polygons=polygons)) for w in warnings]
         cot_docs = self._cot(t, system, events, warnings)
-        outgoing = self._outgoing(t, own, events) if self.settings.share and self.sender is not None else []
+        outgoing = (self._outgoing(t, own, [*events, *new_orbits]) if self.settings.share and self.sender is not None
+                    else [])
         return StepResult(t, outgoing, system, own, events, warnings, cap_docs, cot_docs,
-                          partner_launches=self.partner_launches(), partner_impacts=self.partner_impacts())
+                          partner_launches=self.partner_launches(), partner_impacts=self.partner_impacts(),
+                          orbits=list(self._orbits.values()), partner_orbits=self.partner_orbits.latest())
 
     def _own_national(self, own: NationalTracks | None) -> NationalTracks:
         """The tracker's table as this nation's (an empty table without a tracker)."""
@@ -330,7 +395,8 @@ class NationalNode:
 
     def _cot(self, t: float, system: SystemTracks, events: list[Event],
              warnings: list[WarningMessage]) -> list[bytes]:
-        how = "m-s" if self.settings.exercise else "m-f"
+        # how tells the true source (machine, fused); an exercise is marked by opex (cot._event), not by how.
+        how, exercise = "m-f", self.settings.exercise
         sender = f"triwarn-{self.nation}"
         out: list[bytes] = []
         interval = self.settings.cot_interval_s
@@ -339,23 +405,47 @@ class NationalNode:
             self._last_cot_unix_s = t
         if len(system) and due:
             sigma = np.sqrt(np.clip(np.trace(system.cov_ecef_m2[:, :3, :3], axis1=-2, axis2=-1) / 3.0, 0.0, None))
-            for tid, la, lo, al, sg in zip(system.track_id.tolist(), system.lat_deg.tolist(),
-                                           system.lon_deg.tolist(), system.alt_m.tolist(), sigma.tolist(),
-                                           strict=True):
+            for tid, la, lo, al, sg, v in zip(system.track_id.tolist(), system.lat_deg.tolist(),
+                                              system.lon_deg.tolist(), system.alt_m.tolist(), sigma.tolist(),
+                                              system.vel_ecef_mps, strict=True):
+                course, speed = cot.course_speed(la, lo, v)
                 out.append(cot.track_event(sender=sender, track_id=tid, t_unix_s=t, lat_deg=la, lon_deg=lo,
-                                           hae_m=al, ce_m=sg, le_m=sg, how=how))
+                                           hae_m=al, ce_m=sg, le_m=sg, course_deg=course, speed_mps=speed,
+                                           how=how, exercise=exercise))
         for ev in events if due else ():
             if isinstance(ev, ImpactPrediction):
-                out.append(cot.ellipse_event(sender=sender, track_id=ev.track, t_unix_s=t,
+                out.extend(cot.impact_events(sender=sender, track_id=ev.track, t_unix_s=t,
                                              lat_deg=ev.lat_deg, lon_deg=ev.lon_deg,
                                              semi_major_m=ev.semi_major_m, semi_minor_m=ev.semi_minor_m,
-                                             orientation_deg=ev.orientation_deg, how=how))
+                                             orientation_deg=ev.orientation_deg, how=how, exercise=exercise))
+        if due:
+            out.extend(self._orbit_cot(t, system, sender, how, exercise))
         for w in warnings:
             out.extend(cot.message_events(w))
         return out
 
-    def _outgoing(self, t: float, own: NationalTracks, events: list[Event]) -> list[Outgoing]:
-        """Seal this step's releasable messages: own track states, launch events, impact predictions."""
+    def _orbit_cot(self, t: float, system: SystemTracks, sender: str, how, exercise) -> list[bytes]:
+        """The ground track ahead of each orbit of a track still held, and the declared hazard zones."""
+        out: list[bytes] = []
+        held = set(system.track_id.tolist())
+        for rec in self._orbits.values():
+            if rec.track in held:
+                ground = ground_track_deg(rec.tle[0], rec.tle[1], t, ORBIT_COT_AHEAD_S, 30.0)
+                out.extend(cot.orbit_track_events(sender=sender, track_id=rec.track, t_unix_s=t, ground_track=ground,
+                                                  perigee_km=rec.perigee_km, apogee_km=rec.apogee_km,
+                                                  incl_deg=rec.incl_deg, how=how, exercise=exercise))
+        notice = self.settings.hazard_notice
+        for z in notice.zones if notice is not None else ():
+            out.extend(cot.hazard_zone_events(sender=sender, label=z.label, piece=z.role,
+                                              corners_deg=list(z.corners_deg),
+                                              window_start_unix_s=notice.window_start_unix_s,
+                                              window_end_unix_s=notice.window_end_unix_s, t_unix_s=t, how=how,
+                                              exercise=exercise))
+        return out
+
+    def _outgoing(self, t: float, own: NationalTracks, events: list[Event | OrbitElements]) -> list[Outgoing]:
+        """Seal this step's releasable messages: own track states, launch events, impact predictions, orbit
+        estimates."""
         out: list[Outgoing] = []
         if len(own):
             quality = np.clip(np.nan_to_num(own.quality, nan=1.0), 0.0, 1.0)
@@ -383,6 +473,9 @@ class NationalNode:
                     semi_major_m=ev.semi_major_m, semi_minor_m=ev.semi_minor_m,
                     bearing_deg=float(ev.orientation_deg % 360.0), impact_t_unix_s=ev.time_unix_s,
                     impact_t_sigma_s=max(ev.time_sigma_s, 0.0), confidence=ev.confidence)
+            elif isinstance(ev, OrbitElements) and self.sender.release.spec.recipients(self.nation, "orbit"):
+                # A policy that predates orbit reports releases them to nobody: nothing to seal or log.
+                sealed = self.sender.seal(OrbitReport, t, **report_fields(ev))
             if sealed is not None and sealed.subjects:
                 out.append(sealed)
         return out

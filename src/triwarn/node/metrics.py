@@ -22,6 +22,13 @@ output_errors_total{kind}          counter    failed writes to the output folder
                                               read from the output sink at scrape time)
 cap_queued                         gauge      CAP documents waiting to be written (the folder fails)
 outputs_failing                    gauge      1 while the output folder fails (or CAP documents wait), else 0
+partner_messages_total{partner,    counter    partner messages by what the per-partner budget did with them:
+  outcome}                                    applied, deferred, dropped_stale, dropped_overflow; and
+                                              tracks_refused (new tracks over partner_max_tracks) (read
+                                              from NationalNode.partner_budget_counts at scrape time)
+partner_waiting{partner}           gauge      partner messages waiting for a later step's budget
+recv_epoch_changes_total           counter    accepted messages that started a sender's new epoch (a partner
+                                              restarted on a lost disk; read from the transport)
 =================================  =========  ==============================================================
 """
 
@@ -74,11 +81,45 @@ class _OutputCollector:
         yield failing
 
 
+class _PartnerCollector:
+    """Per-partner budget counts (NationalNode.partner_budget_counts) and the transport's epoch changes,
+    read when scraped."""
+
+    def __init__(self, nation: str, budgets: Callable[[], Mapping[str, Mapping[str, int]]] | None,
+                 epoch_changes: Callable[[], int] | None) -> None:
+        self.nation = nation
+        self.budgets = budgets
+        self.epoch_changes = epoch_changes
+
+    def collect(self):
+        if self.budgets is not None:
+            counts = self.budgets()
+            msgs = CounterMetricFamily("triwarn_node_partner_messages",
+                                       "Partner messages by what the per-partner budget did with them",
+                                       labels=["nation", "partner", "outcome"])
+            waiting = GaugeMetricFamily("triwarn_node_partner_waiting", "Partner messages waiting for a later step",
+                                        labels=["nation", "partner"])
+            for partner, c in sorted(counts.items()):
+                for outcome, n in sorted(c.items()):
+                    if outcome != "waiting":
+                        msgs.add_metric([self.nation, partner, outcome], float(n))
+                waiting.add_metric([self.nation, partner], float(c.get("waiting", 0)))
+            yield msgs
+            yield waiting
+        if self.epoch_changes is not None:
+            epochs = CounterMetricFamily("triwarn_node_recv_epoch_changes",
+                                         "Accepted messages that started a sender's new epoch", labels=["nation"])
+            epochs.add_metric([self.nation], float(self.epoch_changes()))
+            yield epochs
+
+
 class NodeMetrics:
     """The node's metrics; `render()` gives the Prometheus text exposition."""
 
     def __init__(self, nation: str, rejects: Callable[[], Mapping[str, int]],
-                 outputs: Callable[[], Mapping] | None = None) -> None:
+                 outputs: Callable[[], Mapping] | None = None, *,
+                 budgets: Callable[[], Mapping[str, Mapping[str, int]]] | None = None,
+                 epoch_changes: Callable[[], int] | None = None) -> None:
         self.nation = nation
         r = self.registry = CollectorRegistry()
         p = "triwarn_node_"
@@ -107,6 +148,8 @@ class NodeMetrics:
         r.register(_RejectCollector(nation, rejects))
         if outputs is not None:
             r.register(_OutputCollector(nation, outputs))
+        if budgets is not None or epoch_changes is not None:
+            r.register(_PartnerCollector(nation, budgets, epoch_changes))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

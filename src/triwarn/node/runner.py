@@ -26,6 +26,10 @@ What the runner decides, once for both:
   otherwise; a LinkReport per partner every link_report_s or as soon as a state changes;
 - the step's messages: what NationalNode.step sealed plus the heartbeat and link reports, handed back
   to the driver for the transport (nothing when there is no transport);
+- operator actions (triwarn.node.operator_actions: an operator's Cancel or correction of an issued
+  alert), queued by request_cancel / request_correct and taken at the next step, never between steps, so
+  lockstep runs stay deterministic: the messages join that step's result (CAP, the partners'
+  WarningState, the sink, on_step);
 - outputs: the step result goes to the sink (CAP files, CoT, tracks/events lines), then to on_step. A
   full or unwritable output folder never stops the node: the sink counts and queues (outputs_status(),
   the output metrics) and the warnings go on to the transport, the feed and on_step.
@@ -41,6 +45,7 @@ from dataclasses import dataclass, field
 
 from triwarn.node.core import NationalNode, StepResult
 from triwarn.node.metrics import NodeMetrics
+from triwarn.node.operator_actions import ActionOutcome, OnDone, OperatorCancel, OperatorCorrect, OperatorDesk
 from triwarn.node.outputs import OutputSink
 from triwarn.records.detections import IrDetections, RadarDetections
 from triwarn.share.admission import REJECT_REASONS, Verdict
@@ -113,7 +118,8 @@ class NodeRunner:
         self.on_step = on_step
         nations = transport.spec.nations if transport is not None else ()
         self.partners = {p: PartnerLink(p) for p in nations if p != self.nation}
-        self.metrics = NodeMetrics(self.nation, self._reject_counts, self.outputs_status)
+        self.metrics = NodeMetrics(self.nation, self._reject_counts, self.outputs_status,
+                                   budgets=node.partner_budget_counts, epoch_changes=self.epoch_changes)
         self.last_result: StepResult | None = None
         self.last_step_unix_s: float | None = None
         self.last_step_wall_s: float | None = None
@@ -128,6 +134,7 @@ class NodeRunner:
         self._last_hb = -math.inf
         self._last_link_report = -math.inf
         self._reported_state: dict[str, str] = {}
+        self.desk = OperatorDesk(node)
 
     @property
     def sharing(self) -> bool:
@@ -158,6 +165,11 @@ class NodeRunner:
         counters = self.transport.admission.counters
         return {r: counters.get(r, 0) for r in REJECT_REASONS}
 
+    def epoch_changes(self) -> int:
+        """Accepted partner messages that started a sender's new epoch (the transport's admission)."""
+        admission = getattr(self.transport, "admission", None)
+        return int(getattr(admission, "epoch_changes", 0))
+
     def outputs_status(self) -> dict:
         """The output folder's state (OutputSink.status; "ok" with nothing counted when there is no sink)."""
         if self.sink is None:
@@ -180,6 +192,29 @@ class NodeRunner:
             return "down", "never heard"
         return "down", f"silent for {now - link.last_heard_unix_s:.1f} s"
 
+    # -------------------------------------------------------------------------------- operator actions
+    @property
+    def live(self) -> bool:
+        """A live node (CAP status Actual), not an exercise."""
+        return self.settings.exercise is None
+
+    def cancellable(self) -> list[str]:
+        """Incidents an operator may cancel now (issued something, still open)."""
+        return self.desk.cancellable()
+
+    def request_cancel(self, action: OperatorCancel, on_done: OnDone | None = None) -> ActionOutcome:
+        """Queue an operator's Cancel for the next step; InputError saying why when it cannot be taken.
+        on_done(outcome) is called when it is issued or has failed."""
+        return self.desk.request(action, on_done)
+
+    def correctable(self) -> list[dict]:
+        """Incidents an operator may correct now, with their areas' states and suppressions."""
+        return self.desk.correctable()
+
+    def request_correct(self, action: OperatorCorrect, on_done: OnDone | None = None) -> ActionOutcome:
+        """Queue an operator's correction for the next step; InputError saying why when it cannot be taken."""
+        return self.desk.request(action, on_done)
+
     # ---------------------------------------------------------------------------------------- stepping
     def skipped(self, n: int) -> None:
         """The driver skipped n clock steps (it was behind)."""
@@ -198,7 +233,9 @@ class NodeRunner:
                 self.detections_in += len(det)
 
     def finish(self, t: float, result: StepResult, wall_s: float, lag_s: float = 0.0) -> list[Outgoing]:
-        """After NationalNode.step at t: the messages to hand to the transport, outputs, metrics."""
+        """After NationalNode.step at t: the operator's queued actions, the messages to hand to the transport,
+        outputs, metrics."""
+        result, _ = self.desk.apply(t, result, self.node.sender if self.sharing else None)
         outs = [o for o in result.outgoing if o.subjects] if self.sharing else []
         if self.sink is not None:
             self.sink.on_step(self.nation, result)  # first: the heartbeat says how the outputs fare
@@ -232,7 +269,8 @@ class NodeRunner:
         self.begin(radar, ir)
         w0 = time.perf_counter()
         result = self.node.step(t, radar, ir)
-        return result, self.finish(t, result, time.perf_counter() - w0, lag_s)
+        outs = self.finish(t, result, time.perf_counter() - w0, lag_s)
+        return self.last_result, outs  # with the operator's actions of this step
 
     def _housekeeping(self, t: float, result: StepResult) -> list[Outgoing]:
         """A heartbeat when due; a LinkReport per partner when due or when its state changed."""

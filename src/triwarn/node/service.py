@@ -37,6 +37,7 @@ import nats.errors
 import nats.js.errors
 
 from triwarn.node.core import NationalNode, NodeSettings, StepResult
+from triwarn.node.operator_actions import ActionOutcome, OnDone, OperatorCancel, OperatorCorrect
 from triwarn.node.outputs import OutputSink
 from triwarn.node.runner import HEARTBEAT_S, LINK_REPORT_S, LINK_TIMEOUT_S, NodeRunner, NodeTransport, PartnerLink
 from triwarn.node.sources import DetectionSource
@@ -136,6 +137,25 @@ class LiveNode:
     step_lag_s = property(lambda self: self.runner.step_lag_s)
     cap_issued = property(lambda self: self.runner.cap_issued)
     cap_docs = property(lambda self: self.sink.cap_docs)
+    live = property(lambda self: self.runner.live)
+    desk = property(lambda self: self.runner.desk)
+
+    def cancellable(self) -> list[str]:
+        """Incidents an operator may cancel now (NodeRunner.cancellable)."""
+        return self.runner.cancellable()
+
+    def request_cancel(self, action: OperatorCancel, on_done: OnDone | None = None) -> ActionOutcome:
+        """Queue an operator's Cancel for the next step (NodeRunner.request_cancel); the node steps every
+        step_s, so it goes out (CAP files, feed, partners, UI) within a step."""
+        return self.runner.request_cancel(action, on_done)
+
+    def correctable(self) -> list[dict]:
+        """Incidents an operator may correct now (NodeRunner.correctable)."""
+        return self.runner.correctable()
+
+    def request_correct(self, action: OperatorCorrect, on_done: OnDone | None = None) -> ActionOutcome:
+        """Queue an operator's correction for the next step (NodeRunner.request_correct)."""
+        return self.runner.request_correct(action, on_done)
 
     @property
     def on_step(self) -> Callable[[str, StepResult], None] | None:
@@ -230,7 +250,7 @@ class LiveNode:
         outs = self.runner.finish(t, result, time.perf_counter() - w0, lag_s)
         if outs:
             self._outq.put_nowait(outs)  # never waits for the server: the node warns on its own data regardless
-        return result
+        return self.runner.last_result  # with the operator's actions of this step
 
     async def _publish_loop(self) -> None:
         """Store each step's messages in the outbox, in step order. While the nation's own server cannot
@@ -295,4 +315,6 @@ class LiveNode:
             "cap_messages": self.cap_issued,
             "cap_dir": str(self.out_dir / "cap") if self.out_dir is not None else None,
             "outputs": self.runner.outputs_status(),
+            "partner_budgets": self.node.partner_budget_counts(),
+            "recv_epoch_changes": self.runner.epoch_changes(),
         }

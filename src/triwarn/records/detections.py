@@ -13,8 +13,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+# A measurement file's detections more than this far in time from the bulk of the file are skipped as
+# 'time_outlier' (a line dated a year ahead must not stretch a replay over a year).
+TIME_OUTLIER_GAP_S = 6 * 3600.0
 SKIP_REASONS = ("malformed_json", "missing_field", "malformed_field", "unknown_sensor", "nan",
-                "impossible_value", "out_of_order")
+                "impossible_value", "out_of_order", "duplicate", "time_outlier")
 _REASON_TEXT = {
     "malformed_json": "malformed JSON",
     "missing_field": "missing field",
@@ -23,6 +26,8 @@ _REASON_TEXT = {
     "nan": "NaN or infinite value",
     "impossible_value": "impossible value",
     "out_of_order": "out of time order beyond the reorder window",
+    "duplicate": "exact duplicate of an earlier line",
+    "time_outlier": f"dated more than {TIME_OUTLIER_GAP_S / 3600:.0f} h from the rest of the file",
 }
 
 

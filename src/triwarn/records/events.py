@@ -184,6 +184,32 @@ class TrackObservation(msgspec.Struct, tag_field="type", tag="track", kw_only=Tr
         return self.status == "alive"
 
 
+class OrbitElements(_Event, tag="orbit", kw_only=True):
+    """The orbit estimate of one system track whose energy is orbital (triwarn.assess.orbit): no impact
+    point, this instead. Osculating elements at epoch_unix_s (TEME, km and degrees; arg_lat_deg is the
+    argument of latitude, defined for circular orbits), heights above the mean radius (km), the 1-sigma
+    of each (`sigma`, keyed by the element's field name), and the TLE whose SGP4 propagation reproduces
+    the state at epoch. `t` is when it was assessed. Not a warning input: it goes to partners and to the
+    picture; the warning stage acts on the tracks' observed positions.
+    """
+
+    track: str
+    launch_id: str | None = None
+    epoch_unix_s: float
+    sma_km: float
+    ecc: float
+    incl_deg: float
+    raan_deg: float
+    arg_lat_deg: float
+    period_s: float
+    perigee_km: float
+    apogee_km: float
+    sigma: dict[str, float] = msgspec.field(default_factory=dict)
+    tle: tuple[str, str]
+    nations: list[str] = msgspec.field(default_factory=list)
+    v: int = EVENT_VERSION
+
+
 Event = LaunchEvent | ImpactPrediction | AreaRisk
 WarnInput = LaunchEvent | ImpactPrediction | AreaRisk | TrackObservation
 
@@ -191,7 +217,7 @@ _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(Event)
 
 
-def encode_line(event: Event | TrackObservation) -> bytes:
+def encode_line(event: Event | TrackObservation | OrbitElements) -> bytes:
     """One event as a JSON line (with the trailing newline)."""
     return _encoder.encode(event) + b"\n"
 

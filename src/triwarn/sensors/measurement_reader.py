@@ -20,7 +20,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from triwarn.errors import InputError
-from triwarn.records.detections import IrDetections, MeasurementLog, RadarDetections, SkipReport
+from triwarn.records.detections import (
+    TIME_OUTLIER_GAP_S,
+    IrDetections,
+    MeasurementLog,
+    RadarDetections,
+    SkipReport,
+)
 from triwarn.sensors.definitions import RadarSensor, Sensor
 from triwarn.sensors.jsonl_blocks import block_lines, clean_block_count, line_blocks, open_for_reading
 from triwarn.sensors.line_checks import Reject, decode_refused_line, finite, vector3
@@ -74,16 +80,12 @@ def _all_within(limit: _Limit, values: NDArray) -> bool:
 
 # Issue 16: lines beyond the reorder window are kept (re-sorted) and counted as late; exact duplicates of an
 # earlier detection and detections more than MAX_GAP_S away from the bulk of the file are skipped and counted.
-MAX_GAP_S = 6 * 3600.0
-EXTRA_REASONS = ("duplicate", "time_outlier")
-_EXTRA_TEXT = {"duplicate": "exact duplicate of an earlier line",
-               "time_outlier": f"dated more than {MAX_GAP_S / 3600:.0f} h from the rest of the file"}
+MAX_GAP_S = TIME_OUTLIER_GAP_S
 
 
 @dataclass
 class ReaderSkips(SkipReport):
-    """SkipReport with the reader's warnings: lines kept but later than the reorder window ('late'), and the
-    skip reasons 'duplicate' and 'time_outlier'."""
+    """SkipReport with the reader's warning: lines kept but later than the reorder window ('late')."""
 
     late: int = 0
     late_examples: list[str] = field(default_factory=list)
@@ -98,11 +100,6 @@ class ReaderSkips(SkipReport):
         if self.late:
             lines[0] += f", {self.late} older than the reorder window (kept, re-sorted; is the file sorted?)"
             lines.extend(f"    e.g. {ex}" for ex in self.late_examples)
-        for reason in EXTRA_REASONS:
-            n = self.counts.get(reason, 0)
-            if n:
-                lines.append(f"  {_EXTRA_TEXT[reason]}: {n}")
-                lines.extend(f"    e.g. {ex}" for ex in self.examples.get(reason, []))
         return "\n".join(lines)
 
 

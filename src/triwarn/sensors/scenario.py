@@ -13,6 +13,12 @@ launches:
     burn_s: 180                              # optional
     missile_class: irbm                      # optional: srbm | mrbm | irbm | icbm
     salvo: {count: 4, spacing_s: 30, spread_az_deg: 4, spread_range_km: 200}   # optional
+  - id: S1                                   # a satellite launch: `slv` instead of apogee/range/aim
+    time_utc: "2023-11-21T22:42:28+09:00"
+    site: sohae
+    slv: {orbit_alt_km: 500, azimuth_deg: 176, inclination_deg: 97.4,   # azimuth and/or inclination
+          stage_burn_s: [145, 120, 250], coast_s: [0, 0],                # optional
+          failure: {stage: 2, mode: no_ignition}}   # optional: early_burnout | no_ignition | explosion
 sensors: [...]                               # as in sensors.yaml
 ```
 
@@ -32,8 +38,10 @@ from typing import Any
 
 from triwarn.errors import InputError
 from triwarn.geo import geodesic
+from triwarn.geo.hazard_zones import HazardNotice, parse_notice
 from triwarn.geo.wgs84 import MEAN_RADIUS_M
 from triwarn.physics.launch import LaunchSpec
+from triwarn.physics.stages import SlvSpec, StageFailure
 from triwarn.sensors.definitions import Sensor, parse_sensor_list, read_yaml, sequence_lines
 
 # Approximate launch areas from public map knowledge (the sites named in public launch reports).
@@ -58,7 +66,7 @@ class ScheduledLaunch:
 
     id: str
     t_unix_s: float
-    spec: LaunchSpec
+    spec: LaunchSpec | SlvSpec
     source: str | None = None  # where the launch was described, for messages about it
     line: int | None = None
     where: str | None = None  # e.g. "launches[0]"
@@ -76,6 +84,7 @@ class Scenario:
     start_unix_s: float | None = None
     end_unix_s: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    hazard_notice: HazardNotice | None = None  # the declared zones and launch window (`hazard_zones:`)
 
 
 def parse_utc(value: Any, *, source: str, line: int | None, field_name: str) -> float:
@@ -143,6 +152,86 @@ class _Entry:
         return value
 
 
+def _launch_site(entry: _Entry) -> tuple[float, float]:
+    """The launch point of a launch entry: a named site or lat_deg/lon_deg (degrees)."""
+    data = entry.data
+    if entry.has("site"):
+        site = str(data["site"]).strip().lower()
+        if site not in SITES:
+            raise entry.fail("site", f"unknown site {data['site']!r}; known: {', '.join(SITES)}")
+        if entry.has("lat_deg") or entry.has("lon_deg"):
+            raise entry.fail("site", "give either site or lat_deg/lon_deg, not both")
+        return SITES[site]
+    if not entry.has("lat_deg") and not entry.has("lon_deg"):
+        raise entry.fail("site", "missing: give a named site or lat_deg and lon_deg")
+    lat = entry.number("lat_deg", -90.0, 90.0, "latitude must lie in [-90, 90] degrees")
+    lon = entry.number("lon_deg", -180.0, 360.0, "longitude must lie in [-180, 360] degrees")
+    return lat, lon
+
+
+SLV_KEYS = {"orbit_alt_km", "azimuth_deg", "inclination_deg", "stage_burn_s", "coast_s", "failure", "vehicle"}
+FAILURE_KEYS = {"stage", "mode", "at_s", "pieces", "spread_mps", "seed"}
+
+
+def _parse_slv(entry: _Entry, lat: float, lon: float) -> SlvSpec:
+    """The `slv` mapping of a launch entry: a satellite launch (physics.stages.SlvSpec), checked."""
+    raw = entry.data["slv"]
+    for key in ("apogee_km", "range_km", "aim_lat_deg", "aim_lon_deg", "azimuth_deg", "salvo", "burn_s"):
+        if entry.has(key):
+            raise entry.fail(key, "a satellite launch takes its figures inside `slv`, not beside it")
+    line = entry.lines.get("slv", entry.line)
+    where = f"{entry.where}.slv"
+    if not isinstance(raw, Mapping):
+        raise InputError("expected a mapping {orbit_alt_km, azimuth_deg | inclination_deg, ...}",
+                         source=entry.source, line=line, field=where)
+    unknown = sorted(set(map(str, raw)) - SLV_KEYS)
+    if unknown:
+        raise InputError(f"unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(SLV_KEYS))}",
+                         source=entry.source, line=line, field=where)
+
+    def numbers(key: str) -> tuple[float, ...] | None:
+        value = raw.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, list) or not all(
+                isinstance(v, int | float) and not isinstance(v, bool) for v in value):
+            raise InputError(f"expected a list of numbers, got {value!r}", source=entry.source, line=line,
+                             field=f"{where}.{key}")
+        return tuple(float(v) for v in value)
+
+    failure = None
+    f_raw = raw.get("failure")
+    if f_raw is not None:
+        if not isinstance(f_raw, Mapping) or set(map(str, f_raw)) - FAILURE_KEYS or "mode" not in f_raw:
+            raise InputError(f"expected a mapping with mode and stage (keys: {', '.join(sorted(FAILURE_KEYS))})",
+                             source=entry.source, line=line, field=f"{where}.failure")
+        f = _Entry(f_raw, source=entry.source, where=f"{where}.failure", line=line, lines={})
+        stage = f.number("stage", 1, 9, "a stage number lies in [1, 9]")
+        pieces = f.number("pieces", 1, 50, "an explosion makes 1 to 50 tracked pieces", default=8.0)
+        seed = f.number("seed", 0, 2**31, "a seed lies in [0, 2^31]", default=0.0)
+        for name, v in (("stage", stage), ("pieces", pieces), ("seed", seed)):
+            if v != int(v):
+                raise f.fail(name, f"{v!r}: expected a whole number")
+        failure = StageFailure(stage=int(stage), mode=str(f_raw["mode"]), at_s=f.number("at_s", default=0.0),
+                               pieces=int(pieces), spread_mps=f.number("spread_mps", default=150.0),
+                               seed=int(seed))
+    s = _Entry(raw, source=entry.source, where=where, line=line, lines={})
+    spec = SlvSpec(
+        launch_lat_deg=lat, launch_lon_deg=lon, orbit_alt_km=s.number("orbit_alt_km"),
+        azimuth_deg=s.number("azimuth_deg", required=False),
+        inclination_deg=s.number("inclination_deg", required=False),
+        stage_burn_s=numbers("stage_burn_s"), coast_s=numbers("coast_s"), failure=failure,
+        vehicle=str(raw.get("vehicle", "slv3")),
+    )
+    from triwarn.physics.stages import validate_slv
+
+    try:
+        validate_slv(spec)
+    except InputError as exc:
+        raise InputError(exc.reason, source=entry.source, line=line, field=f"{where}.{exc.field}") from None
+    return spec
+
+
 def _parse_launch(entry: _Entry, index: int) -> list[ScheduledLaunch]:
     data = entry.data
     launch_id = str(data.get("id", f"L{index + 1}"))
@@ -153,19 +242,10 @@ def _parse_launch(entry: _Entry, index: int) -> list[ScheduledLaunch]:
     t0 = parse_utc(data["time_utc"], source=entry.source, line=entry.lines.get("time_utc", entry.line),
                    field_name=f"{entry.where}.time_utc")
 
-    if entry.has("site"):
-        site = str(data["site"]).strip().lower()
-        if site not in SITES:
-            raise entry.fail("site", f"unknown site {data['site']!r}; known: {', '.join(SITES)}")
-        lat, lon = SITES[site]
-        if entry.has("lat_deg") or entry.has("lon_deg"):
-            raise entry.fail("site", "give either site or lat_deg/lon_deg, not both")
-    else:
-        if not entry.has("lat_deg") and not entry.has("lon_deg"):
-            raise entry.fail("site", "missing: give a named site or lat_deg and lon_deg")
-        lat = entry.number("lat_deg", -90.0, 90.0, "latitude must lie in [-90, 90] degrees")
-        lon = entry.number("lon_deg", -180.0, 360.0, "longitude must lie in [-180, 360] degrees")
-
+    lat, lon = _launch_site(entry)
+    if entry.has("slv"):
+        spec = _parse_slv(entry, lat, lon)
+        return [ScheduledLaunch(launch_id, t0, spec, entry.source, entry.line, entry.where)]
     has_az = entry.has("azimuth_deg")
     has_aim = entry.has("aim_lat_deg") or entry.has("aim_lon_deg")
     if has_az == has_aim:
@@ -273,12 +353,28 @@ def load_scenario(path: str | Path) -> Scenario:
                          field="end_utc")
     _check_span(launches, start, end, source, text)
     known = {"name", "description", "launches", "sensors", "truth_dt_s", "flight_dt_s", "start_utc",
-             "end_utc"}
-    return Scenario(
+             "end_utc", "hazard_zones"}
+    return Scenario(hazard_notice=_hazard_notice(data.get("hazard_zones"), source, text),
         name=str(data.get("name", Path(path).stem)), launches=launches, sensors=sensors,
         truth_dt_s=truth_dt, flight_dt_s=flight_dt, start_unix_s=start, end_unix_s=end,
         extra={k: v for k, v in data.items() if k not in known},
     )
+
+
+def _hazard_notice(value: Any, source: str, text: str) -> HazardNotice | None:
+    """The `hazard_zones` block (a navigational warning's text, geo.hazard_zones), lines counted in the
+    scenario file."""
+    if value is None:
+        return None
+    top = _top_line(text, "hazard_zones")
+    if not isinstance(value, str):
+        raise InputError("expected the warning's text (a YAML block: `hazard_zones: |`)", source=source,
+                         line=top, field="hazard_zones")
+    try:
+        return parse_notice(value, source)
+    except InputError as exc:
+        line = None if exc.line is None or top is None else top + exc.line
+        raise InputError(exc.reason, source=source, line=line, field=f"hazard_zones.{exc.field}") from None
 
 
 def _check_span(launches: list[ScheduledLaunch], start: float | None, end: float | None, source: str,

@@ -26,8 +26,9 @@ from triwarn.sensors.truth_reader import TruthLog
 def fly_launch(spec: LaunchSpec, dt_s: float) -> list[ObjectTrajectory]:
     """The objects a launch puts in the air (t_s after launch; warhead first, then spent stages)."""
     from triwarn.physics.flight import fly
+    from triwarn.physics.slv import SlvSpec, fly_slv
 
-    flight: Flight = fly(spec, dt_s)
+    flight: Flight = fly_slv(spec, dt_s) if isinstance(spec, SlvSpec) else fly(spec, dt_s)
     return flight.objects
 
 

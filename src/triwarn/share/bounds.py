@@ -37,6 +37,15 @@ sigma <= 1,000 km; impact ellipse
 semi-axes <= 3,000 km (minor <=
 major); launch altitude -11 km to
 100 km
+orbit: perigee radius a(1-e) >=       a perigee below the Earth's surface is no orbit (6,300 km as for
+6,300 km, apogee radius a(1+e) <=     positions); 50,000 km as for positions. Epoch within 3 h of the
+50,000 km; perigee / apogee heights   receiver's clock, like an impact time. Sigmas: semi-major axis
+agree with a and e to 1 km; sma       <= 1,000 km (as a position), eccentricity <= 1, angles <= 180
+sigma <= 1,000 km, ecc sigma <= 1,    degrees (more says nothing). The TLE lines carry a mod-10
+angle sigmas <= 180 deg; TLE          checksum each and must say what the numbers say (inclination
+checksums; TLE inclination and        and node to 0.5 degrees: SGP4 mean elements differ from
+node within 0.5 deg of the elements   osculating ones by less); a TLE that contradicts its own message
+                                      would be propagated, not the reported elements
 sequence: at most max_seq_jump        a sender's seq grows by one per message it publishes: it cannot
 (1,000,000) + 20,000/s x (seconds     outrun its own rate (a node seals at most a few thousand
 since its last accepted message)      messages a second on one core), so a bigger jump is a broken
@@ -56,7 +65,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from triwarn.share.schema import ImpactReport, LaunchReport, LinkReport, Message, TrackReport
+from triwarn.geo.wgs84 import MEAN_RADIUS_M
+from triwarn.share.schema import ImpactReport, LaunchReport, LinkReport, Message, OrbitReport, TrackReport
 
 _IU = np.triu_indices(6)
 
@@ -79,6 +89,10 @@ class Limits:
     max_ellipse_m: float = 3_000e3
     min_launch_alt_m: float = -11_000.0
     max_launch_alt_m: float = 100_000.0
+    max_sma_sigma_m: float = 1_000e3
+    max_angle_sigma_deg: float = 180.0
+    orbit_height_tol_m: float = 1_000.0
+    tle_angle_tol_deg: float = 0.5
     max_seq_jump: int = 1_000_000
     max_seq_rate_per_s: float = 20_000.0
     max_first_seq: int = 2**53 - 1
@@ -103,6 +117,8 @@ def content_problem(msg: Message, now_unix_s: float | None, *, future_skew_s: fl
                 or _range("semi_minor_m", msg.semi_minor_m, 0.0, msg.semi_major_m)
                 or _range("impact_t_sigma_s", msg.impact_t_sigma_s, 0.0, limits.max_time_sigma_s)
                 or _event_time("impact_t_unix_s", msg.impact_t_unix_s, now_unix_s, limits))
+    if isinstance(msg, OrbitReport):
+        return _orbit_problem(msg, now_unix_s, limits)
     if isinstance(msg, LinkReport) and msg.last_heard_unix_s is not None:
         hi = math.inf if now_unix_s is None else now_unix_s + future_skew_s
         return _range("last_heard_unix_s", msg.last_heard_unix_s, 0.0, hi)
@@ -250,3 +266,45 @@ def _event_time(name: str, value: float, now: float | None, lim: Limits) -> str 
     if now is not None and abs(value - now) > lim.event_window_s:
         return f"{name}: {value:.3f} is {value - now:+.1f} s from this clock (window ±{lim.event_window_s:g} s)"
     return None
+
+
+def tle_checksum(line: str) -> int:
+    """The TLE line's mod-10 checksum over its first 68 characters (digits count, '-' counts 1)."""
+    return sum(int(c) if c.isdigit() else (1 if c == "-" else 0) for c in line[:68]) % 10
+
+
+def _orbit_problem(msg: OrbitReport, now: float | None, lim: Limits) -> str | None:
+    for name in ("sma_m", "ecc", "incl_deg", "raan_deg", "arg_lat_deg", "perigee_alt_m", "apogee_alt_m",
+                 "sma_sigma_m", "ecc_sigma", "incl_sigma_deg", "raan_sigma_deg", "arg_lat_sigma_deg"):
+        value = getattr(msg, name)
+        if not math.isfinite(value):
+            return f"{name}: {value!r} not finite"
+    rp, ra = msg.sma_m * (1.0 - msg.ecc), msg.sma_m * (1.0 + msg.ecc)
+    problem = (_range("perigee radius sma_m*(1-ecc)", rp, lim.min_radius_m, lim.max_radius_m)
+               or _range("apogee radius sma_m*(1+ecc)", ra, lim.min_radius_m, lim.max_radius_m)
+               or _range("perigee_alt_m", msg.perigee_alt_m, rp - MEAN_RADIUS_M - lim.orbit_height_tol_m,
+                         rp - MEAN_RADIUS_M + lim.orbit_height_tol_m)
+               or _range("apogee_alt_m", msg.apogee_alt_m, ra - MEAN_RADIUS_M - lim.orbit_height_tol_m,
+                         ra - MEAN_RADIUS_M + lim.orbit_height_tol_m)
+               or _range("sma_sigma_m", msg.sma_sigma_m, 0.0, lim.max_sma_sigma_m)
+               or _range("ecc_sigma", msg.ecc_sigma, 0.0, 1.0))
+    if problem:
+        return problem
+    for name in ("incl_sigma_deg", "raan_sigma_deg", "arg_lat_sigma_deg"):
+        problem = _range(name, getattr(msg, name), 0.0, lim.max_angle_sigma_deg)
+        if problem:
+            return problem
+    for name in ("tle_line1", "tle_line2"):
+        line = getattr(msg, name)
+        if not line[68].isdigit() or tle_checksum(line) != int(line[68]):
+            return f"{name}: checksum {line[68]!r}, expected {tle_checksum(line)}"
+    try:
+        tle_incl, tle_raan = float(msg.tle_line2[8:16]), float(msg.tle_line2[17:25])
+    except ValueError:
+        return f"tle_line2: inclination / node columns {msg.tle_line2[8:25]!r} are not numbers"
+    for name, tle_value, value in (("tle_line2 inclination", tle_incl, msg.incl_deg),
+                                   ("tle_line2 node", tle_raan, msg.raan_deg)):
+        off = abs((tle_value - value + 180.0) % 360.0 - 180.0)
+        if off > lim.tle_angle_tol_deg:
+            return f"{name}: {tle_value:g} deg, {off:.2f} deg from the reported {value:g} deg"
+    return _event_time("epoch_unix_s", msg.epoch_unix_s, now, lim)

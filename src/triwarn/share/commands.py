@@ -13,8 +13,10 @@ import typer
 
 from triwarn.errors import InputError, exit_2_on_input_error
 
-keys_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, short_help='Nation signing keys (Ed25519).',
-                       help="Nation signing keys (Ed25519): create a nation's key pair, list a trust store.")
+keys_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
+                       short_help='Nation keys (Ed25519 signing, X25519 encryption).',
+                       help="Nation keys (Ed25519 signing, X25519 encryption): create a nation's keys, list a "
+                            "trust store.")
 network_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
                           short_help='The NATS network: configs, servers, schema.',
                           help="The three-nation NATS network: server configs, local servers, the wire schema.")
@@ -33,10 +35,12 @@ def _nation(value: str) -> str:
 def keys_new(
     nation: Annotated[str, typer.Option(metavar="CODE", help="Two-letter nation code, e.g. kr.")],
     directory: Annotated[Path, typer.Option("--dir", metavar="DIR",
-                                            help="Where to write NATION.key and NATION.pub.")] = Path("keys"),
+                                            help="Where to write the key files.")] = Path("keys"),
     force: Annotated[bool, typer.Option(help="Replace an existing key.")] = False,
 ) -> None:
-    """Create a nation's Ed25519 key: DIR/NATION.key (private, mode 0600) and DIR/NATION.pub.
+    """Create a nation's keys: signing (Ed25519) DIR/NATION.key (private, mode 0600) and DIR/NATION.pub,
+    and encryption (X25519) DIR/NATION.xkey (private, 0600) and DIR/NATION.xpub. A node whose key folder
+    holds its .xkey seals every message to each recipient (docs/sharing.md).
 
     \b
     Example:
@@ -44,9 +48,12 @@ def keys_new(
     """
     from triwarn.share.signing import write_key_pair
 
-    key_path, pub_path = write_key_pair(_nation(nation), directory, overwrite=force)
-    print(f"private key: {key_path} (keep it secret)")
-    print(f"public key:  {pub_path} (give it to the partners' trust stores)")
+    code = _nation(nation)
+    key_path, pub_path = write_key_pair(code, directory, overwrite=force)
+    print(f"signing key:        {key_path} (private: keep it secret)")
+    print(f"signing public key: {pub_path} (give it to the partners' trust stores)")
+    print(f"encryption key:     {directory / f'{code}.xkey'} (private: keep it secret)")
+    print(f"encryption public:  {directory / f'{code}.xpub'} (give it to the partners' trust stores)")
 
 
 @keys_app.command("trust", short_help='List the public keys in a trust store.')
@@ -86,7 +93,8 @@ def network_config(
     tls_ca: Annotated[Path | None, typer.Option("--tls-ca", metavar="FILE",
                                                 help="CA that signs every server (PEM).")] = None,
 ) -> None:
-    """Write one nats-server config per server, the stream plan and the generated credentials.
+    """Write one nats-server config per server, the stream plan and one credentials file per nation
+    (credentials-NATION.json, mode 0600: give each nation only its own).
 
     \b
     Example:
@@ -122,7 +130,9 @@ def network_up(
 ) -> None:
     """Start the network's servers on free loopback ports, print their URLs, stop them on Ctrl-C.
 
-    Needs nats-server (installed by `make demo` / `make test`).
+    A server that dies is started again (after 0.5 s, doubling up to 30 s if it keeps dying; each exit
+    and restart is logged on stderr); the others keep running. Each nation's logins are in
+    DIR/config/credentials-NATION.json. Needs nats-server (installed by `make demo` / `make test`).
 
     \b
     Example:
@@ -142,16 +152,16 @@ def network_up(
         signal.signal(signum, lambda _signum, _frame: stop.set())
     with LocalNetwork.start(spec, root, clustered=clustered) as net:
         for nation in spec.nations:
-            creds = net.node_credentials(nation)
-            print(f"{nation}: {' '.join(creds['servers'])}  node user {creds['user']}")
-        print(f"configs and credentials: {root / 'config'}   logs: {root / 'logs'}")
+            print(f"{nation}: {' '.join(net.urls(nation))}  node user {nation}_node (nkey)  "
+                  f"credentials {root / 'config' / f'credentials-{nation}.json'}")
+        print("servers: " + "  ".join(f"{name} pid {pid}" for name, pid in net.pids().items()))
+        print(f"configs: {root / 'config'}   logs: {root / 'logs'}")
         print("running; Ctrl-C stops the servers", flush=True)
-        while not stop.is_set() and all(p.poll() is None for p in net.procs.values()):
+        while not stop.is_set():
+            for line in net.restart_dead():
+                print(line, file=sys.stderr, flush=True)
             stop.wait(0.5)
-        if stop.is_set():
-            print("stopping", flush=True)
-        else:
-            print("a server exited; stopping the others", file=sys.stderr)
+        print("stopping", flush=True)
 
 
 @network_app.command("schema", short_help='Export the wire schema as JSON Schema.')

@@ -63,15 +63,16 @@ async def _inbox_flows(net) -> set[Flow]:
         nc = await nats.connect(**net.credentials(n, "admin"))
         js = nc.jetstream()
         try:
-            info = await js.stream_info(netconfig.stream_in(n))
-            if info.state.messages == 0:
-                continue
-            for seq in range(info.state.first_seq, info.state.last_seq + 1):
-                msg = await js.get_msg(netconfig.stream_in(n), seq=seq)
-                if not msg.data.startswith(b"flow-check"):
+            for stream in netconfig.inbox_streams(net.spec, n):
+                info = await js.stream_info(stream)
+                if info.state.messages == 0:
                     continue
-                _, s, r, c = msg.subject.split(".")
-                flows.add((s, r, c, n))
+                for seq in range(info.state.first_seq, info.state.last_seq + 1):
+                    msg = await js.get_msg(stream, seq=seq)
+                    if not msg.data.startswith(b"flow-check"):
+                        continue
+                    _, s, r, c = msg.subject.split(".")
+                    flows.add((s, r, c, n))
         finally:
             await nc.close()
     return flows

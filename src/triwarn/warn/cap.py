@@ -1,10 +1,12 @@
 """CAP 1.2: the one module that writes Common Alerting Protocol documents, and checks them.
 
-`to_cap(message)` turns a WarningMessage (state.py) into one CAP 1.2 XML document: one `<info>` per
-area group and language (en-US, ja-JP, ko-KR), areas as ISO 3166-2 geocodes plus simplified polygons
-("lat,lon" pairs, closed), references to every earlier message of the thread, the incident name in
-`<incidents>`, and `expires`. Times are UTC written "-00:00" without fractions (CoT's are the opposite:
-cot.py keeps its own formatter).
+`to_cap(message)` turns a WarningMessage (state.py) into one CAP 1.2 XML document for the channels of
+its nation's profile (profiles.py; docs/alert-profiles.md): one `<info>` per area group and language
+(en-US, ja-JP, ko-KR), areas as ISO 3166-2 geocodes plus the channels' own codes (SAME, Japanese and
+Korean local-government codes) and simplified polygons ("lat,lon" pairs, closed), a sea notice as a
+circle at sea, references to every earlier message of the thread, the incident name in `<incidents>`,
+`expires`, and an enveloped signature (xmlsig.py). Times are whole seconds with the profile's local
+offset, UTC written "-00:00" (CoT's are UTC with Z and fractions: cot.py keeps its own formatter).
 
 `validate_cap(xml)` checks a document against the OASIS schema shipped in triwarn/data/cap and against
 the rules the schema cannot express, including the project's own: three languages, exercise markings,
@@ -20,14 +22,16 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import cache, lru_cache
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from lxml import etree
 from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
 
-from triwarn.records.warnings import AreaWarning, WarningMessage
-from triwarn.warn import texts
+from triwarn.records.warnings import CLEAR_REASONS, AreaWarning, WarningMessage
+from triwarn.warn import profiles, texts, xmlsig
 from triwarn.warn.area_names import LANGUAGES, AreaNames, area_name
+from triwarn.warn.profiles import Profile
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
 XSD_PATH = Path(__file__).resolve().parents[1] / "data" / "cap" / "CAP-v1.2.xsd"
@@ -51,9 +55,21 @@ _INFO_CODES: dict[str, tuple[tuple[str, ...], str, str, str]] = {
 _GROUP_ORDER = ("shelter", "notice", "passed", "clear", "error")
 
 
-def cap_time(t_unix_s: float) -> str:
-    """Unix seconds to a CAP dateTime in UTC: whole seconds, written with the offset -00:00."""
-    return time.strftime("%Y-%m-%dT%H:%M:%S-00:00", time.gmtime(int(t_unix_s // 1)))
+def cap_time(t_unix_s: float, tz: str | None = None) -> str:
+    """Unix seconds to a CAP dateTime, whole seconds: in UTC written with the offset -00:00, or with tz (an
+    IANA zone name) the local time with its offset, e.g. 2022-10-04T08:22:00+10:00 for Pacific/Guam."""
+    if tz is None or tz == "UTC":
+        return time.strftime("%Y-%m-%dT%H:%M:%S-00:00", time.gmtime(int(t_unix_s // 1)))
+    local = datetime.fromtimestamp(int(t_unix_s // 1), _zone(tz))
+    offset = local.strftime("%z")
+    if offset in ("+0000", "-0000"):
+        offset = "-0000"
+    return local.strftime("%Y-%m-%dT%H:%M:%S") + f"{offset[:3]}:{offset[3:]}"
+
+
+@cache
+def _zone(tz: str) -> ZoneInfo:
+    return ZoneInfo(tz)
 
 
 def cap_filename(msg: WarningMessage) -> str:
@@ -123,24 +139,26 @@ def _sub(parent: etree._Element, name: str, text: str | None = None) -> etree._E
 
 
 def _group_text(
-    state: str, areas: Sequence[AreaWarning], msg: WarningMessage, lang: str, names: AreaNames
+    state: str, areas: Sequence[AreaWarning], msg: WarningMessage, lang: str, names: AreaNames, profile: Profile
 ) -> texts.Text:
     codes = [a.code for a in areas]
-    launch_t = None if msg.launch is None else msg.launch.time_unix_s
-    if state == "shelter":
-        return texts.shelter(codes, launch_t, lang, names)
-    if state == "notice":
-        return texts.notice(codes, launch_t, lang, names)
-    if state == "passed":
-        return texts.passed(codes, lang, names)
+    reason = None
     if state == "clear":
-        # One reason per group: the most telling one (passage not confirmed must be said).
-        reasons = {a.reason for a in areas}
-        for reason in ("lost_no_threat", "no_longer_at_risk", "landed", "beyond"):
-            if reason in reasons:
-                return texts.all_clear(codes, reason, lang, names)
-    reason = msg.cancel_reason or next((a.reason for a in areas if a.reason), "operator_error")
-    return texts.issued_in_error(codes, reason, lang, names)
+        # One reason per group (_groups splits clears by reason).
+        reason = next((a.reason for a in areas if a.reason in CLEAR_REASONS), "landed")
+    elif state == "error":
+        reason = msg.cancel_reason or next((a.reason for a in areas if a.reason), "operator_error")
+    launch = msg.launch
+    occasion = texts.Occasion(
+        tz=profiles.area_tz(codes[0], profile.tz) if codes else profile.tz,
+        launch_t=None if launch is None else launch.time_unix_s,
+        event_t=msg.sent_unix_s,
+        launch_latlon=None if launch is None else (launch.lat_deg, launch.lon_deg),
+        impact_latlon=None if msg.impact is None else (msg.impact.lat_deg, msg.impact.lon_deg),
+        authority=profile.authority or None,
+        exercise=bool(msg.exercise),
+    )
+    return texts.render(state, codes, lang, occasion, reason=reason, kinds=[a.kind for a in areas], names=names)
 
 
 def _groups(msg: WarningMessage) -> list[tuple[str, list[AreaWarning]]]:
@@ -149,13 +167,16 @@ def _groups(msg: WarningMessage) -> list[tuple[str, list[AreaWarning]]]:
         members = [a for a in msg.areas if a.state == state]
         if state == "clear":
             # A group shares one text, so clears with different reasons go in separate groups.
-            for reason in ("lost_no_threat", "no_longer_at_risk", "landed", "beyond"):
+            for reason in CLEAR_REASONS:
                 same = [a for a in members if a.reason == reason]
                 if same:
                     groups.append((state, same))
         elif members:
             groups.append((state, members))
     return groups
+
+
+SEA_MIN_RADIUS_KM = 20.0  # a notice circle at sea is never smaller than this round the predicted point
 
 
 def to_cap(
@@ -165,24 +186,37 @@ def to_cap(
     web: str | None = None,
     polygon_tolerance_deg: float = POLYGON_TOLERANCE_DEG,
     cap_polygons: CapPolygons | None = None,
+    profile: Profile | None = None,
+    sign: bool = True,
 ) -> bytes:
-    """One CAP 1.2 document (UTF-8 bytes with an XML declaration) for the message.
+    """One CAP 1.2 document (UTF-8 bytes with an XML declaration) for the message, for the channels of
+    the profile (triwarn.warn.profiles; by default the one configured for the nation of msg.sender).
 
     Area polygons come from cap_polygons(code) when given (e.g. triwarn.geo.areas.AreaIndex.cap_polygons:
-    closed lists of (lat_deg, lon_deg)), else from each area's geometry, simplified here.
+    closed lists of (lat_deg, lon_deg)), else from each area's geometry, simplified here. A notice of a
+    fall at sea is aimed at the sea: a circle round the predicted point, no land geocode, for mariners,
+    aircraft and the press. Times carry the profile's local offset (UTC is written -00:00).
 
     status is Exercise whenever the message comes from an exercise (message.exercise is set), and every
     headline and description then says so; Actual otherwise. The issuer (policy.Issuer) guarantees that a
-    live issuer never sees exercise input, so Actual here means a live issuer.
+    live issuer never sees exercise input, so Actual here means a live issuer. With sign, the document
+    carries an enveloped XML signature with the nation's key (xmlsig.key_for) when there is one.
     """
+    profile = profile or profiles.profile_for_sender(msg.sender)
+    groups = _groups(msg)
+    sea = bool(groups) and all(state == "notice" for state, _ in groups)
+    ipaws = profile.ipaws and not sea  # IPAWS has no SAME place at sea: the notice goes out elsewhere
+    tz = profile.tz
     exercise = msg.exercise
     alert = etree.Element(f"{{{CAP_NS}}}alert", nsmap={None: CAP_NS})
     _sub(alert, "identifier", msg.identifier)
-    _sub(alert, "sender", msg.sender)
-    _sub(alert, "sent", cap_time(msg.sent_unix_s))
+    _sub(alert, "sender", profile.cap_sender(msg.sender))
+    _sub(alert, "sent", cap_time(msg.sent_unix_s, tz))
     _sub(alert, "status", "Exercise" if exercise else "Actual")
     _sub(alert, "msgType", msg.msg_type)
     _sub(alert, "scope", "Public")
+    if ipaws:
+        _sub(alert, "code", profiles.IPAWS_CODE)
     notes = []
     if exercise:
         notes.append(f"EXERCISE {exercise} / 訓練 / 훈련")
@@ -191,57 +225,116 @@ def to_cap(
     if notes:
         _sub(alert, "note", " | ".join(notes))
     if msg.references:
-        _sub(
-            alert,
-            "references",
-            " ".join(f"{r.sender},{r.identifier},{cap_time(r.sent_unix_s)}" for r in msg.references),
-        )
+        _sub(alert, "references", " ".join(
+            f"{profile.cap_sender(r.sender) if r.sender == msg.sender else r.sender},{r.identifier},"
+            f"{cap_time(r.sent_unix_s, tz)}" for r in msg.references))
     _sub(alert, "incidents", msg.incident)
-    for state, areas in _groups(msg):
-        responses, urgency, severity, certainty = _INFO_CODES[state]
-        onset_candidates = [a.enter_time_unix_s for a in areas if a.enter_time_unix_s is not None]
+    for state, areas in groups:
         for lang in LANGUAGES:
-            text = _group_text(state, areas, msg, lang, names)
-            if exercise:
-                text = texts.mark_exercise(text, lang)
-            info = _sub(alert, "info")
-            _sub(info, "language", lang)
-            _sub(info, "category", "Security")
-            _sub(info, "category", "Safety")
-            _sub(info, "event", texts.EVENT[lang])
-            for response in responses:
-                _sub(info, "responseType", response)
-            _sub(info, "urgency", urgency)
-            _sub(info, "severity", severity)
-            _sub(info, "certainty", certainty)
-            _sub(info, "effective", cap_time(msg.sent_unix_s))
-            if state in ("shelter", "notice") and onset_candidates:
-                _sub(info, "onset", cap_time(max(min(onset_candidates), msg.sent_unix_s)))
-            _sub(info, "expires", cap_time(msg.expires_unix_s))
-            _sub(info, "senderName", texts.SENDER_NAME[lang])
-            _sub(info, "headline", text.headline)
-            _sub(info, "description", text.description)
-            _sub(info, "instruction", text.instruction)
-            if web:
-                _sub(info, "web", web)
-            for name, value in _parameters(msg):
-                param = _sub(info, "parameter")
-                _sub(param, "valueName", name)
-                _sub(param, "value", value)
-            for a in areas:
-                area = _sub(info, "area")
-                _sub(area, "areaDesc", names(a.code)[lang])
-                rings = (
-                    _rings_text(a.code, cap_polygons)
-                    if cap_polygons is not None
-                    else polygons_latlon(a.geometry, polygon_tolerance_deg)
-                )
-                for ring in rings:
-                    _sub(area, "polygon", ring)
-                geocode = _sub(area, "geocode")
-                _sub(geocode, "valueName", "ISO3166-2")
-                _sub(geocode, "value", a.code)
-    return etree.tostring(alert, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+            _info(alert, state, areas, msg, lang, names=names, profile=profile, ipaws=ipaws, web=web,
+                  rings=lambda a: (_rings_text(a.code, cap_polygons) if cap_polygons is not None
+                                   else polygons_latlon(a.geometry, polygon_tolerance_deg)))
+    xml = etree.tostring(alert, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    return sign_for(msg, xml, profile) if sign else xml
+
+
+def sign_for(msg: WarningMessage, xml: bytes, profile: Profile | None = None) -> bytes:
+    """xml (msg's CAP document, rendered with sign=False and perhaps edited since) signed as to_cap signs:
+    with the key of the profile (by default that of msg's nation; xmlsig.key_for), unchanged when there is
+    none. A signed document must not be edited afterwards: the signature covers all of it."""
+    profile = profile or profiles.profile_for_sender(msg.sender)
+    key = xmlsig.key_for(profile, exercise=bool(msg.exercise))
+    return xml if key is None else xmlsig.sign_cap(xml, key)
+
+
+def _info(alert, state: str, areas: Sequence[AreaWarning], msg: WarningMessage, lang: str, *, names: AreaNames,
+          profile: Profile, ipaws: bool, web: str | None, rings: Callable[[AreaWarning], Sequence[str]]) -> None:
+    """One <info>: one group of areas in one state, in one language, for the profile's channels."""
+    responses, urgency, severity, certainty = _INFO_CODES[state]
+    tz = profile.tz
+    text = _group_text(state, areas, msg, lang, names, profile)
+    info = _sub(alert, "info")
+    _sub(info, "language", lang)
+    _sub(info, "category", "Security")
+    _sub(info, "category", "Safety")
+    _sub(info, "event", texts.EVENT[lang])
+    for response in responses:
+        _sub(info, "responseType", response)
+    _sub(info, "urgency", urgency)
+    _sub(info, "severity", severity)
+    _sub(info, "certainty", certainty)
+    if state == "notice":
+        _sub(info, "audience", profiles.SEA_AUDIENCE[lang])
+    _event_code(info, profiles.OET_VALUE_NAME, profiles.OET_MISSILE)
+    if ipaws:
+        _event_code(info, profiles.SAME, profile.same_event_code(state))
+    _sub(info, "effective", cap_time(msg.sent_unix_s, tz))
+    onset_candidates = [a.enter_time_unix_s for a in areas if a.enter_time_unix_s is not None]
+    if state in ("shelter", "notice") and onset_candidates:
+        _sub(info, "onset", cap_time(max(min(onset_candidates), msg.sent_unix_s), tz))
+    _sub(info, "expires", cap_time(msg.expires_unix_s, tz))
+    _sub(info, "senderName", (profile.sender_name or texts.SENDER_NAME)[lang])
+    _sub(info, "headline", text.headline)
+    _sub(info, "description", text.description)
+    _sub(info, "instruction", text.instruction)
+    _sub(info, "web", web or profile.web)
+    _sub(info, "contact", profile.contact)
+    params = _parameters(msg)
+    if ipaws:
+        params = [("EAS-ORG", profile.eas_org), *params]
+    params += [("CMAMtext", text.phone), ("CMAMlongtext", text.phone_long)]
+    for name, value in params:
+        param = _sub(info, "parameter")
+        _sub(param, "valueName", name)
+        _sub(param, "value", value)
+    if state == "notice":
+        _sea_area(info, msg, areas, lang, names)
+        return
+    table = profiles.area_codes()
+    for a in areas:
+        area = _sub(info, "area")
+        _sub(area, "areaDesc", names(a.code)[lang])
+        for ring in rings(a):
+            _sub(area, "polygon", ring)
+        codes = table.get(a.code)
+        geocodes = [("ISO3166-2", a.code)]
+        if codes is not None:
+            for channel, value_name, value in ((profiles.IPAWS, profiles.SAME, codes.same),
+                                               (profiles.JP_LGCODE, profiles.JP_LG_VALUE_NAME, codes.jp_lg),
+                                               (profiles.KR_ADMCODE, profiles.KR_ADM_VALUE_NAME, codes.kr_adm)):
+                if value is not None and channel in profile.channels and (channel != profiles.IPAWS or ipaws):
+                    geocodes.append((value_name, value))
+        for value_name, value in geocodes:
+            geocode = _sub(area, "geocode")
+            _sub(geocode, "valueName", value_name)
+            _sub(geocode, "value", value)
+
+
+def _event_code(info, value_name: str, value: str) -> None:
+    code = _sub(info, "eventCode")
+    _sub(code, "valueName", value_name)
+    _sub(code, "value", value)
+
+
+def _sea_area(info, msg: WarningMessage, areas: Sequence[AreaWarning], lang: str, names: AreaNames) -> None:
+    """The sea area of a notice: a circle round the predicted point as large as its ellipse's semi-major
+    axis (at least SEA_MIN_RADIUS_KM). The land areas are named for orientation only, without a geocode, so
+    that no gateway pushes the notice to their residents."""
+    area = _sub(info, "area")
+    imp = msg.impact
+    near = texts.join_names([a.code for a in areas], lang, names, limit=3)
+    if imp is None:
+        _sub(area, "areaDesc", {"en-US": f"Sea off {near}", "ja-JP": f"{near}沖の海域",
+                                "ko-KR": f"{near} 앞바다"}[lang])
+        return
+    point = texts.sea_point(imp.lat_deg, imp.lon_deg, lang)
+    _sub(area, "areaDesc", {"en-US": f"Sea near {point} (EEZ, off {near})",
+                            "ja-JP": f"{point}付近の海域（{near}沖の排他的経済水域）",
+                            "ko-KR": f"{point} 부근 해역 ({near} 앞 배타적 경제수역)"}[lang])
+    radius_km = max(imp.semi_major_m / 1000.0, SEA_MIN_RADIUS_KM)
+    lat = max(-90.0, min(90.0, imp.lat_deg))
+    lon = (imp.lon_deg + 180.0) % 360.0 - 180.0
+    _sub(area, "circle", f"{lat:.4f},{lon:.4f} {radius_km:.1f}")
 
 
 def _parameters(msg: WarningMessage) -> list[tuple[str, str]]:
@@ -495,6 +588,7 @@ __all__ = [
     "cap_filename",
     "cap_time",
     "polygons_latlon",
+    "sign_for",
     "to_cap",
     "validate_cap",
     "write_cap",

@@ -29,10 +29,11 @@ from triwarn.errors import InputError
 from triwarn.records.events import ImpactPrediction
 from triwarn.records.warnings import WarningMessage
 from triwarn.warn import cot
-from triwarn.warn.cap import to_cap, validate_cap, write_cap
+from triwarn.warn.cap import cap_filename, to_cap, validate_cap, write_cap_xml
 from triwarn.warn.feed import FeedEntry, atom_feed
 from triwarn.warn.machine import WarningMachine
 from triwarn.warn.policy import Issuer, WarnPolicy, new_run_id
+from triwarn.warn.profiles import check_profile
 from triwarn.warn.reader import read_inputs
 
 TERRITORY_ZONES = ("land", "territorial_sea")
@@ -75,11 +76,10 @@ def load_area_outlines(path: Path) -> dict[str, BaseGeometry]:
 
 
 def _cot_for(msg: WarningMessage, impacts: Mapping[str, ImpactPrediction]) -> list[bytes]:
-    how = "m-s" if msg.exercise else "m-f"
     events = cot.message_events(msg)
     for track_id, imp in sorted(impacts.items()):
-        events.append(
-            cot.ellipse_event(
+        events.extend(
+            cot.impact_events(
                 sender=msg.sender,
                 track_id=track_id,
                 t_unix_s=msg.sent_unix_s,
@@ -90,7 +90,7 @@ def _cot_for(msg: WarningMessage, impacts: Mapping[str, ImpactPrediction]) -> li
                 orientation_deg=imp.orientation_deg,
                 confidence=imp.confidence,
                 impact_time_unix_s=imp.time_unix_s,
-                how=how,
+                exercise=msg.exercise,
             )
         )
     return events
@@ -145,11 +145,11 @@ def run_warn(
                 if isinstance(rec, ImpactPrediction):
                     impacts[rec.track] = rec
             for msg in machine.step(batch, t):
-                xml = to_cap(msg)
-                problems = validate_cap(xml)
+                xml = to_cap(msg, web=f"{feed_url}/cap/{cap_filename(msg)}")
+                problems = validate_cap(xml) + check_profile(xml, machine.profile)
                 if problems:  # a bug, never the input's fault: refuse to publish it
                     raise RuntimeError(f"CAP {msg.identifier} is invalid: {'; '.join(problems)}")
-                path = write_cap(msg, out / "cap")
+                path = write_cap_xml(msg, xml, out / "cap")
                 feed_entries.append(FeedEntry(xml, url=f"{feed_url}/cap/{path.name}"))
                 for ev in _cot_for(msg, impacts):
                     n_cot += 1

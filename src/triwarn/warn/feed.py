@@ -58,7 +58,9 @@ def atom_feed(
         sent = alert.findtext("c:sent", namespaces=ns)
         sent_s = _cap_seconds(sent)
         parsed.append((sent_s, alert, entry))
-    parsed.sort(key=lambda p: p[0], reverse=True)
+    # Newest first; messages sent in the same second by identifier (a thread's sequence number), the
+    # last issued first.
+    parsed.sort(key=lambda p: (p[0], p[1].findtext("c:identifier", namespaces=ns) or ""), reverse=True)
     feed = etree.Element(f"{{{ATOM_NS}}}feed", nsmap={None: ATOM_NS})
     etree.SubElement(feed, f"{{{ATOM_NS}}}id").text = feed_id
     etree.SubElement(feed, f"{{{ATOM_NS}}}title").text = title

@@ -58,6 +58,9 @@ class Track:
     passing_t: float = -math.inf
     discredited: bool = False
     continued_by: str | None = None  # a live track of the incident that carries on this lost one's motion
+    # Areas this track has been seen past (WarningMachine._leave): it puts them at risk no more, so an
+    # area it passed is never alerted again on its account (an SLV's orbiting payload flapped Okinawa).
+    past: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -87,6 +90,9 @@ class Incident:
     areas: dict[str, IncidentArea] = field(default_factory=dict)
     thread: list[Reference] = field(default_factory=list)
     last_sent_t: float | None = None
+    # Areas all-cleared after the object was seen past them, with the clear's reason: an area's state never
+    # flaps, so after "passed" it gets at most one all-clear (WarningMachine._leave).
+    cleared_after_passage: dict[str, str] = field(default_factory=dict)
     seq: int = 0
     closed: bool = False
 
@@ -209,6 +215,10 @@ class IncidentBook:
                 trk.impact = rec
             else:
                 trk.powered_until_unix_s = rec.time_unix_s + (rec.time_sigma_s or 0.0)
+                if trk.impact is not None and rec.t > trk.impact.t and rec.quality >= pol.min_quality:
+                    # Boosting again (a multi-stage vehicle's next stage, or the mode wobbling): the
+                    # ballistic impact of the coast before is void, and its time must not end the flight.
+                    trk.impact = None
             return
         if not trusted:  # a state no missile can have, or not trusted enough to send people to shelter
             if (rec.role == ObjectRole.SEPARATED and rec.kind == "overflight" and rec.quality >= pol.min_quality
@@ -251,7 +261,13 @@ class IncidentBook:
         margin = pol.impact_margin_s
         if trk.impact.time_sigma_s is not None:  # the prediction says how sure it is of the time
             margin = min(margin, max(pol.impact_margin_min_s, 4.0 * trk.impact.time_sigma_s))
-        return now >= trk.impact.time_unix_s + margin
+        if now < trk.impact.time_unix_s + margin:
+            return False
+        # Seen alive and high after its predicted impact: the prediction was wrong (an object that went
+        # on to orbit gets no new impact), so the flight is not over while it is still seen.
+        last = trk.obs[-1] if trk.obs else None
+        return not (last is not None and not self.is_lost(trk, now) and last.t > trk.impact.time_unix_s
+                    and last.alt_m > pol.lost_low_alt_m)
 
     def discredit(self, inc: Incident, now: float) -> None:
         """A lost, briefly seen (or separated) piece's track is discredited once a live primary or
@@ -361,6 +377,8 @@ class IncidentBook:
             old = out.get((code, "overflight"))
             if old is None or old[0] < p:
                 out[(code, "overflight")] = (p, 0.0, enter)
+        if trk.past:
+            out = {key: v for key, v in out.items() if key[0] not in trk.past}
         return out
 
 

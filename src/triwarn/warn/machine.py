@@ -18,7 +18,8 @@ Decisions, per area (see docs/warnings.md for the reasoning):
     when the risk has stayed below ``off_probability`` after the minimum hold time;
   - error (Cancel, or an Update that retracts those areas) when the only tracks that ever put the area
     at risk are discredited: a short track, now lost, of a piece whose newer, live companion track
-    disagrees; or by an operator call.
+    disagrees; or by an operator call: `cancel` (the whole incident) or `correct` (areas removed, kept
+    from re-alerting on the same evidence, and areas added: triwarn.warn.correction).
 Incidents and tracks: triwarn.warn.incident; passage geometry: triwarn.warn.geometry; thresholds and
 the issuer: triwarn.warn.policy.
 """
@@ -26,9 +27,11 @@ the issuer: triwarn.warn.policy.
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Iterable
 
 from triwarn.errors import InputError
+from triwarn.geo.areas_names import AREA_NAMES
 from triwarn.records.events import ObjectRole, WarnInput
 from triwarn.records.warnings import (
     ACTIVE_STATES,
@@ -36,11 +39,23 @@ from triwarn.records.warnings import (
     AreaWarning,
     ImpactSummary,
     MsgType,
+    Reference,
     WarningMessage,
 )
+from triwarn.warn import profiles
+from triwarn.warn.correction import Lifted, Suppression, material_change
 from triwarn.warn.geometry import AreaGeometry, Passage
 from triwarn.warn.incident import Incident, IncidentArea, IncidentBook
 from triwarn.warn.policy import Issuer, WarnPolicy
+from triwarn.warn.profiles import Profile
+
+# One decision per message (a gateway shows one headline). The messages of one step go out in this
+# order, so that the standing warnings come last and the shelter order is the thread's latest word.
+MESSAGE_ORDER = ("error", "clear", "passed", "notice", "shelter")
+# States whose new message also supersedes the same state's message it replaces in that step (an added
+# area's shelter order updates the removed one's), so that it is an Update, not a second Alert.
+CUMULATIVE_STATES = ("shelter", "notice")
+LIFTED_KEPT = 100  # lifted suppressions remembered for the console
 
 
 class WarningMachine:
@@ -48,6 +63,11 @@ class WarningMachine:
 
     run_id must differ between runs of the same sender (the edge makes one with `new_run_id`), so that
     identifiers stay unique across restarts: identifier = sender.run_id.incident.sequence.
+
+    profile: the dissemination profile (triwarn.warn.profiles), by default the one configured for the
+    issuer's nation; area_codes: the areas it may warn for (by default every area of that nation). A
+    profile that cannot address one of them (no SAME code on the IPAWS channel) is refused here with
+    InputError naming the area.
     """
 
     def __init__(
@@ -57,17 +77,34 @@ class WarningMachine:
         *,
         policy: WarnPolicy | None = None,
         area_geometry: AreaGeometry | None = None,
+        profile: Profile | None = None,
+        area_codes: Iterable[str] | None = None,
     ) -> None:
         if not run_id or any(c in run_id for c in " ,<&.\t\n"):
             raise InputError(
                 f"run_id {run_id!r} must be non-empty, without spaces, commas, dots, < or &", field="run_id"
             )
         self.issuer = issuer
+        self.profile = profile or profiles.profile_for_sender(issuer.sender)
+        nation = profiles.nation_of_sender(issuer.sender)
+        if area_codes is None and nation is not None:
+            # The node warns for its own nation's areas: every one the area dataset names.
+            area_codes = [c for c in AREA_NAMES if c.startswith(nation.upper() + "-")]
+        self.area_codes = tuple(area_codes or ())
+        profiles.check_areas(self.profile, self.area_codes)  # refused now, never when an alert is due
         self.run_id = run_id
         self.policy = policy or WarnPolicy()
         self.book = IncidentBook(run_id, self.policy)
         self.passage = Passage(area_geometry)
         self._issued: set[str] = set()
+        # Operator corrections (triwarn.warn.correction): removed areas kept from re-alerting on the same
+        # evidence, keyed (incident, area); added areas kept from the low-risk clear.
+        self.suppressed: dict[tuple[str, str], Suppression] = {}
+        self.lifted: deque[Lifted] = deque(maxlen=LIFTED_KEPT)
+        self.pinned: set[tuple[str, str]] = set()
+        # Per incident, the messages no later message has superseded, with the state and the areas each
+        # names: what a CAP consumer holds (an area is named by at most one of them).
+        self._standing: dict[str, dict[Reference, tuple[str, frozenset[str]]]] = {}
 
     # -------------------------------------------------------------------------------------- public API
 
@@ -91,9 +128,11 @@ class WarningMachine:
         out: list[WarningMessage] = []
         for inc in self.incidents:
             if not inc.closed:
-                msg = self._evaluate(inc, now_unix_s)
-                if msg is not None:
-                    out.append(msg)
+                out.extend(self._evaluate(inc, now_unix_s))
+        if self.suppressed or self.pinned:  # a closed incident's corrections are over (a node runs for months)
+            open_names = {i.name for i in self.incidents if not i.closed}
+            self.suppressed = {k: v for k, v in self.suppressed.items() if k[0] in open_names}
+            self.pinned = {k for k in self.pinned if k[0] in open_names}
         return out
 
     def cancel(
@@ -124,19 +163,97 @@ class WarningMachine:
         inc.closed = True
         return msg
 
+    def correct(
+        self,
+        incident: str,
+        now_unix_s: float,
+        *,
+        remove: Iterable[str] = (),
+        add: Iterable[str] = (),
+        reason: str = "operator_error",
+        note: str | None = None,
+        exercise: str | None = None,
+    ) -> list[WarningMessage]:
+        """Operator call: correct an open incident's alert. Returns the messages to issue, one per state.
+
+        remove: areas now warned (shelter, notice, passed) that were alerted in error: they go to error with
+        reason (one of ERROR_REASONS) and stay suppressed for this incident until their risk materially
+        changes (triwarn.warn.correction). add: areas of this issuer the alert missed: they get the shelter
+        order and are pinned against the low-risk clear. The messages are those of any change: the removed
+        areas' error Update, then every standing state again (a Cancel when no area is left standing and
+        every area is in error). note goes to every message's <note>. InputError names what cannot be done.
+        """
+        self.issuer.admit(exercise)
+        inc, remove, add = self.check_correction(incident, remove, add, reason)
+        now = now_unix_s
+        terr, eez = self._current_risk(inc, now)
+        credited = {t.track_id for t in inc.tracks.values() if not t.discredited}
+        for code in remove:
+            area = inc.areas[code]
+            p = max(terr.get(code, (0.0,))[0], eez.get(code, (0.0,))[0], area.probability)
+            support = set(area.support) | terr.get(code, (0.0, "", None, set()))[3]
+            support |= eez.get(code, (0.0, None, set()))[2]
+            self.suppressed[(inc.name, code)] = Suppression(inc.name, code, reason, now, p, support)
+            self.pinned.discard((inc.name, code))
+            area.state, area.reason, area.passing = "error", reason, set()
+        for code in add:
+            self.suppressed.pop((inc.name, code), None)
+            p, kind, enter, _sup = terr.get(code, (0.0, "impact", None, set()))
+            inc.areas[code] = IncidentArea(code, "shelter", kind or "impact", p, enter, now, None, set(credited))
+            self.pinned.add((inc.name, code))
+        return self._messages(inc, now, set(remove) | set(add), note=note)
+
+    def check_correction(self, incident: str, remove: Iterable[str], add: Iterable[str],
+                         reason: str) -> tuple[Incident, list[str], list[str]]:
+        """What correct would do, checked without doing it: (incident, areas removed, areas added), sorted;
+        InputError (field and why) when it cannot be done."""
+        if reason not in ERROR_REASONS:
+            raise InputError(f"unknown reason {reason!r}; one of {', '.join(ERROR_REASONS)}", field="reason")
+        remove, add = sorted(set(remove)), sorted(set(add))
+        inc = next((i for i in self.incidents if i.name == incident), None)
+        if inc is None or inc.closed:
+            raise InputError(f"no open incident {incident!r}", field="incident")
+        if not inc.thread:
+            raise InputError(f"incident {incident!r} has issued nothing to correct", field="incident")
+        if not remove and not add:
+            raise InputError("a correction removes or adds at least one area", field="remove")
+        both = set(remove) & set(add)
+        if both:
+            raise InputError(f"area {sorted(both)[0]} is both removed and added", field="add")
+        for code in remove:
+            area = inc.areas.get(code)
+            if area is None or area.state not in ACTIVE_STATES:
+                raise InputError(f"area {code!r} is not warned in {incident}"
+                                 + (f" (it is {area.state})" if area is not None else ""), field="remove")
+        mine = self.area_codes or tuple(AREA_NAMES)
+        for code in add:
+            if code not in mine:
+                raise InputError(f"area {code!r} is not one of this issuer's areas", field="add")
+            area = inc.areas.get(code)
+            if area is not None and area.state in ACTIVE_STATES:
+                raise InputError(f"area {code!r} is already warned in {incident} ({area.state})", field="add")
+        return inc, remove, add
+
+    def suppressed_areas(self, incident: str) -> list[str]:
+        """The areas an operator removed from the incident that stay suppressed (triwarn.warn.correction)."""
+        return sorted(code for (name, code) in self.suppressed if name == incident)
+
     def incident_names(self) -> list[str]:
         return [i.name for i in self.incidents]
 
     # -------------------------------------------------------------------------------------- decisions
 
-    def _evaluate(self, inc: Incident, now: float) -> WarningMessage | None:
+    def _evaluate(self, inc: Incident, now: float) -> list[WarningMessage]:
+        """The incident's messages at now: one per state that some area entered (one decision per
+        message, MESSAGE_ORDER), or, when nothing changed and a warning stands, a refresh of each active
+        state once refresh_s has passed since the last message."""
         pol = self.policy
         self.book.discredit(inc, now)
         self.book.continue_lost(inc, now)
         self._release_held(inc)
-        terr, eez = self._current_risk(inc, now)
+        terr, eez = self._suppress(inc, *self._current_risk(inc, now), now)
         passing = self._passing(inc, now)
-        changed = False
+        changed: set[str] = set()
         for code in sorted(set(terr) | set(eez) | set(inc.areas)):
             p, kind, enter, sup = terr.get(code, (0.0, "", None, set()))
             pe, enter_e, sup_e = eez.get(code, (0.0, None, set()))
@@ -161,24 +278,82 @@ class WarningMachine:
             if area.state in ACTIVE_STATES:
                 self._leave(inc, area, pe if area.state == "notice" else p, now)
             if (area.state, area.reason) != before:
-                changed = True
+                changed.add(code)
         active = any(a.state in ACTIVE_STATES for a in inc.areas.values())
         if not inc.areas:
-            return None
+            return []
         if changed:
             if not inc.thread and not active:
-                return None
-            msg = self._message(inc, now)
+                return []
+            msgs = self._messages(inc, now, changed)
         elif active and inc.last_sent_t is not None and now - inc.last_sent_t >= pol.refresh_s:
-            msg = self._message(inc, now)
+            msgs = self._messages(inc, now, set())
         else:
-            msg = None
+            msgs = []
         tracks_over = bool(inc.tracks) and all(
             self.book.flight_over(t, now) or t.discredited or self.book.is_lost(t, now) for t in inc.tracks.values()
         )
         if not active and tracks_over:
             inc.closed = True
-        return msg
+        return msgs
+
+    def _messages(self, inc: Incident, now: float, changed: set[str], *,
+                  note: str | None = None) -> list[WarningMessage]:
+        """One message per decision, in MESSAGE_ORDER, each superseding only the standing messages that
+        named one of its areas (docs/alert-profiles.md, "Message threads").
+
+        The touched areas are the changed ones (every active area on a refresh, changed empty) and the
+        active areas of every standing message they were named in (an Update supersedes all of a message,
+        so its other areas are restated). An area is thus named again only when an area it was alerted,
+        or passed, with changes, not whenever any area of the incident does: an area that joins the
+        shelter order later gets a message of its own. When every area of the incident is in
+        error, one Cancel for them all."""
+        if inc.thread and all(a.state == "error" for a in inc.areas.values()):
+            return [self._message(inc, now, note=note)]
+        standing = self._standing.setdefault(inc.name, {})
+        touched = set(changed) if changed else {c for c, a in inc.areas.items() if a.state in ACTIVE_STATES}
+        superseded = {ref for ref, (_s, codes) in standing.items() if codes & touched}
+        for ref in superseded:
+            touched |= {c for c in standing[ref][1] if c in inc.areas and inc.areas[c].state in ACTIVE_STATES}
+        out = []
+        for state in MESSAGE_ORDER:
+            members = {c for c in touched if c in inc.areas and inc.areas[c].state == state
+                       and (state in ACTIVE_STATES or c in changed)}
+            if members:
+                # It supersedes the messages that named its areas and, for shelter and notice, that
+                # state's message superseded in this step (an added area's order updates the removed one's).
+                refs = tuple(r for r in inc.thread if r in superseded and (
+                    standing[r][1] & members or (state in CUMULATIVE_STATES and standing[r][0] == state)))
+                msg = self._message(inc, now, only=members, note=note, refs=refs)
+                out.append(msg)
+                standing[msg.reference] = (state, frozenset(members))
+        for ref in superseded:
+            del standing[ref]
+        return out
+
+    def _suppress(self, inc: Incident, terr: dict, eez: dict, now: float) -> tuple[dict, dict]:
+        """The risks without the areas an operator removed, unless a risk that would alert one again is a
+        material change (triwarn.warn.correction): then its suppression lifts, noted in `lifted`."""
+        pol = self.policy
+        for (name, code), s in list(self.suppressed.items()):
+            if name != inc.name:
+                continue
+            p, _kind, _enter, sup = terr.get(code, (0.0, "", None, set()))
+            pe, _enter_e, sup_e = eez.get(code, (0.0, None, set()))
+            if p < pol.on_probability and pe < pol.notice_on_probability:
+                terr.pop(code, None)  # nothing that would alert it: it stays as the operator left it
+                eez.pop(code, None)
+                continue
+            same = set(s.support)
+            same |= {self.book.continuer(inc, inc.tracks[t]).track_id for t in s.support if t in inc.tracks}
+            why = material_change(s, max(p, pe), sup | sup_e, same)
+            if why is None:
+                terr.pop(code, None)
+                eez.pop(code, None)
+            else:
+                del self.suppressed[(name, code)]
+                self.lifted.append(Lifted(name, code, now, why))
+        return terr, eez
 
     def _passing(self, inc: Incident, now: float) -> dict[str, set[str]]:
         """Per area, the separated pieces of the incident whose last cycle flies over it and whose flight
@@ -193,7 +368,8 @@ class WarningMachine:
             if self.book.object_down(inc, trk, now):
                 continue
             for code in trk.passing:
-                out.setdefault(code, set()).add(trk.track_id)
+                if code not in trk.past:  # a piece seen past an area holds it no longer
+                    out.setdefault(code, set()).add(trk.track_id)
         return out
 
     def _leave(self, inc: Incident, area: IncidentArea, p: float, now: float) -> None:
@@ -208,8 +384,22 @@ class WarningMachine:
         credited = [t for t in tracks if not t.discredited]
         # A lost track continued by a live one is that one from now on (one object, two system tracks).
         credited = list({id(c): c for c in (self.book.continuer(inc, t) for t in credited)}.values())
-        if tracks and not credited:
+        pinned = (inc.name, area.code) in self.pinned  # added by an operator (triwarn.warn.correction)
+        if tracks and not credited and not pinned:
             area.state, area.reason = "error", "separated_piece"
+            return
+        # Every track that ever put the area at risk and may still be flying must be seen past it: a lost
+        # track is never past anything, whatever its predicted time.
+        flying = [t for t in credited if not self.book.flight_over(t, now)]
+        was_passed = area.state == "passed"
+        again = inc.cleared_after_passage.get(area.code)
+        if again is not None and area.state == "shelter" and all(
+                self.passage.along_m(area.code, t) is None or self.passage.seen_past(area.code, t, pol.pass_margin_m)
+                for t in flying):
+            # Cleared after the object passed, then put at risk again by tracks seen past it already (the
+            # same objects under new tracks), or not yet seen enough to tell: the state stands, with the
+            # reason it was cleared for. A track seen short of the area alerts it again a step later.
+            area.state, area.reason = "clear", again
             return
         if credited and all(self.book.flight_over(t, now) for t in credited):
             lost = any(self.book.is_lost(t, now) and not self.book.has_landed(t, now) for t in credited)
@@ -217,13 +407,13 @@ class WarningMachine:
                 area.state, area.reason = "clear", "landed"
             else:
                 area.state, area.reason = "clear", "lost_no_threat"
+            if was_passed:
+                inc.cleared_after_passage[area.code] = area.reason
             return
-        # Every track that ever put the area at risk and may still be flying must be seen past it: a lost
-        # track is never past anything, whatever its predicted time.
-        flying = [t for t in credited if not self.book.flight_over(t, now)]
         if area.state == "passed":
             if flying and all(self.passage.seen_past(area.code, t, pol.beyond_margin_m) for t in flying):
                 area.state, area.reason = "clear", "beyond"
+                inc.cleared_after_passage[area.code] = area.reason
             return
         if (
             area.state == "shelter"
@@ -231,8 +421,10 @@ class WarningMachine:
             and all(self.passage.seen_past(area.code, t, pol.pass_margin_m) for t in flying)
         ):
             area.state, area.reason = "passed", None
+            for t in flying:
+                t.past.add(area.code)
             return
-        if (p < pol.off_probability and now - area.on_since_t >= pol.min_hold_s
+        if (not pinned and p < pol.off_probability and now - area.on_since_t >= pol.min_hold_s
                 and now - area.low_since_t >= pol.off_hold_s):
             # A prediction that drops the area while the object is passing it must not pre-empt the
             # observed passage: wait until it is seen past.
@@ -283,15 +475,20 @@ class WarningMachine:
     # ---------------------------------------------------------------------------------------- messages
 
     def _message(
-        self, inc: Incident, now: float, *, cancel_reason: str | None = None, note: str | None = None
+        self, inc: Incident, now: float, *, cancel_reason: str | None = None, note: str | None = None,
+        only: set[str] | None = None, refs: tuple[Reference, ...] | None = None,
     ) -> WarningMessage:
+        """The incident's next message, for the areas in only (every area when None), superseding refs
+        (every earlier message of the thread when None): an Update, or an Alert when it supersedes
+        nothing."""
         all_error = all(a.state == "error" for a in inc.areas.values())
         if cancel_reason is None and all_error and inc.thread:
             cancel_reason = next(iter(inc.areas.values())).reason
         if cancel_reason is not None:
             msg_type: MsgType = "Cancel"
         else:
-            msg_type = "Update" if inc.thread else "Alert"
+            refs = tuple(inc.thread) if refs is None else refs
+            msg_type = "Update" if refs else "Alert"
         inc.seq += 1
         identifier = f"{self.issuer.sender}.{inc.name}.{inc.seq:03d}"
         if identifier in self._issued:  # cannot happen with a fresh run_id; never issue a duplicate
@@ -310,6 +507,7 @@ class WarningMachine:
                 geometry=self.passage.geometry(a.code),
             )
             for a in sorted(inc.areas.values(), key=lambda a: a.code)
+            if only is None or a.code in only
         )
         msg = WarningMessage(
             sender=self.issuer.sender,
@@ -317,7 +515,7 @@ class WarningMachine:
             incident=inc.name,
             sent_unix_s=sent,
             msg_type=msg_type,
-            references=tuple(inc.thread),
+            references=tuple(inc.thread) if msg_type == "Cancel" else refs,
             areas=areas,
             expires_unix_s=sent + self.policy.expires_s,
             exercise=self.issuer.exercise,
@@ -331,6 +529,7 @@ class WarningMachine:
             # A cancelled thread is finished; anything new in this incident starts a fresh Alert.
             inc.thread = []
             inc.areas = {}
+            self._standing.pop(inc.name, None)
         else:
             inc.thread.append(msg.reference)
         return msg

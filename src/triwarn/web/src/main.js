@@ -7,6 +7,7 @@
 import { geoArea, geoCentroid, geoPath } from "d3-geo";
 import { select } from "d3-selection";
 import { zoom, zoomIdentity } from "d3-zoom";
+import { operatorPanel, showUser, whoAmI } from "./console.mjs";
 import { baseProjection } from "./projection.mjs";
 
 const NATIONS = { us: "US", jp: "JP", kr: "KR" };
@@ -17,6 +18,11 @@ const KIND_COLOURS = { warhead: "#ff7b72", stage: "#ffb020", unknown: "#e6edf3" 
 // over an area under alert never reads as that area's state.
 const PREDICTION_COLOUR = "#d2a8ff";
 const PREDICTION_FILL = "rgba(210, 168, 255, 0.16)";
+// An orbit's ground track ahead (with a tick where it enters an area) in cyan, the declared hazard zones
+// of the navigational warning in orange dashes: neither is an alert state's colour.
+const ORBIT_COLOUR = "#56d4dd";
+const ZONE_COLOUR = "#f0883e";
+const ZONE_FILL = "rgba(240, 136, 62, 0.10)";
 const LINK_COLOURS = { up: "#3fb950", degraded: "#ffb020", down: "#ff5c5c" };
 const TIME_ZONES = [["UTC", "UTC"], ["JST", "Asia/Tokyo"], ["KST", "Asia/Seoul"]];
 const HISTORY_MAX = 5000;
@@ -26,11 +32,13 @@ const $ = (id) => document.getElementById(id);
 const canvas = $("map");
 const ctx = canvas.getContext("2d");
 
-const stats = { renders: 0, renderMs: [], frameTimes: [], deltas: 0, ready: false, usableMs: null };
+const stats = { renders: 0, renderMs: [], frameTimes: [], deltas: 0, ready: false, usableMs: null,
+  drawn: { orbits: 0, orbitPoints: 0, zones: 0, falls: 0 } };
 window.__triwarn = stats;
 
 const view = {
   nation: null, nations: [], picture: null, tracks: new Map(), impacts: [], alerts: [], alertLog: [],
+  orbits: [], zones: [],
   links: [], history: new Map(), alertHistory: new Map(), selected: null, source: null,
   ended: false, chosen: false, // chosen: the operator (or ?nation=) picked the view; no automatic switch
 };
@@ -146,6 +154,8 @@ function resetView() {
   view.picture = null;
   view.tracks.clear();
   view.impacts = [];
+  view.orbits = [];
+  view.zones = [];
   view.alerts = [];
   view.alertLog = [];
   view.links = [];
@@ -189,6 +199,26 @@ function applyDelta(d) {
       groundPx: imp.ground_track.map(([lat, lon]) => project(lon, lat)),
       impactPx: project(imp.lon_deg, imp.lat_deg),
     }));
+  }
+  if (d.orbits) { // null: unchanged (absent from an older server: none)
+    view.orbits = d.orbits.map((o) => {
+      const px = o.ground_track.map(([, lat, lon]) => project(lon, lat));
+      const enters = o.areas_over.map((a) => {
+        // The drawn point nearest the entry time carries the area's tick.
+        let k = 0;
+        o.ground_track.forEach((g, i) => { if (Math.abs(g[0] - a.enter_unix_s) < Math.abs(o.ground_track[k][0] - a.enter_unix_s)) k = i; });
+        return { ...a, px: px[k] };
+      });
+      return { ...o, groundPx: px, enters };
+    });
+  }
+  if (d.hazard_zones) {
+    view.zones = d.hazard_zones.map((z) => {
+      const ringPx = z.corners.map(([lat, lon]) => project(lon, lat));
+      const n = ringPx.length || 1;
+      const centre = ringPx.reduce((a, p) => [a[0] + p[0] / n, a[1] + p[1] / n], [0, 0]);
+      return { ...z, ringPx, centre };
+    });
   }
   if (d.alerts !== null) {
     view.alerts = d.alerts;
@@ -309,6 +339,8 @@ function drawMap() {
   if (!base) return;
   drawBase(w, h, dpr);
   ctx.setTransform(dpr * k, 0, 0, dpr * k, dpr * transform.x, dpr * transform.y);
+  drawZones(k);
+  drawOrbits(k);
   drawImpacts(k);
   drawTracks(k);
   // Labels in screen pixels so that text stays readable at every zoom; tracks first, they matter most.
@@ -327,7 +359,50 @@ function polyline(points) {
   points.forEach((p, i) => (i ? ctx.lineTo(p[0], p[1]) : ctx.moveTo(p[0], p[1])));
 }
 
+function drawZones(k) {
+  for (const z of view.zones) {
+    if (z.ringPx.length < 3) continue;
+    ctx.setLineDash([8 / k, 4 / k]);
+    polyline(z.ringPx);
+    ctx.closePath();
+    ctx.fillStyle = ZONE_FILL;
+    ctx.fill();
+    ctx.lineWidth = 1.5 / k;
+    ctx.strokeStyle = ZONE_COLOUR;
+    ctx.stroke();
+    ctx.setLineDash([]);
+  }
+  stats.drawn.zones = view.zones.length;
+}
+
+function drawOrbits(k) {
+  let points = 0;
+  for (const o of view.orbits) {
+    // Split where the track wraps round the map's edge (a jump of more than a quarter of the map).
+    ctx.lineWidth = 2 / k;
+    ctx.strokeStyle = ORBIT_COLOUR;
+    ctx.setLineDash([2 / k, 3 / k]);
+    ctx.beginPath();
+    o.groundPx.forEach((p, i) => {
+      const prev = o.groundPx[i - 1];
+      if (!i || Math.abs(p[0] - prev[0]) > 250) ctx.moveTo(p[0], p[1]);
+      else ctx.lineTo(p[0], p[1]);
+    });
+    ctx.stroke();
+    ctx.setLineDash([]);
+    for (const e of o.enters) {
+      ctx.beginPath();
+      ctx.arc(e.px[0], e.px[1], 4 / k, 0, 2 * Math.PI);
+      ctx.stroke();
+    }
+    points += o.groundPx.length;
+  }
+  stats.drawn.orbits = view.orbits.length;
+  stats.drawn.orbitPoints = points;
+}
+
 function drawImpacts(k) {
+  stats.drawn.falls = view.impacts.filter((i) => !i.powered).length;
   for (const imp of view.impacts) {
     ctx.setLineDash([6 / k, 4 / k]);
     ctx.lineWidth = 1.5 / k;
@@ -525,9 +600,25 @@ function labelItems() {
     const [ax, ay] = toScreen(imp.impactPx[0], imp.impactPx[1]);
     const left = view.picture ? imp.time_unix_s - view.picture.t_unix_s : 0;
     const partner = imp.track.includes(":");
+    const zone = imp.zone ? (imp.zone_km ? ` · ${Math.round(imp.zone_km)} km outside zone ${imp.zone}` : ` · in zone ${imp.zone}`) : "";
     (partner ? partners : items).push({ key: `impact:${imp.track}`, kind: "impact", ref: imp.track, ax, ay, dot: false,
       colour: PREDICTION_COLOUR, maxRing: partner ? 24 : undefined,
-      text: `impact ${imp.track} ${left > 0 ? "in " + mmss(left) : "reached"}` });
+      text: `${imp.zone ? "fall" : "impact"} ${imp.track} ${left > 0 ? "in " + mmss(left) : "reached"}${zone}` });
+  }
+  // An orbit: labelled at its first point ahead with the next area it passes over and when.
+  for (const o of view.orbits) {
+    if (!o.groundPx.length) continue;
+    const [ax, ay] = toScreen(o.groundPx[0][0], o.groundPx[0][1]);
+    const now = view.picture ? view.picture.t_unix_s : o.epoch_unix_s;
+    const next = o.areas_over.find((a) => a.enter_unix_s >= now - 30);
+    const over = next ? ` · over ${(base.areas.get(next.area) || {}).name || next.area} ${next.enter_unix_s > now ? "in " + mmss(next.enter_unix_s - now) : "now"}` : "";
+    items.push({ key: `orbit:${o.track}`, kind: "orbit", ref: o.track, ax, ay, dot: false, colour: ORBIT_COLOUR,
+      text: `orbit ${o.track} ${Math.round(o.perigee_km)}×${Math.round(o.apogee_km)} km, ${o.incl_deg.toFixed(1)}°${over}` });
+  }
+  for (const z of view.zones) {
+    const [ax, ay] = toScreen(z.centre[0], z.centre[1]);
+    items.push({ key: `zone:${z.label}`, kind: "zone", ref: z.label, ax, ay, dot: false, colour: ZONE_COLOUR, maxRing: 42,
+      text: `zone ${z.label}${z.piece ? " (" + z.piece + ")" : ""}` });
   }
   for (const a of view.alerts) {
     const area = base.areas.get(a.area);
@@ -958,6 +1049,10 @@ function legend() {
     el("span", { class: "swatch", style: `display:inline-block;background:${STATE_COLOURS[s]};margin-right:4px` }), w));
   items.push(el("span", {}, el("span", { class: "swatch", style: `display:inline-block;background:${PREDICTION_COLOUR};margin-right:4px` }),
     "predicted impact (ellipse, ✕), dashed: ground track"));
+  items.push(el("span", {}, el("span", { class: "swatch", style: `display:inline-block;background:${ORBIT_COLOUR};margin-right:4px` }),
+    "orbit ahead (○ entering an area)"));
+  items.push(el("span", {}, el("span", { class: "swatch", style: `display:inline-block;background:${ZONE_COLOUR};margin-right:4px` }),
+    "declared hazard zone"));
   items.push(el("span", {}, ...Object.entries(KIND_COLOURS).flatMap(([k, c]) => [el("span", { style: `color:${c}` }, "● "), `${k} `]),
     "▲ launch"));
   $("legend").replaceChildren(...items);
@@ -970,6 +1065,9 @@ async function main() {
   const worldP = fetch("/static/basemap.json").then((res) => res.json());
   const areasP = fetch("/api/areas.geojson").then((res) => (res.ok ? res.json() : { features: [] }))
     .catch(() => ({ features: [] }));
+  // The session first: without one the console sends the page to /login (docs/console.md).
+  const me = await whoAmI();
+  if (me) showUser(me, $("who"));
   const nations = await fetch("/api/nations").then((res) => res.json());
   view.nations = nations;
   const views = $("views");
@@ -987,6 +1085,7 @@ async function main() {
     switchView(view.firstAlert ? view.firstAlert.code : first.code);
     if (!view.firstAlert && nations.length > 1) alertWatch = setInterval(checkFirstAlert, 2000);
   }
+  operatorPanel(me, $("operator"), () => view.nation);
   const r = canvas.getBoundingClientRect();
   fit = fitTransform(r.width, r.height);
   zoomer.scaleExtent([fit.k * 0.5, fit.k * 60]);
@@ -1022,6 +1121,8 @@ window.__triwarnScreenOf = (id) => {
 window.__triwarnView = () => ({
   nation: view.nation, tracks: view.tracks.size, alerts: view.alerts.length, selected: view.selected,
   areaOutlines: base ? base.areas.size : 0, labelsHidden, ended: view.ended,
+  orbits: view.orbits.map((o) => ({ track: o.track, points: o.groundPx.length, areas: o.areas_over.map((a) => a.area) })),
+  zones: view.zones.map((z) => z.label), drawn: { ...stats.drawn },
   stream: view.source ? ["connecting", "open", "closed"][view.source.readyState] : "none",
 });
 
