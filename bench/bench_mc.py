@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from triwarn.assess.boost_risk import DEFAULT_ALERT_PROBABILITY
 from triwarn.exercise.metrics import truth_area_passages, truth_ground_tracks
 from triwarn.exercise.replay import run_in_process, step_times
 from triwarn.geo.areas import AreaIndex
@@ -53,7 +54,7 @@ THRESHOLDS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9)
 T_LAUNCH = 1_700_000_000.0
 AFTER_BURNOUT_S = 150.0
 BOOST_FLAG = "boost_risk"
-DEFAULT_THRESHOLD = 0.3
+DEFAULT_THRESHOLD = DEFAULT_ALERT_PROBABILITY
 LOST_AFTER_S = WarnPolicy().lost_after_s
 
 
@@ -348,15 +349,17 @@ def plot(rows: list[dict], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     prob = [r for r in rows if r["threshold"] is not None]
     floor = next(r for r in rows if r["threshold"] is None)
-    ax.plot([100 * r["false_flight_fraction"] for r in prob], [r["median_lead_s"] for r in prob], "o-",
-            label="median lead")
-    ax.plot([100 * r["false_flight_fraction"] for r in prob], [r["p10_lead_s"] for r in prob], "s--",
-            label="10th percentile lead")
+    def sea(r):
+        return 100.0 * r["false_sea_flights"] / max(r["sea_flights"], 1)
+
+    ax.plot([sea(r) for r in prob], [r["median_lead_s"] for r in prob], "o-", label="median lead")
+    ax.plot([sea(r) for r in prob], [r["p10_lead_s"] for r in prob], "s--", label="10th percentile lead")
     for r in prob:
-        ax.annotate(f"p={r['threshold']:g}", (100 * r["false_flight_fraction"], r["median_lead_s"]),
-                    textcoords="offset points", xytext=(4, 4), fontsize=8)
-    ax.axhline(floor["median_lead_s"], color="grey", lw=0.8, label="cut-off floor only, median")
-    ax.set_xlabel("flights with a false shelter alert (%)")
+        ax.annotate(f"p={r['threshold']:g}", (sea(r), r["p10_lead_s"]), textcoords="offset points",
+                    xytext=(4, -10), fontsize=8)
+    ax.plot([sea(floor)], [floor["median_lead_s"]], "k^", label="floor only (cut-off path + ballistic)")
+    ax.plot([sea(floor)], [floor["p10_lead_s"]], "kv")
+    ax.set_xlabel("flights ending at sea with a false shelter alert (%)")
     ax.set_ylabel("lead before the warhead is over the area (s)")
     ax.set_title("Probabilistic boost-phase warning: lead against false alerts")
     ax.legend(fontsize=8)

@@ -81,7 +81,8 @@ def test_an_unknown_name_exits_2_with_close_matches(tmp_path, monkeypatch):
 def _commands() -> list[list[str]]:
     return [["trajectory"], ["simulate"], ["track"], ["assess"], ["replay"], ["demo"], ["node"],
             ["exercise", "run"], ["scenarios", "list"], ["sensors", "split"], ["keys", "new"], ["keys", "trust"],
-            ["network", "config"], ["network", "up"], ["network", "schema"]]
+            ["network", "config"], ["network", "up"], ["network", "schema"], ["users", "add"], ["users", "list"],
+            ["hazard-zones"], ["tabletop", "serve"], ["tabletop", "run"]]
 
 
 def test_top_level_help_is_written_for_users():
@@ -89,7 +90,8 @@ def test_top_level_help_is_written_for_users():
     assert result.exit_code == 0, text
     assert "InputError" not in text and "hands over to the package" not in text  # not the module docstring
     assert "triwarn scenarios list" in text and "triwarn demo" in text
-    for name in ("simulate", "exercise", "scenarios", "sensors", "node", "keys", "network"):
+    for name in ("simulate", "exercise", "scenarios", "sensors", "node", "keys", "network", "users", "hazard-zones",
+                 "tabletop"):
         assert re.search(rf"^  {name} +\S", text, re.M), name
     assert "..." not in text.split("Commands:")[1]  # short helps fit: none cut off
 
@@ -116,7 +118,7 @@ def test_readme_commands_table_lists_every_command():
     readme = (ROOT / "README.md").read_text()
     table = readme.split("## Commands")[1].split("\n\n")[1]
     for needle in ("`triwarn keys trust", "`triwarn network schema", "`triwarn scenarios list",
-                   "`triwarn sensors split"):
+                   "`triwarn sensors split", "`triwarn users", "`triwarn hazard-zones", "`triwarn tabletop"):
         assert needle in table, needle
 
 
@@ -241,3 +243,16 @@ def test_console_does_not_wrap_off_a_terminal(capsys):
     console().print(long)
     captured = capsys.readouterr()
     assert long in captured.err.splitlines() and long in captured.out.splitlines()
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (["node", "--nation", "kr", "--exercise", "X", "--keys", ".", "--servers", "nats://127.0.0.1:1",
+      "--step-s", "100000"], "step 100000.0 s is outside"),
+    (["node", "--nation", "kr", "--exercise", "X", "--keys", ".", "--servers", "nats://127.0.0.1:1",
+      "--port", "99999"], "port 99999 is outside"),
+    (["network", "up", "--cluster", "fr"], "not a nation of the network"),
+])
+def test_out_of_range_options_are_refused_before_anything_starts(args, needle):
+    result, text = _run(*args)
+    assert result.exit_code == 2, text
+    assert needle in " ".join(text.split()), text

@@ -50,7 +50,8 @@ def _within(lo: float, hi: float, what: str, unit: str = "") -> Any:
 
 REPORT_INTERVAL_BOUNDS = _within(0.1, 3600.0, "report interval", " s")
 END_AFTER_BOUNDS = _within(0.0, 86400.0, "end after", " s")
-STEP_S_BOUNDS = _within(0.05, 60.0, "step", " s")  # simulated-clock step of replays and exercises (s)
+STEP_S_BOUNDS = _within(0.05, 60.0, "step", " s")
+PORT_BOUNDS = _within(0, 65535, "port")  # simulated-clock step of replays and exercises (s)
 # Progress lines show on a terminal only (triwarn.progress); --quiet turns them and the compile notice off.
 Quiet = Annotated[bool, typer.Option("--quiet", "-q",
                                      help="No progress line (nor the one-time compile notice) on stderr.")]
@@ -267,8 +268,8 @@ def hazard_zones(
     """Check a navigational warning and print its launch window and zones (docs/space-launches.md).
 
     \b
-    Example:
-      triwarn hazard-zones navarea-xi-0701-23.txt
+    Example (the warning's text in a file; the SLV scenarios carry theirs as hazard_zones):
+      triwarn hazard-zones navarea.txt
     """
     from triwarn.geo.hazard_zones import describe, read_notice
 
@@ -318,10 +319,11 @@ def node(
     exercise: Annotated[str | None, typer.Option(metavar="NAME",
                                                  help="Run as this exercise: every warning is Exercise.")] = None,
     live: Annotated[bool, typer.Option("--live", help="Run live: warnings are CAP status Actual.")] = False,
-    epoch: Annotated[float | None, typer.Option(metavar="UNIX", help="Unix time the recording's start is "
+    epoch: Annotated[float | None, typer.Option(metavar="UNIX", help="Unix time (s) the recording's start is "
                                                 "replayed at (default: now; give all nodes the same).")] = None,
-    step_s: Annotated[float, typer.Option("--step-s", metavar="S", help="Step period on the clock (s).")] = 1.0,
-    port: Annotated[int, typer.Option(metavar="N",
+    step_s: Annotated[float, typer.Option("--step-s", metavar="S", callback=STEP_S_BOUNDS,
+                                          help="Step period on the clock (s, 0.05 to 60).")] = 1.0,
+    port: Annotated[int, typer.Option(metavar="N", callback=PORT_BOUNDS,
                                       help="HTTP port of the console, health and metrics (0: a free one).")] = 0,
     out: Annotated[Path | None, typer.Option(metavar="DIR",
                                              help="Output folder for CAP files (default out/node-NATION).")]

@@ -23,14 +23,17 @@ users_app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_
 @exit_2_on_input_error
 def users_add(
     users: Annotated[Path, typer.Option(metavar="FILE", help="The users file (created if missing, mode 0600).")],
-    name: Annotated[str, typer.Option(metavar="NAME", help="User name: lower-case letters, digits, . _ -.")],
+    name: Annotated[str, typer.Option(metavar="NAME",
+                                      help="User name: lower-case letters, digits, . _ - (at most 64).")],
     nation: Annotated[str, typer.Option(metavar="CODE", help="The user's nation: us, jp or kr.")],
     role: Annotated[str, typer.Option(metavar="ROLE", help="viewer, operator or admin.")] = "viewer",
     password_stdin: Annotated[bool, typer.Option("--password-stdin",
-                                                 help="Read the password from standard input's first line.")] = False,
+                                                 help="Read the password (10 to 1024 characters) from standard input's "
+                                                      "first line; without it the password is asked twice.")] = False,
     replace: Annotated[bool, typer.Option("--replace", help="Change an existing user.")] = False,
 ) -> None:
-    """Add a user to the console's users file (a viewer sees the picture; an operator also cancels alerts).
+    """Add a user to the console's users file (a viewer sees the picture; an operator or admin also
+    cancels and corrects alerts).
 
     \b
     Example:

@@ -87,3 +87,26 @@ def test_the_boost_probability_of_a_shared_track_is_at_least_its_own_contributio
     alone_fused = probs(None)
     with_own = probs(lambda: {"JP-S1": (own, COV, True)})
     assert with_own and all(with_own.get(k, 0.0) >= p for k, p in alone_fused.items())
+
+
+def test_a_shared_track_held_powered_by_the_partners_still_gets_the_own_tracks_ballistic_risks(irbm):
+    """The partners' veto keeps the fused track powered after burnout; the node alone would already have
+    predicted the impact: its area risks come on the shared track, not later."""
+    t_s = irbm.burnout_t_s + 20.0
+    st = irbm.free_state(t_s)
+    areas = PolygonAreas({"JP-07": {"land": box(irbm.impact_lon_deg - 1.0, irbm.impact_lat_deg - 1.0,
+                                                irbm.impact_lon_deg + 1.0, irbm.impact_lat_deg + 1.0)}})
+
+    def run(view):
+        assessor = Assessor(areas)
+        assessor.own_view = view
+        return assessor.step(T0_UNIX_S + t_s, table([system_track(
+            "JP-S1", T0_UNIX_S + t_s, st[:3], st[3:], COV, "boost", ("jp", "kr"), ("jp:T1", "kr:T4"),
+            T0_UNIX_S + t_s - 200, T0_UNIX_S + t_s, 60)]))
+
+    def ballistic_risk(events):
+        return [e for e in events if isinstance(e, AreaRisk) and not e.powered and e.area == "JP-07"]
+
+    assert ballistic_risk(run(None)) == []  # the fused track is powered: corridor and cut-off path only
+    hits = ballistic_risk(run(lambda: {"JP-S1": (st, COV, False)}))
+    assert hits and all(e.track == "JP-S1" for e in hits) and max(e.probability for e in hits) > 0.5

@@ -268,3 +268,18 @@ def test_own_contributions_hold_the_own_nations_state_of_shared_tracks_only():
             state, cov, boost = own[shared[0]]
             assert np.allclose(state, np.concatenate([pos, vel])) and boost  # jp's own, not the fused mean
             assert np.allclose(cov, _cov())
+
+
+def test_the_own_view_keeps_the_own_tracks_mode_where_the_partners_veto_holds_the_fused_track_powered():
+    pos, vel = _ballistic_state()
+    fuser = Fuser(own_nation="jp")
+    for k in range(15):  # both mature (maturity 10 s) before the own tracker turns ballistic
+        t = T0 + k
+        own_boost = k < 8
+        jp = national("J1", t, pos + k * vel, vel, _cov(), mode=MODE_BOOST if own_boost else MODE_BALLISTIC,
+                      boost_probability=[0.95 if own_boost else 0.02])
+        kr = national("K1", t, pos + k * vel + 50.0, vel, _cov(), mode=MODE_BOOST, boost_probability=[0.95])
+        out = fuser.update(t, tables({"jp": [jp], "kr": [kr]}))
+    sid = out.track_id[0]
+    assert bool(out.boost[0])  # Korea's fresh, mature "boost" vetoes the end of the boost
+    assert fuser.own_contributions()[sid][2] is False  # alone, Japan's rule has let it go

@@ -47,7 +47,7 @@ def test_a_node_pointed_at_another_nations_file_gets_a_clear_error(spec, tmp_pat
     creds = load_credentials(tmp_path / "cfg" / "credentials-kr.json", "kr")
     assert creds.node_login()["nkeys_seed_str"].startswith("SU") and "password" not in creds.node_login()
     assert creds.login("admin", ["nats://x"])["nkeys_seed_str"].startswith("SU")
-    with pytest.raises(InputError, match="'jp''s credentials, not 'kr''s") as err:
+    with pytest.raises(InputError, match="the credentials of jp, not of kr") as err:
         load_credentials(tmp_path / "cfg" / "credentials-jp.json", "kr")
     assert "credentials-kr.json" in str(err.value) and "credentials-jp.json" in str(err.value)
     old = tmp_path / "credentials.json"

@@ -72,16 +72,33 @@ def test_untrusted_risks_send_no_one_to_shelter(exercise_machine):
                {"powered": True, "quality": 0.9, "flags": ["cutoff_path", "implausible_state"]}):
         issued = run(exercise_machine(), _one_risk(**kw), T0, T0 + 90)
         assert issued == [], kw
-    # The same risk from a trusted track, a separated piece's own fall on the area, or a trusted boosting
-    # track's cut-off path, does.
-    for kw in ({"quality": 0.9}, {"object": "separated", "kind": "impact", "quality": 0.9},
-               {"powered": True, "quality": 0.9, "flags": ["cutoff_path"]}):
+    # The same risk from a trusted track, or a trusted boosting track's cut-off path, does (a separated
+    # piece's own fall: test_a_piece_falling_on_land_shelters_only_from_a_long_track).
+    for kw in ({"quality": 0.9}, {"powered": True, "quality": 0.9, "flags": ["cutoff_path"]}):
         issued = run(exercise_machine(), _one_risk(**kw), T0, T0 + 90)
         assert [m.msg_type for _t, m in issued] == ["Alert"], kw
         assert states(issued[0][1]) == {"JP-02": "shelter"}
     # Unless the policy says not to trust cut-off paths.
     kw = {"powered": True, "quality": 0.9, "flags": ["cutoff_path"]}
     assert run(exercise_machine(WarnPolicy(trust_cutoff_path=False)), _one_risk(**kw), T0, T0 + 90) == []
+
+
+def test_a_piece_falling_on_land_shelters_only_from_a_long_track(exercise_machine):
+    # 2023-04-13: a short track of a separated piece predicted a fall on Hokkaido. A piece's own fall on
+    # an area shelters it only once the piece's track has been seen for short_track_s (90 s) and is not
+    # flagged short; before that it waits, it does not alert.
+    def piece(seen_s, flags=()):
+        t1 = T0 + 5.0 + seen_s
+        kw = {"object": "separated", "flags": ["separated_piece", *flags], "quality": 0.9}
+        return {T0 + 5.0: with_exercise([launch(T0 + 5.0), obs(T0 + 5.0, track="P1")]),
+                t1: with_exercise([obs(t1, track="P1"), pred(t1, track="P1", **kw),
+                                   risk(t1, "JP-02", 0.9, track="P1", kind="impact", **kw)])}
+
+    assert run(exercise_machine(), piece(30.0), T0, T0 + 60) == []
+    assert run(exercise_machine(), piece(95.0, ["short_track"]), T0, T0 + 120) == []
+    issued = run(exercise_machine(), piece(95.0), T0, T0 + 120)
+    assert [m.msg_type for _t, m in issued] == ["Alert"]
+    assert states(issued[0][1]) == {"JP-02": "shelter"} and issued[0][0] == T0 + 100.0
 
 
 def test_events_before_the_launch_estimate_join_the_launch_incident(exercise_machine):
@@ -198,3 +215,20 @@ def test_an_object_lost_in_boost_holds_its_areas_until_its_corridor_is_flown(exe
     assert T0 + 1120.0 <= changes[1][0] <= T0 + 1122.0
     final = next(a for a in issued[-1][1].areas if a.code == "JP-02")
     assert final.reason == "lost_no_threat"
+
+
+def test_a_boost_phase_probability_alerts_only_at_the_authoritys_threshold(exercise_machine):
+    # The probabilistic layer's risk (flag boost_risk, powered): informational by default; with a threshold
+    # it alerts at or above it, not below (issue 13: configurable per nation, as J-Alert's is).
+    def one(p):
+        return {T0 + 20.0: with_exercise([launch()]),
+                T0 + 60.0: with_exercise([obs(T0 + 60.0),
+                                          risk(T0 + 60.0, "JP-02", p, powered=True, quality=0.9,
+                                               flags=["boost_risk"])])}
+
+    assert run(exercise_machine(), one(0.95), T0, T0 + 90) == []
+    strict = WarnPolicy(boost_alert_probability=0.9)
+    issued = run(exercise_machine(strict), one(0.95), T0, T0 + 90)
+    assert [m.msg_type for _t, m in issued] == ["Alert"] and states(issued[0][1]) == {"JP-02": "shelter"}
+    assert run(exercise_machine(strict), one(0.5), T0, T0 + 90) == []
+    assert run(exercise_machine(WarnPolicy(boost_alert_probability=0.4)), one(0.5), T0, T0 + 90) != []

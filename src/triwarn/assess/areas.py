@@ -179,3 +179,15 @@ def overflight_risk(
         row_s, code = str(key).split("|", 1)
         out.append(AreaHit(int(row_s), code, "overflight", float(p), 0.0, float(t_in)))
     return out
+
+
+def merge_hits(a: list[AreaHit], b: list[AreaHit]) -> list[AreaHit]:
+    """One hit per (row, area, kind) from two lists: the larger probabilities, the earlier entry."""
+    out: dict[tuple[int, str, str], AreaHit] = {}
+    for h in (*a, *b):
+        key = (h.row, h.area, h.kind)
+        old = out.get(key)
+        out[key] = h if old is None else AreaHit(
+            h.row, h.area, h.kind, max(old.probability, h.probability),
+            max(old.probability_eez, h.probability_eez), min(old.enter_time_unix_s, h.enter_time_unix_s))
+    return list(out.values())

@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from triwarn.assess import areas as area_risk
-from triwarn.assess.areas import AreaHit, AreaModel
-from triwarn.assess.boost_risk import BOOST_RISK_FLAG, BoostRisk
+from triwarn.assess.areas import AreaHit, AreaModel, merge_hits
+from triwarn.assess.boost_risk import BOOST_RISK_FLAG, BoostRisk, burnout_cue
 from triwarn.assess.corridor import cutoff_band, densify, predict_corridors
 from triwarn.assess.flight import ground_tracks
 from triwarn.assess.impact import enu_offsets_to_geodetic_deg, predict_impacts
@@ -76,7 +76,8 @@ class AssessConfig:
     launch_retry_max_s: float = 30.0
     trace_substeps: int = 8  # ground-track points per integration step (60 s) for overflight
     forget_s: float = 300.0
-    boost_risk: bool = True  # the probabilistic boost-phase layer (triwarn.assess.boost_risk)
+    boost_risk: bool = True  # the probabilistic boost-phase layer (triwarn.assess.boost_risk)...
+    boost_risk_interval_s: float = 2.0  # ...recomputed this often (clock grid; ~15 ms per track)
     seed: int = 0
 
 
@@ -95,6 +96,8 @@ class _History:
     launch_failures: int = 0
     launch_next_unix_s: float = -np.inf  # no launch estimate before this time (back-off after failures)
     thrusts: list = field(default_factory=list)  # [(t, thrust m/s^2)] of the last seconds (boost layer)
+    last_boost_risk_unix_s: float | None = None
+    last_own_impact_unix_s: float | None = None  # the own contribution's ballistic floor (own_view)
 
 
 @dataclass
@@ -198,6 +201,39 @@ class Assessor:
         if boosting.size:
             events.extend(self._powered(t, boosting, tids, t_tr, pos, vel, cov, roles, ids, quality, flags,
                                         nations))
+        if self.own_view is not None and self.areas is not None:
+            events.extend(self._own_mode_floor(t, tids, t_tr, powered, roles, ids, quality, flags))
+        return events
+
+    def _own_mode_floor(self, t, tids, t_tr, powered, roles, ids, quality, flags) -> list[Event]:
+        """Where the node's own contribution to a shared track is in the other mode than the fused track
+        (the partners' vote or veto holds it powered, or the reverse), the area risks the node alone would
+        have had from it: its ballistic prediction's (on the 5 s impact grid, at once when the modes
+        part), or its cut-off path's. On the shared track; the fused track's own risks still count."""
+        own = self.own_view()
+        split = [i for i, tid in enumerate(tids) if tid in own and own[tid][2] != bool(powered[i])]
+        for i, tid in enumerate(tids):
+            if i not in split:
+                self._hist[tid].last_own_impact_unix_s = None
+        if not split:
+            return []
+        events: list[Event] = []
+        coast = np.array([i for i in split if powered[i]], dtype=int)  # own: ballistic
+        coast = coast[_due(t, [self._hist[tids[i]] for i in coast], "last_own_impact_unix_s",
+                           self.config.impact_interval_s)] if coast.size else coast
+        if coast.size:
+            for i in coast:
+                self._hist[tids[i]].last_own_impact_unix_s = t
+            st = np.stack([own[tids[i]][0] for i in coast])
+            cv = np.stack([own[tids[i]][1] for i in coast])
+            imp = predict_impacts(t_tr[coast], st[:, :3], st[:, 3:], cv, n_draws=self.config.n_draws, rng=self._rng,
+                                  max_time_s=self.config.max_time_s, trace=True)
+            events.extend(self._impact_areas(t, coast, imp, tids, ids, roles, quality, flags))
+        burn = np.array([i for i in split if not powered[i]], dtype=int)  # own: still powered
+        if burn.size:
+            hits = self._own_cutoff_hits(tids, burn, t_tr)
+            events.extend(self._area_events(t, hits, burn, tids, ids, roles, quality, flags, powered=True,
+                                            extra=[Flag.CUTOFF_PATH]))
         return events
 
     # -- launch --------------------------------------------------------------------------------------------
@@ -470,8 +506,14 @@ class Assessor:
         partner's report that fits), thrust from the fused track's estimate; with own_view, each area's
         probability is at least that of the node's own contribution (sharing never lowers it)."""
         pick = np.array([i for i in idx if roles[i] != "separated"], dtype=int)
+        if pick.size:  # on the clock's grid of boost_risk_interval_s (one phase shared and alone)
+            due = _due(t, [self._hist[tids[i]] for i in pick], "last_boost_risk_unix_s",
+                       self.config.boost_risk_interval_s)
+            pick = pick[due]
         if not pick.size:
             return []
+        for i in pick:
+            self._hist[tids[i]].last_boost_risk_unix_s = t
         by_id = {g.launch_id: g for g in self._launches}
         reports = from_reports(self.partner_launch_view()) if self.partner_launch_view is not None else []
         lat, lon, _alt = ecef_to_geodetic(pos[pick])
@@ -490,7 +532,8 @@ class Assessor:
         fused = self._step_thrust[pick] if self._step_thrust is not None else np.full(pick.size, np.nan)
         thrust = np.array([f if np.isfinite(f) else _thrust_accel(self._hist[tids[i]].boost)
                            for f, i in zip(fused.tolist(), pick, strict=True)])
-        thrust = self._thrust_drop(t, [tids[i] for i in pick], thrust)
+        for j, i in enumerate(pick):
+            thrust[j], self._hist[tids[i]].thrusts = burnout_cue(self._hist[tids[i]].thrusts, t, thrust[j])
         # A motor seen to stop (or pause between stages) gives no new probabilities: the last ones hold
         # until the thrust is back or the ballistic prediction takes over (a few seconds), rather than
         # draws flown from a state that is no longer a boost.
@@ -509,25 +552,10 @@ class Assessor:
             own_hits, _ = self.boost_risk.assess(self.areas, [tids[pick[j]] for j in mine], t_tr[pick[mine]],
                                                  st[:, :3], st[:, 3:], tau[mine], thrust[mine],
                                                  None if vote is None else vote[mine])
-            hits = _merge_hits(hits, [AreaHit(mine[h.row], h.area, h.kind, h.probability, h.probability_eez,
+            hits = merge_hits(hits, [AreaHit(mine[h.row], h.area, h.kind, h.probability, h.probability_eez,
                                               h.enter_time_unix_s) for h in own_hits])
         return self._area_events(t, hits, pick, tids, ids, roles, quality, flags, powered=True,
                                  extra=[BOOST_RISK_FLAG])
-
-    def _thrust_drop(self, t: float, track_ids: list[str], thrust: np.ndarray) -> np.ndarray:
-        """The thrust estimates, with 0 where one fell below half the track's peak of 3-12 s before: a
-        motor's thrust acceleration grows as it burns, so such a drop is a burnout (or a staging, which
-        boost_risk's draws allow for) seen before the estimate itself reaches zero."""
-        out = thrust.copy()
-        for j, tid in enumerate(track_ids):
-            h = self._hist[tid]
-            h.thrusts = [(tt, a) for tt, a in h.thrusts if t - tt <= 12.0]
-            ref = [a for tt, a in h.thrusts if t - tt >= 3.0]
-            if np.isfinite(thrust[j]):
-                if ref and thrust[j] < 0.5 * max(ref):
-                    out[j] = 0.0
-                h.thrusts.append((t, float(thrust[j])))
-        return out
 
     def _cutoff_step(self, t, idx, tids, t_tr, pos, vel, cov, roles, ids, quality, flags):
         """Cut-off path area risks of the boosting tracks idx, with the own-contribution floor; returns
@@ -538,7 +566,7 @@ class Assessor:
         hits = self._cutoff_hits(cor, rows) if rows.size else []
         hits = [AreaHit(int(rows[h.row]), h.area, h.kind, h.probability, h.probability_eez, h.enter_time_unix_s)
                 for h in hits]
-        hits = _merge_hits(hits, self._own_cutoff_hits(tids, idx, t_tr))
+        hits = merge_hits(hits, self._own_cutoff_hits(tids, idx, t_tr))
         events = self._area_events(t, hits, idx, tids, ids, roles, quality, flags, powered=True,
                                    extra=[Flag.CUTOFF_PATH]) if hits else []
         return cor.cutoff_ok & cor.node_ok[:, 0], events
@@ -595,18 +623,6 @@ class Assessor:
                 enter_time_unix_s=hit.enter_time_unix_s, powered=powered, object=roles[i],
                 quality=float(quality[i]), flags=[*flags[i], *extra]))
         return out
-
-
-def _merge_hits(a: list[AreaHit], b: list[AreaHit]) -> list[AreaHit]:
-    """One hit per (row, area, kind) from two lists: the larger probabilities, the earlier entry."""
-    out: dict[tuple[int, str, str], AreaHit] = {}
-    for h in (*a, *b):
-        key = (h.row, h.area, h.kind)
-        old = out.get(key)
-        out[key] = h if old is None else AreaHit(
-            h.row, h.area, h.kind, max(old.probability, h.probability),
-            max(old.probability_eez, h.probability_eez), min(old.enter_time_unix_s, h.enter_time_unix_s))
-    return list(out.values())
 
 
 def _due(t: float, hist: list[_History], attr: str, interval_s: float) -> np.ndarray:

@@ -53,8 +53,13 @@ from triwarn.assess.areas import AreaHit, AreaModel
 from triwarn.assess.flight import fly_to_ground, ground_tracks
 from triwarn.geo.frames import ecef_to_geodetic, enu_rotation
 from triwarn.physics.missiles import CLASSES as PHYSICS_CLASSES
+from triwarn.records.events import Flag
 
-BOOST_RISK_FLAG = "boost_risk"  # on AreaRisk events of this layer (the warning stage's own threshold)
+BOOST_RISK_FLAG = Flag.BOOST_RISK
+# The threshold the warning stage should shelter at, per nation's policy (J-Alert's is the authority's
+# own): chosen from bench/bench_mc.py (docs/warnings.md, "The trade"): the lowest that added a false
+# shelter alert to at most 2 % of the family's flights ending at sea.
+DEFAULT_ALERT_PROBABILITY = 0.9  # on AreaRisk events of this layer (the warning stage's own threshold)
 BURN_SLACK_S = 15.0  # a class stays possible this long past its nominal burn (burn times vary)
 ACCEL_LOG_SIGMA = 0.35  # spread of a class's thrust acceleration (lognormal), loads and motors vary
 
@@ -122,7 +127,7 @@ class BoostRiskConfig:
     coast_accel_mps2: float = 3.0
     pitch_extra_deg: float = 3.0
     azimuth_sigma_deg: float = 2.0
-    max_time_s: float = 2400.0
+    max_time_s: float = 1800.0
     trace_substeps: int = 6
     classes: tuple[VehicleClass, ...] = VEHICLE_CLASSES
 
@@ -275,6 +280,19 @@ def area_probabilities(areas: AreaModel, t_unix_s, pos_ecef_m, draws: BurnoutDra
     t_hit = (draws.t_unix_s + hits.tof_s.reshape(n, m)).min(axis=1)
     out.extend(area_risk.impact_risk(areas, i_lat, i_lon, t_hit))
     return out
+
+
+def burnout_cue(history: list, t_unix_s: float, thrust_mps2: float) -> tuple[float, list]:
+    """The thrust estimate (m/s^2), 0 where it fell below half the track's peak of 3-12 s before: a
+    motor's thrust acceleration grows as it burns, so such a drop is a burnout (or a staging, which the
+    draws allow for) seen before the estimate itself reaches zero. history: [(t, thrust)] of the track,
+    returned trimmed to 12 s with this one added."""
+    kept = [(tt, a) for tt, a in history if t_unix_s - tt <= 12.0]
+    ref = [a for tt, a in kept if t_unix_s - tt >= 3.0]
+    if not np.isfinite(thrust_mps2):
+        return thrust_mps2, kept
+    out = 0.0 if ref and thrust_mps2 < 0.5 * max(ref) else float(thrust_mps2)
+    return out, [*kept, (t_unix_s, float(thrust_mps2))]
 
 
 @dataclass

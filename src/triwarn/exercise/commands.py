@@ -137,7 +137,8 @@ def run_demo(*, headless: bool, speed: float, port: int, out: Path, seed: int = 
 
             hub = PictureHub(NATIONS)
             hub.t0_unix_s = plan.t0_unix_s
-            feed = PictureFeed(hub, plan.name, plan.links, run_log, runners=runners)
+            feed = PictureFeed(hub, plan.name, plan.links, run_log, runners=runners,
+                               hazard_notice=plan.scenario.hazard_notice)
             opts.on_step.append(feed.on_step)
             from triwarn.api.guard import one_time_console  # the console's login and Cancel (docs/console.md)
 

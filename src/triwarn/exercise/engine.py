@@ -190,8 +190,8 @@ async def exercise_async(plan: ExercisePlan, out: Path, opts: ExerciseOptions | 
 
     # The no-sharing baseline needs nothing from the shared run: it runs beside it in another process
     # (the machine's other core), so it costs little wall time, paced or not.
-    base = BaselineProcess(sim.sensors, log, nations, times, exercise=plan.name, run_tag=run_tag + "b") \
-        if opts.baseline else None
+    base = BaselineProcess(sim.sensors, log, nations, times, exercise=plan.name, run_tag=run_tag + "b",
+                           hazard_notice=plan.scenario.hazard_notice) if opts.baseline else None
     wall_run0 = time.perf_counter()
     try:
         bar.start()
@@ -199,7 +199,8 @@ async def exercise_async(plan: ExercisePlan, out: Path, opts: ExerciseOptions | 
             issued, stats = await run_shared(
                 sim.sensors, log, nations, times, exercise=plan.name, areas=areas, spec=spec,
                 workdir=Path(tmp), on_step=on_step, links=links, run_tag=run_tag,
-                future_skew_s=plan.future_skew_s, feeds=feeds, on_tick=on_tick, speed=opts.speed,
+                future_skew_s=plan.future_skew_s, feeds=feeds, hazard_notice=plan.scenario.hazard_notice,
+                on_tick=on_tick, speed=opts.speed,
                 run_log=run_log, sink=outputs, runners=opts.runners, until=watch.done)
     except BaseException:
         if base is not None:

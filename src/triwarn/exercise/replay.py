@@ -64,7 +64,7 @@ def nations_with_sensors(sensors: Mapping[str, object]) -> list[str]:
 
 def make_nodes(sensors, nations, *, exercise: str, areas, run_tag: str,
                transports: Mapping[str, ShareTransport] | None = None,
-               cot_interval_s: float = COT_INTERVAL_S) -> dict[str, NationalNode]:
+               cot_interval_s: float = COT_INTERVAL_S, hazard_notice=None) -> dict[str, NationalNode]:
     """One node per nation with its own sensors; with transports, each node seals with its transport's
     sender (one sequence for everything it publishes) and admits with its transport's admission.
     cot_interval_s: how often the nodes make CoT track and ellipse events (run_outputs writes them at
@@ -76,21 +76,10 @@ def make_nodes(sensors, nations, *, exercise: str, areas, run_tag: str,
         if tr is not None:
             tr.set_exercise(exercise)  # sealed and admitted in the node's mode (live and exercise never meet)
         settings = NodeSettings(nation=n, exercise=exercise, run_id=f"{run_tag}{n}", share=tr is not None,
-                                cot_interval_s=cot_interval_s)
+                                cot_interval_s=cot_interval_s, hazard_notice=hazard_notice)
         nodes[n] = NationalNode(settings, own, sender=tr.sender if tr else None,
                                 admission=tr.admission if tr else None, areas=areas)
-        hold_to_own(nodes[n])
     return nodes
-
-
-def hold_to_own(node: NationalNode) -> None:
-    """Let the node's assessment hold each shared track's cut-off path alerts to no later than its own
-    contribution's (triwarn.assess.assessor.Assessor.own_view): sharing never delays a warning; and let
-    partners' launch reports date its boosting tracks (Assessor.partner_launch_view).
-    (Wired here for replays, exercises and the demo; the live node needs the same two lines.)"""
-    node.fuser.own_nation = node.nation
-    node.assessor.own_view = node.fuser.own_contributions
-    node.assessor.partner_launch_view = node.partner_launches
 
 
 def step_times(log: MeasurementLog, step_s: float) -> np.ndarray:
@@ -143,22 +132,24 @@ def gain_rows(shared: dict, alone: dict) -> list[dict]:
 
 
 def run_baseline(sensors, log: MeasurementLog, nations, times, *, exercise: str, areas, run_tag: str,
-                 feeds=None, on_step=None, sink: OutputSink | None = None) -> dict:
+                 feeds=None, on_step=None, sink: OutputSink | None = None, hazard_notice=None) -> dict:
     """Each nation alone (no partner data): returns the issued messages per node. Without on_step or a
     sink nothing is written, so the nodes make no CoT events."""
     writes = on_step is not None or sink is not None
     nodes = make_nodes(sensors, nations, exercise=exercise, areas=areas, run_tag=run_tag,
-                       cot_interval_s=COT_INTERVAL_S if writes else np.inf)
+                       cot_interval_s=COT_INTERVAL_S if writes else np.inf, hazard_notice=hazard_notice)
     feeds = feeds if feeds is not None else {n: NodeFeed.for_nation(log, sensors, n) for n in nations}
     asyncio.run(run_lockstep(nodes, feeds, times, on_step=on_step, sink=sink))
     return {n: node.issued for n, node in nodes.items()}
 
 
-def baseline_alerts(sensors, log: MeasurementLog, nations, times, exercise: str, run_tag: str) -> tuple[dict, float]:
+def baseline_alerts(sensors, log: MeasurementLog, nations, times, exercise: str, run_tag: str,
+                    hazard_notice=None) -> tuple[dict, float]:
     """Each nation alone on the same detections: first alerts per node (first_alerts) and the wall
     seconds it took. Made to run in a worker process (start_baseline)."""
     w = time.perf_counter()
-    issued = run_baseline(sensors, log, nations, times, exercise=exercise, areas=AreaIndex.load(), run_tag=run_tag)
+    issued = run_baseline(sensors, log, nations, times, exercise=exercise, areas=AreaIndex.load(), run_tag=run_tag,
+                          hazard_notice=hazard_notice)
     return first_alerts(issued), time.perf_counter() - w
 
 
@@ -172,9 +163,11 @@ class BaselineProcess:
         alerts, wall_s = base.result()        # or await base.wait() in an event loop
     """
 
-    def __init__(self, sensors, log: MeasurementLog, nations, times, *, exercise: str, run_tag: str) -> None:
+    def __init__(self, sensors, log: MeasurementLog, nations, times, *, exercise: str, run_tag: str,
+                 hazard_notice=None) -> None:
         self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-        self._future = self._pool.submit(baseline_alerts, sensors, log, list(nations), times, exercise, run_tag)
+        self._future = self._pool.submit(baseline_alerts, sensors, log, list(nations), times, exercise, run_tag,
+                                         hazard_notice)
 
     def result(self) -> tuple[dict, float]:
         try:
@@ -195,11 +188,13 @@ class BaselineProcess:
 
 async def run_shared(sensors, log: MeasurementLog, nations, times, *, exercise: str, areas, spec: NetworkSpec,
                      workdir: Path, on_step, links: LinkModel | None, run_tag: str,
-                     future_skew_s: float = 5.0, max_age_s: float = 900.0, feeds=None, **lockstep) -> tuple[dict, dict]:
+                     future_skew_s: float = 5.0, max_age_s: float = 900.0, feeds=None, hazard_notice=None,
+                     **lockstep) -> tuple[dict, dict]:
     """The nations' nodes over a local NATS network started for the run (in workdir), in lockstep.
 
     feeds: the nodes' detections (default: cut from log). future_skew_s / max_age_s: the receivers'
-    admission window. Extra keyword arguments go to run_lockstep (sink, on_tick, speed, run_log).
+    admission window. hazard_notice: the scenario's declared zones (falls at sea told against them).
+    Extra keyword arguments go to run_lockstep (sink, on_tick, speed, run_log).
     Returns the issued warnings per node and the run's counters (with each transport's counters).
     """
     keys = {n: signing.new_key() for n in spec.nations}
@@ -216,7 +211,7 @@ async def run_shared(sensors, log: MeasurementLog, nations, times, *, exercise: 
             await tr.connect()
             transports[n] = tr
         nodes = make_nodes(sensors, nations, exercise=exercise, areas=areas, run_tag=run_tag,
-                           transports=transports)
+                           transports=transports, hazard_notice=hazard_notice)
         stats = await run_lockstep(nodes, feeds, times, transports=transports, links=links, on_step=on_step,
                                    **lockstep)
         for n, tr in transports.items():

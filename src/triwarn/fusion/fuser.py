@@ -73,6 +73,7 @@ class Fuser:
     # the assessment can hold the fused track's warnings to no later than the node's own data gives.
     own_nation: str | None = None
     _own: dict[str, tuple[np.ndarray, np.ndarray, bool]] = field(default_factory=dict, repr=False)
+    _own_modes: dict[str, ModeMemory] = field(default_factory=dict, repr=False)
     _modes: dict[str, ModeMemory] = field(default_factory=dict, repr=False)
     _first_heard: dict[tuple[str, str], float] = field(default_factory=dict, repr=False)
     _table: SystemTracks = field(default_factory=SystemTracks.empty, repr=False)
@@ -155,8 +156,9 @@ class Fuser:
 
     def own_contributions(self) -> dict[str, tuple[np.ndarray, np.ndarray, bool]]:
         """Per system track fused from the own nation's track and at least one partner's, as of the last
-        update: the own track's state (6,) and covariance (6, 6) predicted to the fusion time, and its
-        own boost label. Empty without own_nation. What the node alone would have had for that object:
+        update: the own track's state (6,) and covariance (6, 6) predicted to the fusion time, and
+        whether it is powered by the mode rule applied to the own track alone (what the node alone
+        would decide). Empty without own_nation. What the node alone would have had for that object:
         the assessment uses it as a floor under the fused track's cut-off path (sharing never later)."""
         return self._own
 
@@ -261,12 +263,7 @@ class Fuser:
         first_seen = np.minimum(t, np.min(np.where(present, nat.t_unix_s[rows], np.inf), axis=1))
         n_updates = np.ones(n, np.int64)
         old = self._table
-        self._own = {}
-        if self.own_nation is not None:
-            for sid in sids:
-                mine = [c for c in members[sid] if c.nation == self.own_nation]
-                if mine and len(members[sid]) > 1:
-                    self._own[sid] = (mine[0].state, mine[0].cov, bool(nat.boost[mine[0].row]))
+        self._own = self._own_view(t, nat, sids, members, seen) if self.own_nation is not None else {}
         for i, sid in enumerate(sids):
             self._modes[sid] = memories[i]
             r = self._rows.get(sid)
@@ -283,6 +280,34 @@ class Fuser:
             coasting=np.zeros(n, bool), quality=best_quality,
             boost_probability=np.asarray(p_vote, float), thrust_mps2=np.asarray(thrust, float),
         )
+
+    def _own_view(self, t: float, nat: NationalTracks, sids: list[str], members, seen) -> dict:
+        """The own contribution of each shared system track, with the mode the rule gives it on its own
+        (a shadow of what the node alone would decide, memory kept per system track): the fused vote
+        with the partners' say can keep a track powered (veto) while the node alone would already
+        predict its impact, and that must not delay the node's alert."""
+        rows = []
+        for i, sid in enumerate(sids):
+            mine = [j for j, c in enumerate(members[sid]) if c.nation == self.own_nation]
+            if mine and len(members[sid]) > 1:
+                rows.append((i, sid, members[sid][mine[0]], seen[i, mine[0]]))
+        self._own_modes = {sid: m for sid, m in self._own_modes.items() if sid in set(sids)}
+        if not rows:
+            return {}
+        r = np.array([c.row for _i, _s, c, _seen in rows])
+        ok = np.ones((len(rows), 1), bool)
+        q = np.where(np.isfinite(nat.quality[r]), nat.quality[r], 1.0)[:, None]
+        cov = np.stack([c.cov for _i, _s, c, _seen in rows])
+        votes = Votes(ok, nat.boost[r][:, None], nat.boost_probability[r][:, None], cov[:, None],
+                      (t - nat.t_unix_s[r])[:, None], q, np.array([x for *_a, x in rows])[:, None])
+        state = np.stack([c.state for _i, _s, c, _seen in rows])
+        memories, _p, _a = self.mode_rule.decide(t, [self._own_modes.get(sid) for _i, sid, _c, _x in rows], votes,
+                                                 state[:, :3], state[:, 3:], cov)
+        out = {}
+        for (_i, sid, c, _x), mem in zip(rows, memories, strict=True):
+            self._own_modes[sid] = mem
+            out[sid] = (c.state, c.cov, mem.mode == MODE_BOOST)
+        return out
 
     def _coast(self, t, prior_ids, prior_state, prior_cov, members) -> SystemTracks:
         """The prior system tracks nobody reported now, predicted to t, while within max_coast_s."""

@@ -262,6 +262,12 @@ class NationalNode:
         self.tracker = Tracker(self.sensors, id_prefix=f"{self.nation.upper()}-T") if self.sensors else None
         self.fuser = Fuser(id_prefix=f"{self.nation.upper()}-S")
         self.assessor = Assessor(areas, settings.assess)
+        # Sharing never delays a warning: the assessment holds each shared track's cut-off-path alerts to no later
+        # than this nation's own contribution would give (Assessor.own_view), and partners' launch reports date
+        # its boosting tracks (Assessor.partner_launch_view). The same for live nodes, replays and exercises.
+        self.fuser.own_nation = self.nation
+        self.assessor.own_view = self.fuser.own_contributions
+        self.assessor.partner_launch_view = self.partner_launches
         issuer = Issuer(sender=f"triwarn-{self.nation}", live=settings.exercise is None,
                         exercise=settings.exercise)
         # Land plus territorial sea: an object is past an area only when it is past both.
@@ -272,6 +278,8 @@ class NationalNode:
             own = [c for c in areas.codes if self._mine(c)] if hasattr(areas, "codes") else []
             policy = replace(policy, adjacency={c: tuple(a for a in areas.adjacent(c) if self._mine(a))
                                                 for c in own})
+        if settings.hazard_notice is not None and policy.hazard_notice is None:
+            policy = replace(policy, hazard_notice=settings.hazard_notice)  # falls at sea told against the zones
         self.warner = WarningMachine(issuer, settings.run_id, policy=policy, area_geometry=geometry)
         self.areas = areas
         self.sender = sender

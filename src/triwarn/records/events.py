@@ -40,6 +40,9 @@ class Flag(StrEnum):
     # which it overflies whatever the motor does next (triwarn.assess.corridor). Unlike the rest of the
     # corridor, the warning stage may act on these.
     CUTOFF_PATH = "cutoff_path"
+    # From the probabilistic boost-phase layer (triwarn.assess.boost_risk): P(area overflown or struck) over
+    # drawn burnout states; the warning stage acts on it only at its policy's boost_alert_probability.
+    BOOST_RISK = "boost_risk"
 
 
 class ObjectRole(StrEnum):

@@ -30,7 +30,7 @@ def _nation(value: str) -> str:
     return value.lower()
 
 
-@keys_app.command("new", short_help="Create a nation's key pair.")
+@keys_app.command("new", short_help="Create a nation's signing and encryption keys.")
 @exit_2_on_input_error
 def keys_new(
     nation: Annotated[str, typer.Option(metavar="CODE", help="Two-letter nation code, e.g. kr.")],
@@ -125,8 +125,8 @@ def network_up(
                                                  help="network.yaml (default: the embedded one).")] = None,
     workdir: Annotated[Path | None, typer.Option(metavar="DIR",
                                                  help="Configs, logs, JetStream (default: a temporary one).")] = None,
-    cluster: Annotated[list[str] | None, typer.Option(metavar="CODE",
-                                                      help="Run this nation as a three-server cluster.")] = None,
+    cluster: Annotated[list[str] | None, typer.Option(
+        metavar="CODE", help="A nation to run as a three-server cluster (repeatable).")] = None,
 ) -> None:
     """Start the network's servers on free loopback ports, print their URLs, stop them on Ctrl-C.
 
@@ -143,6 +143,9 @@ def network_up(
 
     spec = load_network(network)
     clustered = frozenset(_nation(c) for c in cluster or [])
+    unknown = clustered - set(spec.nations)
+    if unknown:
+        raise InputError(f"not a nation of the network: {sorted(unknown)}", field="--cluster")
     root = workdir or Path(tempfile.mkdtemp(prefix="triwarn-net-"))
 
     # Ctrl-C and SIGTERM only raise a flag: an interrupt arriving mid-start or mid-shutdown must not

@@ -87,7 +87,7 @@ def parse_credentials(doc: object, nation: str, *, source: str) -> NationCredent
         raise InputError("this is an old all-nations credentials.json; run `triwarn network config` again "
                          f"and give this node credentials-{nation}.json", source=source, field="nation")
     if owner != nation:
-        raise InputError(f"these are {owner!r}'s credentials, not {nation!r}'s: a {nation} node takes "
+        raise InputError(f"these are the credentials of {owner}, not of {nation}: a {nation} node takes "
                          f"credentials-{nation}.json", source=source, field="nation")
     tables = {}
     for key in ("passwords", "nkey_seeds"):

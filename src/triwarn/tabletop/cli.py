@@ -24,7 +24,7 @@ def tabletop_serve(
     scenario: Annotated[Path, typer.Argument(metavar="SCENARIO", help=SCENARIO_HELP)],
     out: Annotated[Path, typer.Option(metavar="DIR", help="Where the AAR/IP and the system run go.")] = Path(
         "out/tabletop"),
-    port: Annotated[int, typer.Option(metavar="N", min=1, max=65535, help="Port on 127.0.0.1.")] = 8765,
+    port: Annotated[int, typer.Option(metavar="N", min=1, max=65535, help="Port to listen on.")] = 8765,
     host: Annotated[str, typer.Option(metavar="HOST", help="Loopback address to listen on.")] = "127.0.0.1",
     speed: Annotated[float, typer.Option(metavar="X", min=0.1, max=120.0,
                                          help="Scenario seconds per wall second at start.")] = 1.0,

@@ -31,6 +31,7 @@ from shapely.geometry.base import BaseGeometry
 from triwarn.records.warnings import CLEAR_REASONS, AreaWarning, WarningMessage
 from triwarn.warn import profiles, texts, xmlsig
 from triwarn.warn.area_names import LANGUAGES, AreaNames, area_name
+from triwarn.warn.fall_notice import PieceFall
 from triwarn.warn.profiles import Profile
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
@@ -149,14 +150,21 @@ def _group_text(
     elif state == "error":
         reason = msg.cancel_reason or next((a.reason for a in areas if a.reason), "operator_error")
     launch = msg.launch
+    fall = msg.impact if isinstance(msg.impact, PieceFall) and state == "notice" else None
+    tz_code = fall.near_area if fall is not None else (codes[0] if codes else None)
     occasion = texts.Occasion(
-        tz=profiles.area_tz(codes[0], profile.tz) if codes else profile.tz,
+        tz=profiles.area_tz(tz_code, profile.tz) if tz_code else profile.tz,
         launch_t=None if launch is None else launch.time_unix_s,
         event_t=msg.sent_unix_s,
         launch_latlon=None if launch is None else (launch.lat_deg, launch.lon_deg),
         impact_latlon=None if msg.impact is None else (msg.impact.lat_deg, msg.impact.lon_deg),
         authority=profile.authority or None,
         exercise=bool(msg.exercise),
+        piece_notice=fall is not None,
+        zone=None if fall is None else fall.zone,
+        zone_piece=None if fall is None else fall.zone_piece,
+        zone_inside=fall is not None and fall.inside,
+        zone_km=None if fall is None else fall.zone_km,
     )
     return texts.render(state, codes, lang, occasion, reason=reason, kinds=[a.kind for a in areas], names=names)
 
@@ -323,6 +331,12 @@ def _sea_area(info, msg: WarningMessage, areas: Sequence[AreaWarning], lang: str
     area = _sub(info, "area")
     imp = msg.impact
     near = texts.join_names([a.code for a in areas], lang, names, limit=3)
+    if isinstance(imp, PieceFall):  # one falling piece: off the nearest area, maybe outside any EEZ
+        point, near = texts.sea_point(imp.lat_deg, imp.lon_deg, lang), names(imp.near_area)[lang]
+        _sub(area, "areaDesc", {"en-US": f"Sea near {point} (off {near})", "ja-JP": f"{point}付近の海域（{near}沖）",
+                                "ko-KR": f"{point} 부근 해역 ({near} 앞바다)"}[lang])
+        _sub(area, "circle", _circle(imp))
+        return
     if imp is None:
         _sub(area, "areaDesc", {"en-US": f"Sea off {near}", "ja-JP": f"{near}沖の海域",
                                 "ko-KR": f"{near} 앞바다"}[lang])
@@ -331,10 +345,16 @@ def _sea_area(info, msg: WarningMessage, areas: Sequence[AreaWarning], lang: str
     _sub(area, "areaDesc", {"en-US": f"Sea near {point} (EEZ, off {near})",
                             "ja-JP": f"{point}付近の海域（{near}沖の排他的経済水域）",
                             "ko-KR": f"{point} 부근 해역 ({near} 앞 배타적 경제수역)"}[lang])
+    _sub(area, "circle", _circle(imp))
+
+
+def _circle(imp) -> str:
+    """A CAP circle round the predicted point, as large as the ellipse's semi-major axis (at least
+    SEA_MIN_RADIUS_KM)."""
     radius_km = max(imp.semi_major_m / 1000.0, SEA_MIN_RADIUS_KM)
     lat = max(-90.0, min(90.0, imp.lat_deg))
     lon = (imp.lon_deg + 180.0) % 360.0 - 180.0
-    _sub(area, "circle", f"{lat:.4f},{lon:.4f} {radius_km:.1f}")
+    return f"{lat:.4f},{lon:.4f} {radius_km:.1f}"
 
 
 def _parameters(msg: WarningMessage) -> list[tuple[str, str]]:

@@ -38,6 +38,7 @@ from shapely.geometry.base import BaseGeometry
 
 from triwarn.records.warnings import WarningMessage
 from triwarn.warn.area_names import AreaNames, area_name
+from triwarn.warn.fall_notice import PieceFall
 
 TRACK_TYPE = "a-h-A-W-M-S-S"
 ELLIPSE_TYPE = "u-d-c-e"
@@ -399,7 +400,9 @@ def message_events(
             sea_done = True
             radius = max(imp.semi_major_m, SEA_MIN_RADIUS_M)
             ring = ellipse_ring(imp.lat_deg, imp.lon_deg, radius, radius, 0.0)
-            out.append(_polygon_event(f"{msg.sender}.area.{msg.incident}.sea", msg.sent_unix_s, stale, "m-f",
+            # One piece's fall has a drawing of its own (several pieces of one launch fall apart).
+            piece = f".{imp.track}" if isinstance(imp, PieceFall) else ""
+            out.append(_polygon_event(f"{msg.sender}.area.{msg.incident}.sea{piece}", msg.sent_unix_s, stale, "m-f",
                                       msg.exercise, ring, (imp.lat_deg, imp.lon_deg), "notice",
                                       f"SEA FALL {imp.lat_deg:.1f},{imp.lon_deg:.1f}"
                                       + (" EXERCISE" if msg.exercise else ""),

@@ -18,6 +18,7 @@ import numpy as np
 from triwarn.geo.geodesic import inverse
 from triwarn.records.events import (
     AreaRisk,
+    Flag,
     ImpactPrediction,
     LaunchEvent,
     ObjectRole,
@@ -164,7 +165,8 @@ class IncidentBook:
         pol = self.policy
         if rec.quality < pol.min_quality:
             return False
-        if rec.powered and not pol.warn_powered and not (rec.cutoff_path and pol.trust_cutoff_path):
+        if rec.powered and not pol.warn_powered and not (rec.cutoff_path and pol.trust_cutoff_path) \
+                and not self._boost_risk_trusted(rec):
             return False
         if isinstance(rec, AreaRisk):
             if rec.implausible:
@@ -172,6 +174,12 @@ class IncidentBook:
             if rec.role == ObjectRole.SEPARATED and rec.kind == "overflight" and not pol.separated_overflight:
                 return False
         return True
+
+    def _boost_risk_trusted(self, rec: ImpactPrediction | AreaRisk) -> bool:
+        """A probabilistic boost-phase risk at or above the authority's threshold (WarnPolicy)."""
+        threshold = self.policy.boost_alert_probability
+        return (threshold is not None and isinstance(rec, AreaRisk) and rec.has(Flag.BOOST_RISK)
+                and rec.probability >= threshold)
 
     def apply(self, rec: WarnInput) -> None:
         if isinstance(rec, LaunchEvent):

@@ -21,7 +21,8 @@ Decisions, per area (see docs/warnings.md for the reasoning):
     disagrees; or by an operator call: `cancel` (the whole incident) or `correct` (areas removed, kept
     from re-alerting on the same evidence, and areas added: triwarn.warn.correction).
 Incidents and tracks: triwarn.warn.incident; passage geometry: triwarn.warn.geometry; thresholds and
-the issuer: triwarn.warn.policy.
+the issuer: triwarn.warn.policy. With declared hazard zones in the policy (a notified launch), falls at
+sea are told per falling object instead of per area, each against the zones: triwarn.warn.fall_notice.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from triwarn.records.warnings import (
 )
 from triwarn.warn import profiles
 from triwarn.warn.correction import Lifted, Suppression, material_change
+from triwarn.warn.fall_notice import SEA_SUFFIX, PieceFall, SeaReach, ToldFall, piece_fall, same_fall, trustworthy
 from triwarn.warn.geometry import AreaGeometry, Passage
 from triwarn.warn.incident import Incident, IncidentArea, IncidentBook
 from triwarn.warn.policy import Issuer, WarnPolicy
@@ -96,6 +98,10 @@ class WarningMachine:
         self.policy = policy or WarnPolicy()
         self.book = IncidentBook(run_id, self.policy)
         self.passage = Passage(area_geometry)
+        self._area_geometry = area_geometry or (lambda code: None)
+        self._reach: SeaReach | None = None  # built at the first fall to judge (warn.fall_notice)
+        self._told: dict[str, list[ToldFall]] = {}  # per incident, the falls its standing notices tell
+        self._judged: dict[tuple[str, str], float] = {}  # (incident, track) -> the prediction judged last (t)
         self._issued: set[str] = set()
         # Operator corrections (triwarn.warn.correction): removed areas kept from re-alerting on the same
         # evidence, keyed (incident, area); added areas kept from the low-risk clear.
@@ -129,6 +135,10 @@ class WarningMachine:
         for inc in self.incidents:
             if not inc.closed:
                 out.extend(self._evaluate(inc, now_unix_s))
+        if self._told or self._judged:  # a closed incident's falls are over
+            open_names = {i.name for i in self.incidents if not i.closed}
+            self._told = {k: v for k, v in self._told.items() if k in open_names}
+            self._judged = {k: v for k, v in self._judged.items() if k[0] in open_names}
         if self.suppressed or self.pinned:  # a closed incident's corrections are over (a node runs for months)
             open_names = {i.name for i in self.incidents if not i.closed}
             self.suppressed = {k: v for k, v in self.suppressed.items() if k[0] in open_names}
@@ -252,6 +262,9 @@ class WarningMachine:
         self.book.continue_lost(inc, now)
         self._release_held(inc)
         terr, eez = self._suppress(inc, *self._current_risk(inc, now), now)
+        falls: list[WarningMessage] = []
+        if pol.hazard_notice is not None:  # a notified launch: falls at sea are told per object
+            falls, eez = self._falls(inc, now), {}
         passing = self._passing(inc, now)
         changed: set[str] = set()
         for code in sorted(set(terr) | set(eez) | set(inc.areas)):
@@ -281,7 +294,7 @@ class WarningMachine:
                 changed.add(code)
         active = any(a.state in ACTIVE_STATES for a in inc.areas.values())
         if not inc.areas:
-            return []
+            return falls
         if changed:
             if not inc.thread and not active:
                 return []
@@ -295,7 +308,66 @@ class WarningMachine:
         )
         if not active and tracks_over:
             inc.closed = True
-        return msgs
+        # The fall notices go before the step's shelter orders (MESSAGE_ORDER: notice, then shelter).
+        k = next((i for i, m in enumerate(msgs) if m.areas and m.areas[0].state == "shelter"), len(msgs))
+        return msgs[:k] + falls + msgs[k:]
+
+    def _falls(self, inc: Incident, now: float) -> list[WarningMessage]:
+        """The notices of falls at sea due now, one per falling object (triwarn.warn.fall_notice): a new
+        fall's is an Alert, a told fall whose point moved by fall_notice_moved_m or whose zone verdict
+        changed gets an Update superseding its notice."""
+        pol = self.policy
+        if self._reach is None:
+            self._reach = SeaReach(self.area_codes or tuple(AREA_NAMES), self._area_geometry)
+        told = self._told.setdefault(inc.name, [])
+        out: list[WarningMessage] = []
+        for trk in list(inc.tracks.values()):
+            imp = trk.impact
+            if imp is None or trk.discredited or not trustworthy(
+                    imp, trk.last_t - trk.first_t, min_quality=pol.min_quality, min_seen_s=pol.short_track_s):
+                continue
+            if now >= imp.time_unix_s or self.book.object_down(inc, trk, now):
+                continue  # down already: a notice now tells nobody anything
+            if self._judged.get((inc.name, trk.track_id)) == imp.t:
+                continue  # this very prediction was judged at an earlier step
+            self._judged[(inc.name, trk.track_id)] = imp.t
+            near = self._reach.nearest(imp.lat_deg, imp.lon_deg)
+            if near is None or near[1] == 0.0 or near[1] * 1e3 > pol.fall_notice_within_m:
+                continue  # on land or territorial sea (a shelter matter), or far from the issuer's waters
+            fall = piece_fall(imp, trk.track_id, near, pol.hazard_notice)
+            prev = next((f for f in told if same_fall(f, fall, pol.fall_notice_moved_m)), None)
+            if prev is not None and prev.verdict == fall.verdict:
+                continue
+            prev = prev or next((f for f in told if f.track == trk.track_id), None)
+            msg = self._fall_message(inc, now, fall, () if prev is None else (prev.reference,))
+            if prev is not None:
+                told.remove(prev)
+            told.append(ToldFall(trk.track_id, fall.lat_deg, fall.lon_deg, fall.time_unix_s, fall.verdict,
+                                 msg.reference))
+            out.append(msg)
+        return out
+
+    def _fall_message(self, inc: Incident, now: float, fall: PieceFall,
+                      refs: tuple[Reference, ...]) -> WarningMessage:
+        """One fall's notice: aimed at the sea round its point, named after the nearest area plus
+        SEA_SUFFIX (never the area itself, whose own state may be shelter), superseding refs."""
+        area = AreaWarning(code=fall.near_area + SEA_SUFFIX, state="notice", kind="impact",
+                           probability=fall.confidence, enter_time_unix_s=fall.time_unix_s)
+        sent = float(math.floor(now))
+        msg = WarningMessage(sender=self.issuer.sender, identifier=self._next_identifier(inc), incident=inc.name,
+                             sent_unix_s=sent, msg_type="Update" if refs else "Alert", references=refs,
+                             areas=(area,), expires_unix_s=sent + self.policy.expires_s,
+                             exercise=self.issuer.exercise, launch=inc.launch, impact=fall)
+        inc.thread.append(msg.reference)
+        return msg
+
+    def _next_identifier(self, inc: Incident) -> str:
+        inc.seq += 1
+        identifier = f"{self.issuer.sender}.{inc.name}.{inc.seq:03d}"
+        if identifier in self._issued:  # cannot happen with a fresh run_id; never issue a duplicate
+            raise RuntimeError(f"identifier {identifier} already issued")
+        self._issued.add(identifier)
+        return identifier
 
     def _messages(self, inc: Incident, now: float, changed: set[str], *,
                   note: str | None = None) -> list[WarningMessage]:
@@ -443,6 +515,8 @@ class WarningMachine:
             # A lost track continued by one that has landed has landed too (one object).
             if trk.discredited or self.book.object_down(inc, trk, now):
                 continue
+            if trk.object == ObjectRole.SEPARATED and (trk.short or trk.last_t - trk.first_t < pol.short_track_s):
+                continue  # a piece's fall on land shelters only from a trusted, long track (2023-04-13)
             # A continued track's last cycle is superseded by its continuer's; what its cut-off path
             # put at risk stands until the continuer is seen past it.
             for (code, kind), (p, p_eez, enter) in self.book.risk_view(trk, cycle=trk.continued_by is None).items():
@@ -489,11 +563,7 @@ class WarningMachine:
         else:
             refs = tuple(inc.thread) if refs is None else refs
             msg_type = "Update" if refs else "Alert"
-        inc.seq += 1
-        identifier = f"{self.issuer.sender}.{inc.name}.{inc.seq:03d}"
-        if identifier in self._issued:  # cannot happen with a fresh run_id; never issue a duplicate
-            raise RuntimeError(f"identifier {identifier} already issued")
-        self._issued.add(identifier)
+        identifier = self._next_identifier(inc)
         sent = float(math.floor(now))
         impact = self._lead_impact(inc)
         areas = tuple(
@@ -530,6 +600,7 @@ class WarningMachine:
             inc.thread = []
             inc.areas = {}
             self._standing.pop(inc.name, None)
+            self._told.pop(inc.name, None)
         else:
             inc.thread.append(msg.reference)
         return msg

@@ -53,7 +53,9 @@ KR_ALL_CLEAR = "경보 해제"
 # (shortened further until the phone text fits), {time} the local clock, {origin} where from (or
 # nothing), {authority} the issuer, {why} the reason (clear and error), {point} the predicted point at
 # sea and {eez} whose exclusive economic zone (notice), {level} and {act} the Korean alert level and what
-# it asks (shelter).
+# it asks (shelter). "piece_notice" is the notice of one falling piece of a notified launch (state notice,
+# warn.fall_notice): {zone} says whether its point lies inside a declared hazard zone (named, with the piece
+# it was declared for) or how far outside the nearest, {zone_short} the same for the phone.
 TEMPLATES: dict[str, dict[str, dict[str, str]]] = {
     "shelter": {
         "en-US": {
@@ -103,6 +105,33 @@ TEMPLATES: dict[str, dict[str, dict[str, str]]] = {
             "instruction": "주변 선박과 항공기는 추가 정보에 유의하시기 바랍니다. 낙하물을 발견하면 가까이 가지 "
             "말고 해양경찰에 신고하시기 바랍니다.",
             "phone": "[{authority}] 미사일 {point} 부근 해상 낙하 예상. 선박은 추가 정보에 유의 바람",
+        },
+    },
+    "piece_notice": {
+        "en-US": {
+            "headline": "Rocket piece expected to fall at sea near {point}",
+            "description": "A rocket launched at {time}{origin} is shedding pieces. One is expected to fall at sea "
+            "near {point}: {zone}. No evacuation on land is needed.",
+            "instruction": "Ships and aircraft near that point: keep clear and follow further information. Do not "
+            "approach any fallen object; report it to the coast guard.",
+            "phone": "Rocket piece expected to fall at sea near {point} ({zone_short}). Ships: keep clear.",
+        },
+        "ja-JP": {
+            "headline": "落下物情報（{point}付近の海域）",
+            "description": "{time}頃に{origin}発射されたロケットの一部が、{point}付近の海域に落下するものとみられ"
+            "ます。{zone}陸上での避難の必要はありません。",
+            "instruction": "付近の船舶や航空機は、今後の情報に注意して下さい。落下物を発見した場合は、決して"
+            "近寄らず、直ちに海上保安庁に連絡して下さい。",
+            "phone": "ロケットの一部が{point}付近の海域に落下するものとみられます（{zone_short}）。船舶は注意して"
+            "下さい。",
+        },
+        "ko-KR": {
+            "headline": "[{authority}] 발사체 잔해 해상 낙하 예상 ({point} 부근)",
+            "description": "[{authority}] {time} {origin}발사된 발사체의 일부가 {point} 부근 해상에 낙하할 것으로 "
+            "예상됨. {zone} 육상 대피는 필요 없음.",
+            "instruction": "주변 선박과 항공기는 접근하지 말고 추가 정보에 유의하시기 바랍니다. 낙하물을 발견하면 "
+            "가까이 가지 말고 해양경찰에 신고하시기 바랍니다.",
+            "phone": "[{authority}] 발사체 일부 {point} 부근 해상 낙하 예상({zone_short}). 선박은 유의 바람",
         },
     },
     "passed": {
@@ -238,6 +267,26 @@ _EEZ = {
            "ko-KR": "한국 배타적 경제수역"},
     "US": {"en-US": "the US exclusive economic zone", "ja-JP": "米国の排他的経済水域", "ko-KR": "미국 배타적 경제수역"},
 }
+# A piece notice's zone verdict: inside a declared zone (with the piece it was declared for, if any), outside
+# (km from the nearest), or no zones declared.
+_ZONE_IN = {"en-US": "inside declared hazard zone {label}{piece}",
+            "ja-JP": "落下予想地点は事前に通報された危険区域{label}{piece}の内側です。",
+            "ko-KR": "사전 통보된 위험구역 {label}{piece} 안쪽임."}
+_ZONE_OUT = {"en-US": "outside the declared hazard zones, about {km} km from the nearest (zone {label})",
+             "ja-JP": "落下予想地点は事前に通報された危険区域の外側で、最も近い区域{label}から約{km}キロメートル"
+             "です。", "ko-KR": "사전 통보된 위험구역 밖이며, 가장 가까운 구역 {label}에서 약 {km}km 떨어짐."}
+_ZONE_NONE = {"en-US": "outside land and territorial sea", "ja-JP": "", "ko-KR": ""}
+_ZONE_IN_SHORT = {"en-US": "in zone {label}", "ja-JP": "危険区域{label}内", "ko-KR": "위험구역 {label} 안"}
+_ZONE_OUT_SHORT = {"en-US": "{km} km outside the zones", "ja-JP": "危険区域外、約{km}km",
+                   "ko-KR": "위험구역 밖 약 {km}km"}
+_PIECE = {
+    "stage1": {"en-US": "first stage", "ja-JP": "1段目", "ko-KR": "1단 추진체"},
+    "stage2": {"en-US": "second stage", "ja-JP": "2段目", "ko-KR": "2단 추진체"},
+    "stage3": {"en-US": "third stage", "ja-JP": "3段目", "ko-KR": "3단 추진체"},
+    "fairing": {"en-US": "fairing", "ja-JP": "フェアリング", "ko-KR": "페어링"},
+    "payload": {"en-US": "payload", "ja-JP": "搭載物", "ko-KR": "탑재체"},
+}
+_PIECE_FORM = {"en-US": ", declared for the {name}", "ja-JP": "（{name}）", "ko-KR": "({name})"}
 _EEZ_ANY = {"en-US": "an exclusive economic zone", "ja-JP": "排他的経済水域", "ko-KR": "배타적 경제수역"}
 _SOME_AREAS = {"en-US": "your area", "ja-JP": "対象地域", "ko-KR": "해당 지역"}
 
@@ -266,6 +315,28 @@ class Occasion:
     impact_latlon: tuple[float, float] | None = None
     authority: Mapping[str, str] | None = None
     exercise: bool = False
+    # A falling piece's notice (warn.fall_notice): its zone verdict, label of the zone it lies in (inside)
+    # or of the nearest, the piece that zone was declared for, km outside it; zone None with piece_notice:
+    # no zones were declared.
+    piece_notice: bool = False
+    zone: str | None = None
+    zone_piece: str | None = None
+    zone_inside: bool = False
+    zone_km: float | None = None
+
+
+def zone_words(occasion: Occasion, lang: str) -> tuple[str, str]:
+    """A piece notice's zone verdict in the language: the sentence and the phone's short form."""
+    if occasion.zone is None:
+        return _ZONE_NONE[lang], _ZONE_NONE[lang]
+    piece = ""
+    if occasion.zone_piece in _PIECE:
+        piece = _PIECE_FORM[lang].format(name=_PIECE[occasion.zone_piece][lang])
+    if occasion.zone_inside:
+        return (_ZONE_IN[lang].format(label=occasion.zone, piece=piece),
+                _ZONE_IN_SHORT[lang].format(label=occasion.zone))
+    km = f"{occasion.zone_km or 0.0:.0f}"
+    return _ZONE_OUT[lang].format(label=occasion.zone, km=km), _ZONE_OUT_SHORT[lang].format(km=km)
 
 
 def local_clock(t_unix_s: float | None, lang: str, tz: str) -> str:
@@ -333,7 +404,7 @@ def render(
     reason: for clear one of records.warnings.CLEAR_REASONS, for error one of ERROR_REASONS. kinds: the
     areas' kinds (impact, overflight, adjacent); Korean says 경계경보 when every area is only a neighbour.
     """
-    tpl = TEMPLATES[state][lang]
+    tpl = TEMPLATES["piece_notice" if state == "notice" and occasion.piece_notice else state][lang]
     authority = (occasion.authority or SENDER_NAME)[lang]
     full = join_names(codes, lang, names)
     origin = ""
@@ -355,6 +426,7 @@ def render(
         "why": why, "point": point, "eez": _EEZ.get(nation, _EEZ_ANY)[lang], "level": level,
         "act": _KR_ACT[level][0], "act_short": _KR_ACT[level][1],
     }
+    fields["zone"], fields["zone_short"] = zone_words(occasion, lang)
     text = Text(
         tpl["headline"].format(**fields, areas_short=join_names(codes, lang, names, limit=3)).strip(),
         tpl["description"].format(**fields, areas_short=full).strip(),
@@ -402,4 +474,5 @@ __all__ = [
     "mark_exercise",
     "render",
     "sea_point",
+    "zone_words",
 ]
