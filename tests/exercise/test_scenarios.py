@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from lxml import etree
 
 from triwarn.exercise.engine import ExerciseOptions, run_exercise
 from triwarn.exercise.metrics import Recorder, exercise_metrics, impact_error_series
@@ -75,6 +76,14 @@ def test_scenario_runs_clean_and_speaks_exercise(runs, name):
         xml = cap_file.read_bytes()
         assert b"<status>Exercise</status>" in xml and b"<status>Actual</status>" not in xml
         assert validate_cap(xml) == [], cap_file.name
+    # Each issuing node's Atom feed (feeds/<nation>.xml) carries the same CAP documents as cap/.
+    cap_ids = {f.read_bytes().split(b"<identifier>")[1].split(b"</identifier>")[0] for f in (out / "cap").glob("*.xml")}
+    feed_ids = set()
+    for feed in sorted((out / "feeds").glob("*.xml")) if cap_ids else ():
+        doc = etree.fromstring(feed.read_bytes())
+        assert doc.tag == "{http://www.w3.org/2005/Atom}feed", feed.name
+        feed_ids |= {i.text.encode() for i in doc.iter("{urn:oasis:names:tc:emergency:cap:1.2}identifier")}
+    assert feed_ids == cap_ids
 
 
 @pytest.mark.slow

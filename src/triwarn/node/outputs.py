@@ -39,6 +39,7 @@ from pathlib import Path
 
 import msgspec
 import numpy as np
+from lxml import etree
 
 from triwarn.node.core import StepResult
 from triwarn.records.warnings import WarningMessage
@@ -98,6 +99,10 @@ class OutputSink:
         self.cot_dir = self.out / "cot" if self.out is not None and cot else None
         self.cot_interval_s = float(cot_interval_s)
         self.cap_docs: deque[bytes] = deque(maxlen=feed_entries)
+        # Per issuing nation, for the Atom feeds written at close (feeds/<nation>.xml; a run's record of what each
+        # node's feed served, the same CAP documents as cap/).
+        self._feed_entries = feed_entries
+        self._nation_docs: dict[str, deque[bytes]] = {}
         self.cap_count = 0
         self.cot_count = 0
         self.cap_written = 0
@@ -122,6 +127,8 @@ class OutputSink:
                 self._events_fh = open(self.out / "events.jsonl", "wb")
 
     def close(self) -> None:
+        if self.cap_dir is not None and self._nation_docs:
+            self._write_feeds()
         for kind, fh in (("tracks", self._tracks_fh), ("events", self._events_fh)):
             if fh is not None:
                 try:
@@ -129,6 +136,23 @@ class OutputSink:
                 except OSError as e:
                     self._fault(kind, fh.name, e)
         self._tracks_fh = self._events_fh = None
+
+    def _write_feeds(self) -> None:
+        """feeds/<nation>.xml: each node's Atom feed of its CAP documents (newest first), as served live."""
+        from triwarn.warn.feed import FeedEntry, atom_feed
+
+        folder = self.out / "feeds"
+        for nation, docs in sorted(self._nation_docs.items()):
+            path = folder / f"{nation}.xml"
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(atom_feed([FeedEntry(cap_xml=x) for x in docs], feed_id=f"urn:triwarn:feed:{nation}",
+                                           title=f"triwarn {nation.upper()} warnings",
+                                           self_url=f"feeds/{nation}.xml", now_unix_s=self._t))
+            except OSError as e:
+                self._fault("cap", str(path), e)
+            except (ValueError, etree.LxmlError) as e:  # a document that is not XML: the feed is left out
+                log.error("feed of %s not written: %s", nation, e)
 
     # ----------------------------------------------------------------------------------- fault state
     @property
@@ -178,6 +202,7 @@ class OutputSink:
                 if not waiting:
                     self._flush_cap()  # never overwrites: a clash is an error naming the file
             self.cap_docs.append(xml)
+            self._nation_docs.setdefault(nation, deque(maxlen=self._feed_entries)).append(xml)
             self.cap_count += 1
         if self._tracks_fh is not None and res.system_tracks:
             self._lines("tracks", self._tracks_fh, lambda: self._write_tracks(nation, res))
