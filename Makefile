@@ -16,6 +16,7 @@ $(BIN)/.installed: pyproject.toml
 
 $(BIN)/.installed-test: $(BIN)/.installed tests/warn/node_cot/package-lock.json
 	$(BIN)/pip install -q -e '.[test]'
+	@command -v npm >/dev/null || (apt-get update -qq && apt-get install -y -qq nodejs npm)  # as root, like chromium
 	cd tests/warn/node_cot && npm ci --no-audit --no-fund --loglevel=error  # @tak-ps/node-cot for tests/warn
 	touch $@
 

@@ -13,6 +13,7 @@ action. Screenshot: artifacts/ui/console-cancel.png.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from dataclasses import replace
@@ -71,7 +72,10 @@ def cap_files(folder: Path) -> dict[str, bytes]:
     return out
 
 
-async def test_an_operator_cancels_an_alert_in_two_clicks_and_it_goes_out_in_every_language(tmp_path):
+@contextlib.asynccontextmanager
+async def console_node(tmp_path: Path, run_id: str, alert):
+    """A live JP node on a real local NATS network with its console (user aiko, operator), an Alert issued by
+    alert(live, t) -> incident, and the node stepping. Yields (live, server_url, out_folder, incident)."""
     missing = chromium_missing()
     if missing:
         pytest.fail(missing)
@@ -85,7 +89,7 @@ async def test_an_operator_cancels_an_alert_in_two_clicks_and_it_goes_out_in_eve
     out = tmp_path / "node-jp"
     clock = ScaledClock(time.time())
     tr = NodeTransport("jp", spec, keys["jp"], trust, **net.node_credentials("jp"), durable="node")
-    live = LiveNode(NodeSettings("jp", exercise=EXERCISE, run_id="tcancel"), {}, tr, None, step_s=1.0, clock=clock,
+    live = LiveNode(NodeSettings("jp", exercise=EXERCISE, run_id=run_id), {}, tr, None, step_s=1.0, clock=clock,
                     out_dir=out)
     security = ConsoleSecurity.for_bind("127.0.0.1", ("jp",), users=load_users(users),
                                         audit=AuditLog(out / "audit.jsonl"))
@@ -93,15 +97,33 @@ async def test_an_operator_cancels_an_alert_in_two_clicks_and_it_goes_out_in_eve
     try:
         await live.start()
         server = await start_server(node_app(live, security=security), port=0)
-        incident = issue_alert(live, float(int(clock())))
+        incident = alert(live, float(int(clock())))
         run = asyncio.create_task(live.run())
-        async with chromium_page(f"{server.url}/") as (page, errors):
-            await page.wait_for_url("**/login", timeout=10_000)  # no session: the page sends us to log in
-            await page.fill("input[name=user]", "aiko")
-            await page.fill("input[name=password]", PASSWORD)
-            await page.click("button[type=submit]")
-            await page.wait_for_selector("html[data-ready='1']", timeout=15_000)
-            errors.clear()  # before logging in, the 401s the page met are expected
+        yield live, server.url, out, incident
+    finally:
+        live.stop()
+        if run is not None:
+            await run
+        await live.close()
+        if server is not None:
+            await server.stop()
+        await asyncio.to_thread(net.close)
+
+
+async def log_in(page, errors) -> None:
+    """From the page the console sent us to (no session: the login page), log in as aiko."""
+    await page.wait_for_url("**/login", timeout=10_000)
+    await page.fill("input[name=user]", "aiko")
+    await page.fill("input[name=password]", PASSWORD)
+    await page.click("button[type=submit]")
+    await page.wait_for_selector("html[data-ready='1']", timeout=15_000)
+    errors.clear()  # before logging in, the 401s the page met are expected
+
+
+async def test_an_operator_cancels_an_alert_in_two_clicks_and_it_goes_out_in_every_language(tmp_path):
+    async with console_node(tmp_path, "tcancel", issue_alert) as (live, url, out, incident):
+        async with chromium_page(f"{url}/") as (page, errors):
+            await log_in(page, errors)
             await page.wait_for_selector(f"#op-body li[data-incident='{incident}']", timeout=10_000)
             await page.wait_for_selector("#alerts li[data-area='JP-02'][data-state='shelter']", timeout=10_000)
             assert "aiko (operator)" in await page.inner_text("#who")
@@ -141,11 +163,3 @@ async def test_an_operator_cancels_an_alert_in_two_clicks_and_it_goes_out_in_eve
         assert lines[1]["incident"] == incident
         assert lines[2]["cap_identifiers"] == [doc.findtext("c:identifier", namespaces=CAP_NS)]
         print(f"cancel: click to CAP file {took:.2f} s")
-    finally:
-        live.stop()
-        if run is not None:
-            await run
-        await live.close()
-        if server is not None:
-            await server.stop()
-        await asyncio.to_thread(net.close)

@@ -19,21 +19,12 @@ from dataclasses import replace
 
 import pytest
 from lxml import etree
-from test_console_cancel import ARTIFACTS, CAP_NS, EXERCISE, PASSWORD
+from test_console_cancel import ARTIFACTS, CAP_NS, EXERCISE, console_node, log_in
 
-from triwarn.api.audit import AuditLog
-from triwarn.api.auth import add_user, load_users
-from triwarn.api.guard import ConsoleSecurity
-from triwarn.api.node_app import node_app
-from triwarn.api.serve import start_server
-from triwarn.node.core import NodeSettings
-from triwarn.node.service import LiveNode, NodeTransport, ScaledClock
-from triwarn.share import signing
-from triwarn.share.policy import load_network
-from triwarn.share.servers import LocalNetwork
+from triwarn.node.service import LiveNode
 from triwarn.warn.cap import to_cap, validate_cap
 from triwarn.warn.reader import read_events
-from triwarn.web.browser import chromium_missing, chromium_page
+from triwarn.web.browser import chromium_page
 
 pytestmark = pytest.mark.slow  # NATS servers and Chromium
 
@@ -72,37 +63,10 @@ def updates(folder) -> list[tuple[dict[str, str], bytes]]:
 
 
 async def test_an_operator_corrects_an_alerts_areas_in_two_clicks(tmp_path):
-    missing = chromium_missing()
-    if missing:
-        pytest.fail(missing)
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    users = tmp_path / "users.json"
-    add_user(users, "aiko", "jp", "operator", PASSWORD)
-    spec = load_network()
-    keys = {n: signing.new_key() for n in spec.nations}
-    trust = signing.TrustStore({n: k.verify_key for n, k in keys.items()})
-    net = await asyncio.to_thread(LocalNetwork.start, spec, tmp_path / "net")
-    out = tmp_path / "node-jp"
-    clock = ScaledClock(time.time())
-    tr = NodeTransport("jp", spec, keys["jp"], trust, **net.node_credentials("jp"), durable="node")
-    live = LiveNode(NodeSettings("jp", exercise=EXERCISE, run_id="tcorrect"), {}, tr, None, step_s=1.0, clock=clock,
-                    out_dir=out)
-    security = ConsoleSecurity.for_bind("127.0.0.1", ("jp",), users=load_users(users),
-                                        audit=AuditLog(out / "audit.jsonl"))
-    server = run = None
-    try:
-        await live.start()
-        server = await start_server(node_app(live, security=security), port=0)
-        incident = issue_alert(live, float(int(clock())))
-        run = asyncio.create_task(live.run())
+    async with console_node(tmp_path, "tcorrect", issue_alert) as (live, url, out, incident):
         row = f"#op-body li[data-incident='{incident}']"
-        async with chromium_page(f"{server.url}/") as (page, errors):
-            await page.wait_for_url("**/login", timeout=10_000)
-            await page.fill("input[name=user]", "aiko")
-            await page.fill("input[name=password]", PASSWORD)
-            await page.click("button[type=submit]")
-            await page.wait_for_selector("html[data-ready='1']", timeout=15_000)
-            errors.clear()  # before logging in, the 401s the page met are expected
+        async with chromium_page(f"{url}/") as (page, errors):
+            await log_in(page, errors)
             await page.wait_for_selector("#alerts li[data-area='JP-03'][data-state='shelter']", timeout=10_000)
             await page.click(f"{row} .op-correct")  # opens the areas: choosing them is not a click that sends
             await page.check(f"{row} label[data-remove='JP-03'] input")
@@ -136,11 +100,3 @@ async def test_an_operator_corrects_an_alerts_areas_in_two_clicks(tmp_path):
         assert lines[1]["remove"] == ["JP-03"] and lines[1]["add"] == ["JP-05"]
         assert len(lines[2]["cap_identifiers"]) == 2
         print(f"correct: click to CAP files {took:.2f} s")
-    finally:
-        live.stop()
-        if run is not None:
-            await run
-        await live.close()
-        if server is not None:
-            await server.stop()
-        await asyncio.to_thread(net.close)

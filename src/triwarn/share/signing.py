@@ -191,18 +191,23 @@ def write_box_key_pair(nation: str, directory: Path, *, overwrite: bool = False)
     return key_path, pub_path
 
 
-def load_box_key(path: Path) -> BoxKey:
-    """An encryption key written by write_box_key_pair (PEM PKCS#8 X25519)."""
+def _load_raw_private(path: Path, kind: type, what: str) -> bytes:
+    """The raw bytes of a PEM PKCS#8 private key of the given kind; InputError naming the file otherwise."""
     try:
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     except FileNotFoundError:
         raise InputError("no such key file", source=str(path)) from None
     except ValueError as exc:
         raise InputError(f"not a PEM private key: {exc}", source=str(path)) from None
-    if not isinstance(key, X25519PrivateKey):
-        raise InputError("not an X25519 key", source=str(path))
-    return BoxKey(key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
-                                    serialization.NoEncryption()))
+    if not isinstance(key, kind):
+        raise InputError(f"not an {what} key", source=str(path))
+    return key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+                             serialization.NoEncryption())
+
+
+def load_box_key(path: Path) -> BoxKey:
+    """An encryption key written by write_box_key_pair (PEM PKCS#8 X25519)."""
+    return BoxKey(_load_raw_private(path, X25519PrivateKey, "X25519"))
 
 
 def parse_box_public_key(text: str, *, source: str = "encryption public key") -> BoxPublicKey:
@@ -217,16 +222,7 @@ def parse_box_public_key(text: str, *, source: str = "encryption public key") ->
 
 def load_private_key(path: Path) -> SigningKey:
     """A key written by write_key_pair (PEM PKCS#8 Ed25519)."""
-    try:
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    except FileNotFoundError:
-        raise InputError("no such key file", source=str(path)) from None
-    except ValueError as exc:
-        raise InputError(f"not a PEM private key: {exc}", source=str(path)) from None
-    if not isinstance(key, Ed25519PrivateKey):
-        raise InputError("not an Ed25519 key", source=str(path))
-    return SigningKey(key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
-                                        serialization.NoEncryption()))
+    return SigningKey(_load_raw_private(path, Ed25519PrivateKey, "Ed25519"))
 
 
 class TrustStore:
