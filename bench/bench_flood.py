@@ -36,27 +36,15 @@ from pathlib import Path
 
 import nats
 
+from bench_share import pct, track  # bench/ is on the path when a bench runs as a script
 from triwarn.share import signing
 from triwarn.share.netconfig import MIB, LinkBudget
 from triwarn.share.policy import load_network
-from triwarn.share.schema import TrackReport, TrackState
+from triwarn.share.schema import TrackReport
 from triwarn.share.servers import LocalNetwork, generate
 from triwarn.share.transport import PublishError, ShareTransport
 
 BUDGET = LinkBudget(link_cap_bytes=16 * MIB, spare_stream_bytes=8 * MIB)
-COV_UPPER = [1e4, 0.0, 0.0, 100.0, 0.0, 0.0, 1e4, 0.0, 0.0, 100.0, 0.0, 1e4, 0.0, 0.0, 100.0,
-             25.0, 0.0, 0.0, 25.0, 0.0, 25.0]
-
-
-def track(i: int, t_unix_s: float) -> TrackState:
-    return TrackState(track_id=f"us-{i}", t_unix_s=t_unix_s, pos_ecef_m=[-3.1e6 + i, 4.1e6, 3.9e6],
-                      vel_ecef_mps=[1200.0, -300.0, 2000.0], cov_ecef=list(COV_UPPER),
-                      mode="ballistic", quality=0.9, nations=["us"])
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
 def strip_limits(gen) -> None:
@@ -152,7 +140,7 @@ async def measure(net, spec, keys, trust, *, rate_hz: float, seconds: float, flo
         delay = target - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        out = us.seal(TrackReport, to=("jp",), tracks=[track(attempted, time.time())])
+        out = us.seal(TrackReport, to=("jp",), tracks=[track(attempted, time.time(), "us")])
         started[out.msg.msg_id] = time.perf_counter()
         attempted += 1
         try:

@@ -35,15 +35,17 @@ COV_UPPER = [1e4, 0.0, 0.0, 100.0, 0.0, 0.0, 1e4, 0.0, 0.0, 100.0, 0.0, 1e4, 0.0
              25.0, 0.0, 0.0, 25.0, 0.0, 25.0]
 
 
-def track(i: int, t_unix_s: float) -> TrackState:
-    return TrackState(track_id=f"kr-{i}", t_unix_s=t_unix_s, pos_ecef_m=[-3.1e6 + i, 4.1e6, 3.9e6],
+def track(i: int, t_unix_s: float, nation: str = "kr") -> TrackState:
+    """A plausible ballistic track state of `nation` (bench_flood uses it too)."""
+    return TrackState(track_id=f"{nation}-{i}", t_unix_s=t_unix_s, pos_ecef_m=[-3.1e6 + i, 4.1e6, 3.9e6],
                       vel_ecef_mps=[1200.0, -300.0, 2000.0], cov_ecef=list(COV_UPPER),
-                      mode="ballistic", quality=0.9, nations=["kr"])
+                      mode="ballistic", quality=0.9, nations=[nation])
 
 
 def pct(values: list[float], q: float) -> float:
+    """The q-quantile of values (nearest rank below); NaN for none."""
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
 def bench_core(spec, keys, trust, n_msgs: int) -> None:
