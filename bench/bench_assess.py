@@ -48,6 +48,7 @@ from triwarn.physics.flight import fly
 from triwarn.physics.launch import LaunchSpec
 from triwarn.records.events import ImpactPrediction
 from triwarn.records.tracks import MODE_BOOST, NationalTracks, SystemTracks
+from triwarn_eval.covariance import random_cov
 
 ROOT = Path(__file__).resolve().parent.parent
 IRBM_SCENARIO = ROOT / "src" / "triwarn" / "scenarios" / "2022-10-04-irbm-aomori.yaml"
@@ -275,18 +276,6 @@ def part_a(runs: int) -> None:
             print(f"    time: simulate+track {statistics.mean(r['t_track_s'] for r in res):.1f} s, "
                   f"fuse+assess {statistics.mean(r['t_assess_s'] for r in res):.1f} s for "
                   f"{res[0]['ticks']} report ticks")
-
-
-def random_cov(rng: np.random.Generator, pos_sigma_m: float, vel_sigma_mps: float, corr: float = 0.3) -> np.ndarray:
-    """A tracker-like 6x6 ECEF covariance: the given per-axis sigmas, position-velocity correlation corr,
-    in randomly rotated axes (one rotation drawn from rng)."""
-    q, _ = np.linalg.qr(rng.standard_normal((3, 3)))
-    s = np.diag([pos_sigma_m] * 3 + [vel_sigma_mps] * 3)
-    c = np.eye(6)
-    c[:3, 3:] = c[3:, :3] = corr * np.eye(3)
-    rot = np.zeros((6, 6))
-    rot[:3, :3] = rot[3:, 3:] = q
-    return rot @ s @ c @ s @ rot.T
 
 
 def part_b(n: int) -> None:

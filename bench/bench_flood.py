@@ -18,7 +18,11 @@ within seconds: LinkBudget(link_cap_bytes=16 MiB)):
 - after:    limits on (netconfig.LinkBudget; docs/sharing.md, "Broker limits").
 
 Goal (issue 16): US->JP delivery latency p99 < 50 ms while KR floods. Prints delivered/attempted,
-p50/p99/max and how full the hub's store and KR's hub streams got.
+p50/p99/max and how full the hub's store and KR's hub streams got; then where a US->JP message spent
+its time (p50/p99 of each leg: publish -> stored in OUT_US, US2JP, FOR_US2JP at the hub, IN_US2JP at
+JP -> JP's callback, from the streams' own store times), how many of KR's messages each hop stored,
+how many JP's node refused (it reads KR under its intake budget and holds KR at its server:
+share/inbox.py), and the CPU each process used while measured.
 """
 
 from __future__ import annotations
@@ -97,11 +101,46 @@ def flood_worker(login: dict, seconds: float, counter, niceness: int, link_bytes
     asyncio.run(run())
 
 
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far (Linux /proc); NaN when unreadable."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def _info(nc, subject: str) -> dict:
     try:
         return json.loads((await nc.request(subject, b"", timeout=2.0)).data)
     except nats.errors.Error:
         return {}
+
+
+# Where a US->JP message is stored on its way: (login nation, role, stream); the first three at the hub.
+HOPS = (("us", "admin", "OUT_US"), ("us", "admin", "US2JP"), ("jp", "linkadmin", "FOR_US2JP"),
+        ("jp", "admin", "IN_US2JP"))
+
+
+async def hop_times(net) -> dict[str, dict[str, float]]:
+    """Per hop stream: message id -> the time (UTC s) that stream stored it."""
+    out: dict[str, dict[str, float]] = {}
+    for nation, role, stream in HOPS:
+        nc = await nats.connect(**net.credentials(nation, role))
+        js = nc.jetstream(timeout=5.0)
+        times: dict[str, float] = {}
+        try:
+            info = await js.stream_info(stream)
+            for seq in range(info.state.first_seq, info.state.last_seq + 1):
+                raw = await js.get_msg(stream, seq=seq)
+                msg_id = (raw.headers or {}).get("Nats-Msg-Id")
+                if msg_id and raw.time is not None:
+                    times[msg_id] = raw.time.timestamp()
+        except nats.errors.Error as exc:
+            print(f"  (hop {stream} not read: {exc!r})")
+        out[stream] = times
+        await nc.close()
+    return out
 
 
 async def measure(net, spec, keys, trust, *, rate_hz: float, seconds: float, flood: bool,
@@ -111,13 +150,16 @@ async def measure(net, spec, keys, trust, *, rate_hz: float, seconds: float, flo
     jp = ShareTransport("jp", spec, keys["jp"], trust, **net.node_credentials("jp"), durable="flood")
     await us.connect()
     await jp.connect()
-    started: dict[str, float] = {}
+    started: dict[str, float] = {}  # message id -> perf_counter at publish
     lat_ms: list[float] = []
+    wall: dict[str, tuple[float, float]] = {}  # Nats-Msg-Id -> (publish, callback) wall clock, for the hops
 
     def on_msg(m) -> None:
         t = started.pop(m.msg_id, None)
         if t is not None:
             lat_ms.append((time.perf_counter() - t) * 1e3)
+            key = f"{m.msg_id}.jp"
+            wall[key] = (wall[key][0], time.time())
 
     await jp.start_receiving(on_msg)
     ctx = multiprocessing.get_context("spawn")
@@ -132,6 +174,9 @@ async def measure(net, spec, keys, trust, *, rate_hz: float, seconds: float, flo
         if kr_apart:  # KR's server and its flooder are KR's machine: give the rest of this box priority
             os.setpriority(os.PRIO_PROCESS, net.procs["kr"].pid, 19)
         await asyncio.sleep(2.0)  # the flood is at full rate before measuring
+    pids = {**{n: p.pid for n, p in net.procs.items()}, "bench(US+JP nodes)": os.getpid(),
+            **({"flooder": proc.pid} if proc is not None else {})}
+    cpu0 = {k: cpu_s(pid) for k, pid in pids.items()}
     attempted = failed = 0
     period = 1.0 / rate_hz
     t_start = time.perf_counter()
@@ -142,11 +187,13 @@ async def measure(net, spec, keys, trust, *, rate_hz: float, seconds: float, flo
             await asyncio.sleep(delay)
         out = us.seal(TrackReport, to=("jp",), tracks=[track(attempted, time.time(), "us")])
         started[out.msg.msg_id] = time.perf_counter()
+        wall[out.dedupe_id("jp")] = (time.time(), float("nan"))
         attempted += 1
         try:
             await us.send(out)
         except PublishError:
             failed += 1
+    cpu = {k: (cpu_s(pid) - cpu0[k]) / (time.perf_counter() - t_start) for k, pid in pids.items()}
     deadline = time.monotonic() + 5
     while started and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
@@ -156,15 +203,43 @@ async def measure(net, spec, keys, trust, *, rate_hz: float, seconds: float, flo
              "KR_LINK": (await _info(hub_kr, "$JS.API.INFO")).get("storage", 0),
              "KR2X": (await _info(hub_kr, f"$JS.API.STREAM.INFO.KR2{flood_to.upper()}")).get("state", {})
              .get("bytes", 0)}
+    # How much of the flood each hop stored (a message count: the streams drop their oldest when full).
+    junk = {"KR2X": (await _info(hub_kr, f"$JS.API.STREAM.INFO.KR2{flood_to.upper()}")),
+            "FOR": {}, "IN": {}}
+    if flood_to != spec.hub:
+        hub_link = await nats.connect(**net.credentials(flood_to, "linkadmin"))
+        junk["FOR"] = await _info(hub_link, f"$JS.API.STREAM.INFO.FOR_KR2{flood_to.upper()}")
+        await hub_link.close()
+    far = await nats.connect(**net.credentials(flood_to, "admin"))
+    junk["IN"] = await _info(far, f"$JS.API.STREAM.INFO.IN_KR2{flood_to.upper()}")
+    await far.close()
+    usage["junk_stored"] = " -> ".join(f"{k} {v.get('state', {}).get('last_seq', 0)}" for k, v in junk.items() if v)
     await hub_admin.close()
     await hub_kr.close()
     if proc is not None:
         proc.join(30)
+    hops = hop_breakdown(wall, await hop_times(net))
+    refused = sum(v for k, v in jp.counters.items() if k.startswith("recv_") and k != "recv_accepted"
+                  and k not in ("recv_epoch_changes",))
     await us.close()
     await jp.close()
-    return {"attempted": attempted, "publish_failed": failed, "delivered": len(lat_ms),
+    return {"jp_refused": refused, "attempted": attempted, "publish_failed": failed, "delivered": len(lat_ms),
             "p50": statistics.median(lat_ms) if lat_ms else float("nan"), "p99": pct(lat_ms, 0.99),
-            "max": max(lat_ms, default=float("nan")), "flood_msgs": counter.value, **usage}
+            "max": max(lat_ms, default=float("nan")), "hops": hops, "cpu": cpu, "flood_msgs": counter.value, **usage}
+
+
+def hop_breakdown(wall: dict[str, tuple[float, float]], times: dict[str, dict[str, float]]) -> str:
+    """p50/p99 of each leg (publish -> each stream on the way -> JP's callback), over the delivered."""
+    names = ["publish", *times, "JP node"]
+    legs: list[list[float]] = [[] for _ in names[1:]]
+    for msg_id, (pub, cb) in wall.items():
+        stamps = [pub, *(times[h].get(msg_id, float("nan")) for h in times), cb]
+        if any(x != x for x in stamps):  # NaN: not delivered, or a hop not read
+            continue
+        for i in range(len(legs)):
+            legs[i].append((stamps[i + 1] - stamps[i]) * 1e3)
+    return ", ".join(f"->{names[i + 1]} {statistics.median(v):.1f}/{pct(v, 0.99):.1f}"
+                     for i, v in enumerate(legs) if v)
 
 
 def run(label: str, spec, keys, trust, root: Path, args, *, limits: bool, flood: bool) -> None:
@@ -181,7 +256,11 @@ def run(label: str, spec, keys, trust, root: Path, args, *, limits: bool, flood:
           f"KR flood {r['flood_msgs'] * 64 / 1024:.0f} MiB sent; hub: US_X {r['US_X'] / MIB:.0f} MiB, "
           f"KR_LINK {r['KR_LINK'] / MIB:.0f} MiB (KR2{args.target.upper()} {r['KR2X'] / MIB:.0f} MiB) of a "
           f"{store / MIB:.0f} MiB "
-          f"store", flush=True)
+          f"store\n           legs p50/p99 ms (wall clocks of one machine): {r['hops']}"
+          f"\n           KR messages stored on the way: {r['junk_stored']}; JP node refused {r['jp_refused']}"
+          f"; CPU (cores) while measured: "
+          f"{', '.join(f'{k} {v:.2f}' for k, v in r['cpu'].items())}; load average {os.getloadavg()[0]:.1f}",
+          flush=True)
 
 
 def main() -> None:

@@ -45,7 +45,6 @@ import time
 import numpy as np
 from scipy.stats import chi2
 
-from bench_assess import random_cov  # this folder: scripts run with it on sys.path
 from triwarn.assess.assessor import _thrust_accel
 from triwarn.assess.launch import estimate_launch
 from triwarn.geo import geodesic
@@ -53,6 +52,7 @@ from triwarn.geo.frames import ecef_to_enu, geodetic_to_ecef
 from triwarn.physics.dynamics import propagate
 from triwarn.physics.flight import fly
 from triwarn.physics.launch import LaunchSpec
+from triwarn_eval.covariance import random_cov
 
 K95 = float(chi2.ppf(0.95, 2))
 FLIGHTS = {

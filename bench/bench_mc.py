@@ -23,11 +23,18 @@ warnings are not scored and are skipped to save time). Measured on Japan's node:
 Truth: an area is truly threatened when the warhead's true path is over its land or territorial sea
 (triwarn.exercise.metrics.truth_area_passages). A flight has a false shelter alert when an area that
 is not threatened is alerted. Lead = true entry - first alert (probabilistic or floor).
+
+Speed (the family must run in minutes): each worker process reads the scenario, the network and the
+areas once (triwarn.geo.area_cells.CellAreaIndex: AreaIndex's answers, most points answered by their
+grid cell); the IRBM case's seeds and the flights share one pool, longest first, one task at a time.
+The last lines give the CPU seconds of the flights and what they come to on otherwise idle cores
+(CPU / jobs), which a loaded machine does not change much, beside the wall time.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -38,13 +45,14 @@ import numpy as np
 from triwarn.assess.boost_risk import DEFAULT_ALERT_PROBABILITY
 from triwarn.exercise.metrics import truth_area_passages, truth_ground_tracks
 from triwarn.exercise.replay import run_in_process, step_times
-from triwarn.geo.areas import AreaIndex
+from triwarn.geo.area_cells import CellAreaIndex
 from triwarn.physics.launch import LaunchSpec
 from triwarn.physics.missiles import CLASSES
 from triwarn.records.events import TRUSTED_QUALITY, AreaRisk, ImpactPrediction
 from triwarn.records.tracks import SystemTracks
 from triwarn.sensors.scenario import SITES, Scenario, ScheduledLaunch, load_scenario
 from triwarn.sensors.simulate import simulate
+from triwarn.share.policy import NetworkSpec, load_network
 from triwarn.warn.policy import WarnPolicy
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,6 +64,7 @@ AFTER_BURNOUT_S = 150.0
 BOOST_FLAG = "boost_risk"
 DEFAULT_THRESHOLD = DEFAULT_ALERT_PROBABILITY
 LOST_AFTER_S = WarnPolicy().lost_after_s
+IRBM_SEEDS = (1, 2, 3)
 
 
 def family(n: int, seed: int) -> list[dict]:
@@ -99,11 +108,29 @@ def _scenario(f: dict, sensors) -> Scenario:
     return Scenario(name=f"mc{f['k']}", launches=[ScheduledLaunch("L1", T_LAUNCH, spec)], sensors=own)
 
 
+@functools.cache
+def _base() -> Scenario:
+    """The base scenario, read once per process (its sensors are frozen: flights share them)."""
+    return load_scenario(BASE)
+
+
+@functools.cache
+def _network() -> NetworkSpec:
+    """The bundled network (release policy), read once per process."""
+    return load_network(None)
+
+
+def _expected_cost(f: dict) -> float:
+    """A flight's rough cost (its steps run from launch to thrust end + AFTER_BURNOUT_S; longer-range
+    classes track and assess more), for ordering the work."""
+    return f["burn_s"] + AFTER_BURNOUT_S + 0.02 * f["range_km"]
+
+
 def run_flight(f: dict) -> dict:
     """One flight through the chain; what Japan's node did, against the truth."""
-    areas = AreaIndex.load()
-    base = load_scenario(BASE)
-    w0 = time.perf_counter()
+    areas = CellAreaIndex.load()  # built once per process; classifies as AreaIndex does, faster
+    base = _base()
+    w0, c0 = time.perf_counter(), time.process_time()
     try:
         sim = simulate(_scenario(f, base.sensors), seed=f["k"])
     except Exception as exc:  # a figure the solver cannot fly: counted, not scored
@@ -125,7 +152,7 @@ def run_flight(f: dict) -> dict:
     floor, rec = jp_run(sim, times, areas, share=True)
     return {**f, "t_burnout": t_burnout, "threat": threat, "floor": floor, "boost": rec["boost"],
             "ballistic": rec["ballistic"], "seen": rec["seen"], "t_end": float(times[-1]),
-            "wall_s": time.perf_counter() - w0, "steps": len(times)}
+            "wall_s": time.perf_counter() - w0, "cpu_s": time.process_time() - c0, "steps": len(times)}
 
 
 def jp_run(sim, times, areas, *, share: bool) -> tuple[dict, dict]:
@@ -137,8 +164,10 @@ def jp_run(sim, times, areas, *, share: bool) -> tuple[dict, dict]:
         for n, node in nodes.items():
             if n != "jp":
                 # The partners only track and share here: what they publish of the picture is their own
-                # national tracks, so their fusion, assessment and warnings (not scored) are skipped.
+                # national tracks, so their fusion, assessment and warnings (not scored) are skipped, and
+                # the partner data they admit (admission stays on) goes into no picture.
                 node.fuser.update = lambda t, tables: SystemTracks.empty()
+                node.ingest_message = lambda msg: None
         jp = nodes["jp"]
         step = jp.step
 
@@ -162,7 +191,7 @@ def jp_run(sim, times, areas, *, share: bool) -> tuple[dict, dict]:
         jp.step = recording
 
     issued = run_in_process(sim.sensors, sim.measurements, share=share, areas=areas, node_hook=hook, times=times,
-                            exercise="MC")
+                            exercise="MC", spec=_network())
     floor: dict[str, float] = {}
     for m in issued.get("jp", []):
         for ar in m.areas:
@@ -175,28 +204,32 @@ def jp_run(sim, times, areas, *, share: bool) -> tuple[dict, dict]:
 def irbm_case(threshold: float, seeds=(1, 2, 3)) -> list[dict]:
     """The 2022-10-04 IRBM over Aomori without the Japanese destroyer: Japan's first shelter alert per
     area with sharing and alone, floor only and with the boost_risk layer at `threshold`."""
-    areas = AreaIndex.load()
-    base = load_scenario(BASE)
+    return [irbm_seed(seed, threshold) for seed in seeds]
+
+
+def irbm_seed(seed: int, threshold: float) -> dict:
+    """One seed of irbm_case (a task of its own: the seeds run beside the family's flights)."""
+    c0 = time.process_time()
+    areas = CellAreaIndex.load()
+    base = _base()
     sc = Scenario(name="irbm-no-ship", launches=base.launches,
                   sensors={k: s for k, s in base.sensors.items() if k != JP_SHIP})
-    out = []
-    for seed in seeds:
-        sim = simulate(sc, seed=seed)
-        t0 = float(sim.paths.t_first_s.min())
-        times = step_times(sim.measurements, 1.0)
-        times = times[times <= t0 + 400.0]  # past the cut-off path's alerts (about T+130 s)
-        row = {"seed": seed}
-        for share in (True, False):
-            floor, rec = jp_run(sim, times, areas, share=share)
-            prob = probabilistic_alerts({"boost": rec["boost"], "ballistic": rec["ballistic"], "floor": floor},
-                                        threshold)
-            first = {a: min(floor.get(a, np.inf), prob.get(a, (np.inf, None))[0]) for a in set(floor) | set(prob)}
-            key = "shared" if share else "alone"
-            row[f"floor_{key}"] = {a: v - t0 for a, v in floor.items()}
-            row[f"first_{key}"] = {a: v - t0 for a, v in first.items()}
-            row[f"first_boost_step_{key}"] = rec["boost"][0][0] - t0 if rec["boost"] else None
-        out.append(row)
-    return out
+    sim = simulate(sc, seed=seed)
+    t0 = float(sim.paths.t_first_s.min())
+    times = step_times(sim.measurements, 1.0)
+    times = times[times <= t0 + 400.0]  # past the cut-off path's alerts (about T+130 s)
+    row: dict = {"seed": seed}
+    for share in (True, False):
+        floor, rec = jp_run(sim, times, areas, share=share)
+        prob = probabilistic_alerts({"boost": rec["boost"], "ballistic": rec["ballistic"], "floor": floor},
+                                    threshold)
+        first = {a: min(floor.get(a, np.inf), prob.get(a, (np.inf, None))[0]) for a in set(floor) | set(prob)}
+        key = "shared" if share else "alone"
+        row[f"floor_{key}"] = {a: v - t0 for a, v in floor.items()}
+        row[f"first_{key}"] = {a: v - t0 for a, v in first.items()}
+        row[f"first_boost_step_{key}"] = rec["boost"][0][0] - t0 if rec["boost"] else None
+    row["cpu_s"] = time.process_time() - c0
+    return row
 
 
 def probabilistic_alerts(r: dict, p_on: float) -> dict[str, tuple[float, float | None]]:
@@ -286,37 +319,54 @@ def main() -> None:
         if args.plot:
             plot(rows, args.plot)
         return
-    if not args.skip_irbm_case:
-        print(f"IRBM over Aomori without the Japanese destroyer, Japan's first shelter alert (s after launch),"
-              f" threshold {args.default:g}:")
-        for row in irbm_case(args.default):
-            for a in sorted(set(row["first_shared"]) | set(row["first_alone"])):
-                fs, fa = row["first_shared"].get(a), row["first_alone"].get(a)
-                gs, ga = row["floor_shared"].get(a), row["floor_alone"].get(a)
-                gain = "-" if fs is None or fa is None else f"{fa - fs:+.0f}"
-                print(f"  seed {row['seed']} {a}: with layer shared {_s(fs)} alone {_s(fa)} gain {gain};"
-                      f" floor only shared {_s(gs)} alone {_s(ga)}")
-            print(f"  seed {row['seed']}: first boost_risk assessment shared {_s(row['first_boost_step_shared'])}"
-                  f" alone {_s(row['first_boost_step_alone'])}")
     flights = family(args.flights, args.seed)
-    if not flights:
-        return
     w0 = time.perf_counter()
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        results = list(pool.map(run_flight, flights, chunksize=4))
+        # The IRBM case's seeds first (the longest runs), then the flights, longest first and one at a
+        # time: no worker is left with a chunk of long ones at the end.
+        irbm = [] if args.skip_irbm_case else [pool.submit(irbm_seed, seed, args.default) for seed in IRBM_SEEDS]
+        todo = sorted(flights, key=lambda f: -_expected_cost(f))
+        running = pool.map(run_flight, todo, chunksize=1)
+        irbm_rows = [f.result() for f in irbm]
+        if irbm_rows:
+            print_irbm_case(irbm_rows, args.default)
+        done = {r["k"]: r for r in running}
+    if not flights:
+        return
+    results = [done[f["k"]] for f in flights]
     wall = time.perf_counter() - w0
     bad = [r for r in results if "error" in r]
     good = [r for r in results if "error" not in r]
-    print(f"{len(results)} flights ({len(bad)} not flyable) in {wall:.0f} s wall with {args.jobs} jobs;"
+    cpu = sum(r["cpu_s"] for r in good)
+    cpu_all = cpu + sum(r["cpu_s"] for r in irbm_rows)
+    irbm_note = "" if args.skip_irbm_case else f" (and the IRBM case's {len(IRBM_SEEDS)} seeds beside them)"
+    print(f"{len(results)} flights ({len(bad)} not flyable){irbm_note} in {wall:.0f} s wall with {args.jobs} jobs;"
           f" per flight {np.median([r['wall_s'] for r in good]):.1f} s median, {max(r['wall_s'] for r in good):.1f} s"
           f" max; {sum(1 for r in good if r['threat'])} flights threaten Japanese land, "
           f"{sum(1 for r in good if not r['threat'])} end at sea")
+    print(f"CPU {cpu:.0f} s in the flights ({cpu / max(len(good), 1):.2f} s per flight, median "
+          f"{np.median([r['cpu_s'] for r in good]):.2f} s); with the IRBM case {cpu_all:.0f} s: "
+          f"{cpu_all / max(args.jobs, 1):.0f} s wall on {args.jobs} otherwise idle cores")
     rows = summarise(good)
     print_rows(rows)
     if args.json:
         args.json.write_text(json.dumps({"rows": rows, "flights": results}, default=float))
     if args.plot:
         plot(rows, args.plot)
+
+
+def print_irbm_case(rows: list[dict], threshold: float) -> None:
+    print(f"IRBM over Aomori without the Japanese destroyer, Japan's first shelter alert (s after launch),"
+          f" threshold {threshold:g}:")
+    for row in rows:
+        for a in sorted(set(row["first_shared"]) | set(row["first_alone"])):
+            fs, fa = row["first_shared"].get(a), row["first_alone"].get(a)
+            gs, ga = row["floor_shared"].get(a), row["floor_alone"].get(a)
+            gain = "-" if fs is None or fa is None else f"{fa - fs:+.0f}"
+            print(f"  seed {row['seed']} {a}: with layer shared {_s(fs)} alone {_s(fa)} gain {gain};"
+                  f" floor only shared {_s(gs)} alone {_s(ga)}")
+        print(f"  seed {row['seed']}: first boost_risk assessment shared {_s(row['first_boost_step_shared'])}"
+              f" alone {_s(row['first_boost_step_alone'])}", flush=True)
 
 
 def print_rows(rows: list[dict]) -> None:

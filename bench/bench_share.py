@@ -174,23 +174,20 @@ async def bench_outage(net, spec, keys, trust, outage_s: float) -> None:
             await asyncio.sleep(0.01)
         return next(t for t, s in arrivals if s == target) - since
 
+    async def outage(server: str, who: str) -> float:
+        """After 2 s more of traffic, `server` down for outage_s; seconds from its return until JP caught up."""
+        await asyncio.sleep(2)
+        await net.astop_server(server)
+        print(f"  {who} down for {outage_s:.0f} s ...")
+        await asyncio.sleep(outage_s)
+        await net.astart_server(server)
+        return await caught_up(time.monotonic())
+
     task = asyncio.create_task(publish())
-    await asyncio.sleep(2)
-    await net.astop_server("jp")
-    print(f"  JP down for {outage_s:.0f} s ...")
-    await asyncio.sleep(outage_s)
-    await net.astart_server("jp")
-    jp_back = time.monotonic()
-    jp_catchup = await caught_up(jp_back)
+    jp_catchup = await outage("jp", "JP")
     print(f"  JP back: its {outage_s * 10:.0f}-message backlog complete {jp_catchup:.2f} s after its "
           "server returned")
-    await asyncio.sleep(2)
-    await net.astop_server("us")
-    print(f"  hub down for {outage_s:.0f} s ...")
-    await asyncio.sleep(outage_s)
-    await net.astart_server("us")
-    hub_back = time.monotonic()
-    hub_catchup = await caught_up(hub_back)
+    hub_catchup = await outage("us", "hub")
     print(f"  hub back: backlog complete {hub_catchup:.2f} s after the hub returned")
     await asyncio.sleep(2)
     stop.set()

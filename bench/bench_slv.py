@@ -101,11 +101,11 @@ def run(name: str, seed: int) -> None:
         else:
             tid, t_first = min(found, key=lambda x: x[1])
             first = assessor.orbits.first[tid]
-            t_check = first.epoch_unix_s + 600.0
+            t_check = first.elements.epoch_unix_s + 600.0
             err = float(np.linalg.norm(first.position_ecef_m(t_check)[0] - truth.position(payload, t_check)))
             print(f"  orbit: recognised {t_first - t_ins:+.0f} s after insertion; 10-min-ahead error "
-                  f"{err / 1e3:.2f} km; {first.perigee_km:.0f} x {first.apogee_km:.0f} km, "
-                  f"{first.incl_deg:.2f} deg (sigma sma {first.sigma['sma_km']:.2f} km)")
+                  f"{err / 1e3:.2f} km; {first.elements.perigee_km:.0f} x {first.elements.apogee_km:.0f} km, "
+                  f"{first.elements.incl_deg:.2f} deg (sigma sma {first.elements.sigma['sma_km']:.2f} km)")
         wrong = sum(1 for p in preds[payload] if p.t > t_ins)
         print(f"  impact predictions for the orbiting payload after insertion: {wrong}")
     for piece in flight.extra["pieces"]:

@@ -10,7 +10,10 @@ the simulated clock; no baseline). From the CAP messages written (first language
   number of messages naming the area after the overflight (goal: <= 3);
 - shelter alerts for areas whose land is more than 100 km from every object's true ground track (goal: 0);
 - on 2023-05-31, the all-clear for Okinawa after the evidence (the failed stack's predicted fall) —
-  printed as the time of each message naming JP-47.
+  printed as the time of each message naming JP-47;
+- per node, the launches its assessment declared (launch events in events.jsonl), with each one's estimated
+  launch time (goal: one per node; a stage or piece is no launch of its own).
+--keep DIR copies each replay's outputs (cap/, events.jsonl, tracks.jsonl) to DIR/NAME-sSEED.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ import argparse
 import contextlib
 import glob
 import io
+import json
+import shutil
 import tempfile
 from collections import defaultdict
 from datetime import datetime
@@ -54,6 +59,17 @@ def cap_messages(folder: Path) -> list[tuple[float, str, str, list[str]]]:
     return sorted(out)
 
 
+def launches_declared(folder: Path) -> dict[str, list[str]]:
+    """Per node: the launch ids its assessment declared, with the launch time (in first-seen order)."""
+    out: dict[str, dict[str, float]] = defaultdict(dict)
+    with open(folder / "events.jsonl", encoding="utf-8") as f:
+        for line in f:
+            e = json.loads(line)
+            if e.get("type") == "launch":
+                out[e.get("node", "?")].setdefault(e.get("launch_id") or "?", e["time_unix_s"])
+    return {n: [f"{k}@{v:.0f}" for k, v in d.items()] for n, d in out.items()}
+
+
 def ground_tracks(flight, t0: float) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """(t unix s, lat deg, lon deg) of each object's ground track, above 1 km."""
     out = []
@@ -64,7 +80,7 @@ def ground_tracks(flight, t0: float) -> list[tuple[np.ndarray, np.ndarray, np.nd
     return out
 
 
-def run(name: str, seed: int) -> None:
+def run(name: str, seed: int, keep: Path | None = None) -> None:
     path = bundled_dir() / f"{name}.yaml"
     sc = load_scenario(path)
     ev = sc.launches[0]
@@ -77,7 +93,13 @@ def run(name: str, seed: int) -> None:
             run_simulate(scenario=path, out=rec, seed=seed, quiet=True)
             replay(rec / "sensors.yaml", rec / "measurements.jsonl", out, baseline=False, progress=False)
         msgs = cap_messages(out)
+        launches = launches_declared(out)
+        if keep is not None:
+            shutil.copytree(out, keep / f"{name}-s{seed}", dirs_exist_ok=True)
     print(f"\n{name} (seed {seed}): {len(msgs)} CAP messages, outcome {flight.extra['outcome']}")
+    for node, ids in sorted(launches.items()):
+        rel = " ".join(f"{i.split('@')[0]}@T+{float(i.split('@')[1]) - ev.t_unix_s:.0f}" for i in ids)
+        print(f"  launches declared by {node}: {len(ids)} ({rel})")
     named: dict[str, list[tuple[float, str]]] = defaultdict(list)
     for t, _mt, rt, codes in msgs:
         for c in codes:
@@ -110,11 +132,12 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--only", default=None)
+    ap.add_argument("--keep", type=Path, default=None, help="copy each replay's outputs into this folder")
     args = ap.parse_args()
     for name in SLV_SCENARIOS:
         if args.only and args.only not in name:
             continue
-        run(name, args.seed)
+        run(name, args.seed, args.keep)
 
 
 if __name__ == "__main__":

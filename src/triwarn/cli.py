@@ -342,6 +342,10 @@ def node(
                                                            "reach the console by (repeatable).")] = None,
     two_person_cancel: Annotated[bool, typer.Option("--two-person-cancel", help="A live alert's cancel "
                                                     "waits for a second operator.")] = False,
+    cap_key: Annotated[Path | None, typer.Option("--cap-key", metavar="FILE", help="CAP signing key (PEM; "
+                                                 "a live US node needs one: IPAWS takes signed CAP only).")] = None,
+    cap_cert: Annotated[Path | None, typer.Option("--cap-cert", metavar="FILE",
+                                                  help="Its certificate (PEM).")] = None,
 ) -> None:
     """Run one nation's live node: own sensors, tracking and warning, sharing over NATS, health and metrics.
 
@@ -357,7 +361,7 @@ def node(
              servers=servers, user=user, password=password, creds=creds, exercise=exercise, live=live,
              epoch=epoch, step_s=step_s, port=port, out=out, host=host, users=users, audit=audit,
              tls_cert=tls_cert, tls_key=tls_key, insecure_no_tls=insecure_no_tls, allowed_hosts=allowed_host,
-             two_person_cancel=two_person_cancel)
+             two_person_cancel=two_person_cancel, cap_key=cap_key, cap_cert=cap_cert)
 
 
 if __name__ == "__main__":  # pragma: no cover

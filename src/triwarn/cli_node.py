@@ -113,7 +113,7 @@ def run_node(*, nation: str, network: Path | None, sensors: Path | None, measure
              port: int = 0, out: Path | None = None, host: str = "127.0.0.1", users: Path | None = None,
              audit: Path | None = None, tls_cert: Path | None = None, tls_key: Path | None = None,
              insecure_no_tls: bool = False, allowed_hosts: list[str] | None = None,
-             two_person_cancel: bool = False) -> None:
+             two_person_cancel: bool = False, cap_key: Path | None = None, cap_cert: Path | None = None) -> None:
     """`triwarn node`: check everything first (InputError on anything wrong), then run until Ctrl-C."""
     from triwarn.api.auth import load_users
     from triwarn.api.serve import check_bind
@@ -135,6 +135,7 @@ def run_node(*, nation: str, network: Path | None, sensors: Path | None, measure
         raise InputError("--sensors and --measurements go together", field="--sensors" if sensors is None
                          else "--measurements")
     own = check_own_sensors(sensors, nation) if sensors is not None else {}
+    cap_signing = check_cap_signing(nation, live=live, key=cap_key, cert=cap_cert)
     key = signing.load_private_key(keys / f"{nation}.key")
     trust = signing.TrustStore.load_dir(keys)
     missing = [p for p in spec.nations if p != nation and trust.get(p) is None]
@@ -175,7 +176,53 @@ def run_node(*, nation: str, network: Path | None, sensors: Path | None, measure
     compile_kernels()  # before the node starts its clock: a cold cache is a notice and a bar, not a stall
     asyncio.run(_serve_node(nation=nation, spec=spec, key=key, trust=trust, urls=urls, login=login, own=own,
                             source=source, exercise=exercise, step_s=step_s, port=port,
-                            out_dir=out_dir, console=console, box_key=box_key))
+                            out_dir=out_dir, console=console, box_key=box_key, cap_profile=cap_signing))
+
+
+def check_cap_signing(nation: str, *, live: bool, key: Path | None, cert: Path | None):
+    """The nation's profile with the CAP signing key the node will use (--cap-key/--cap-cert, checked by
+    loading them), or None to keep the configured profile. InputError (exit 2) when a live node's profile
+    requires signed CAP (IPAWS takes XML-DSig enveloped signatures only) and no key is given or
+    configured (signing_key/signing_cert in profiles.yaml): such a node would issue unsigned Actual
+    alerts. Exercise nodes sign with their configured key or a key made for the run (warn/xmlsig.py)."""
+    from dataclasses import replace
+
+    from triwarn.warn import profiles, xmlsig
+
+    if (key is None) != (cert is None):
+        raise InputError("--cap-key and --cap-cert go together", field="--cap-key" if key is None else "--cap-cert")
+    profile = profiles.profiles().get(nation, profiles.GENERIC)
+    if key is not None:
+        xmlsig.load_key(key, cert, profile.name)  # unreadable, not PEM or not the certificate's key: exit 2
+        return replace(profile, signing_key=str(Path(key).resolve()), signing_cert=str(Path(cert).resolve()))
+    if live and profile.ipaws and not (profile.signing_key and profile.signing_cert):
+        raise InputError(f"a live {nation} node issues CAP for IPAWS, which takes signed CAP only, and no signing "
+                         f"key is configured: give --cap-key FILE and --cap-cert FILE (PEM), or signing_key and "
+                         f"signing_cert for {nation} in {profiles.PROFILES_PATH}", field="--cap-key")
+    if live and profile.signing_key and profile.signing_cert:
+        xmlsig.load_key(Path(profile.signing_key), Path(profile.signing_cert), profile.name)
+    return None
+
+
+def attach_journal(desk, out_dir: Path, now_unix_s: float, exercise: str | None):
+    """The node's operator-correction journal, OUT/state/corrections.jsonl (triwarn.node.journal), attached
+    to its desk: what operators' corrections left standing before a restart holds again. Unreadable lines
+    are named on stderr and skipped; a journal that cannot be read at all is an InputError (exit 2)."""
+    from triwarn.node.journal import JOURNAL_NAME, CorrectionJournal
+
+    journal = CorrectionJournal(out_dir / "state" / JOURNAL_NAME, exercise=exercise)
+    try:
+        errors = desk.attach_journal(journal, now_unix_s)
+    except OSError as exc:
+        raise InputError(f"cannot read the operator-correction journal ({exc.strerror or exc})",
+                         source=str(journal.path)) from None
+    for error in errors:
+        print(f"warning: {error}", file=sys.stderr)
+    restored = len(desk.node.warner.carried)
+    if restored:
+        print(f"{journal.path}: {plural(restored, 'operator correction')} restored (held against the same "
+              "evidence)", file=sys.stderr)
+    return journal
 
 
 def _console_security(nation: str, console: dict):
@@ -198,7 +245,7 @@ def _console_security(nation: str, console: dict):
 
 
 async def _serve_node(*, nation, spec, key, trust, urls, login, own, source, exercise, step_s, port,
-                      out_dir, console, box_key=None) -> None:
+                      out_dir, console, box_key=None, cap_profile=None) -> None:
     from triwarn.api.node_app import node_app
     from triwarn.api.serve import start_server
     from triwarn.geo.areas import AreaIndex
@@ -206,8 +253,10 @@ async def _serve_node(*, nation, spec, key, trust, urls, login, own, source, exe
     from triwarn.warn.policy import new_run_id
 
     transport = NodeTransport(nation, spec, key, trust, servers=urls, **login, exercise=exercise, box_key=box_key)
-    settings = NodeSettings(nation=nation, exercise=exercise, run_id=new_run_id(time.time(), os.urandom(4)) + nation)
+    settings = NodeSettings(nation=nation, exercise=exercise, run_id=new_run_id(time.time(), os.urandom(4)) + nation,
+                            cap_profile=cap_profile)
     live = LiveNode(settings, own, transport, source, areas=AreaIndex.load(), step_s=step_s, out_dir=out_dir)
+    journal = attach_journal(live.desk, out_dir, live.clock(), exercise)
     try:
         await live.start()
     except ConnectionError as exc:
@@ -227,6 +276,7 @@ async def _serve_node(*, nation, spec, key, trust, urls, login, own, source, exe
     print(f"  UI:      {server.url}/" + (f"login?token={token}  (one-time operator login; --users for "
                                                "named users)" if token else "  (log in as a user of --users)"))
     print(f"  audit:   {console['audit']}")
+    print(f"  journal: {journal.path} (operator corrections, kept across restarts)")
     print("running; Ctrl-C stops (the durable consumer is kept)", flush=True)
     try:
         await live.run()

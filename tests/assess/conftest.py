@@ -12,6 +12,7 @@ from triwarn.physics.dynamics import propagate
 from triwarn.physics.flight import fly
 from triwarn.physics.launch import LaunchSpec
 from triwarn.records.tracks import MODE_BOOST, SystemTracks
+from triwarn_eval.covariance import random_cov
 
 T0_UNIX_S = 1_700_000_000.0
 
@@ -94,11 +95,4 @@ def lofted_icbm() -> Truth:
 
 def state_cov(pos_sigma_m: float, vel_sigma_mps: float, corr: float = 0.3, seed: int = 1) -> np.ndarray:
     """A full 6x6 covariance with the given per-axis sigmas and some position-velocity correlation."""
-    rng = np.random.default_rng(seed)
-    q, _ = np.linalg.qr(rng.standard_normal((3, 3)))
-    s = np.diag([pos_sigma_m] * 3 + [vel_sigma_mps] * 3)
-    c = np.eye(6)
-    c[:3, 3:] = c[3:, :3] = corr * np.eye(3)
-    rot = np.zeros((6, 6))
-    rot[:3, :3] = rot[3:, 3:] = q
-    return rot @ s @ c @ s @ rot.T
+    return random_cov(np.random.default_rng(seed), pos_sigma_m, vel_sigma_mps, corr)

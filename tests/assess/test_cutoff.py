@@ -152,3 +152,25 @@ def test_without_areas_the_corridor_carries_no_cut_off_flag(irbm):
     out = Assessor().step(T0_UNIX_S + 60.0, table([_track(s, 60.0, 20.0, state_cov(100.0, 10.0))]))
     pred = next(e for e in out if isinstance(e, ImpactPrediction))
     assert pred.powered and Flag.CUTOFF_PATH not in pred.flags
+
+
+def test_the_course_flown_keeps_the_band_off_an_area_a_noisy_velocity_azimuth_would_reach(irbm):
+    # 2023-08-24: Korea's track of the SLV climbing steeply had a velocity azimuth 2.4 degrees off (1-sigma
+    # 2.2) and the band reached a province 136 km from the flight. Here: an IRBM at T+100 s whose velocity
+    # is turned 2.5 degrees right (sigma ~1.5 degrees); an area just beyond the true path's band on that side.
+    from .test_course import _cov, _turned
+
+    areas = PolygonAreas({"JP-05": {"land": box(135.0, 40.0, 135.7, 40.2)}})
+    s = irbm.boost_state(100.0)
+    bad = np.r_[s[:3], _turned(s[:3], s[3:], 2.5)]
+    cov = _cov(150.0, 60.0)
+
+    def hits(assessor, t_s, state):
+        out = assessor.step(T0_UNIX_S + t_s, table([_track(state, t_s, 60.0, cov)]))
+        return {e.area for e in out if isinstance(e, AreaRisk) and Flag.CUTOFF_PATH in e.flags and e.probability > 0}
+
+    assert hits(Assessor(areas), 100.0, bad) == {"JP-05"}  # the velocity alone
+    tracked = Assessor(areas)
+    for t_s in np.arange(80.0, 100.0, 1.0):
+        assert not hits(tracked, t_s, irbm.boost_state(t_s))
+    assert not hits(tracked, 100.0, bad)  # with the 20 s of course flown

@@ -50,9 +50,9 @@ def test_teme_and_ecef_round_trip():
 def test_the_estimate_gives_elements_and_predicts_ten_minutes_ahead_within_a_kilometre(flight):
     t_s, p, v = _state(flight, "payload", flight.burnout_t_s + 30)
     est = estimate_orbit("S1", T0 + t_s, p, v, np.diag([100.0**2] * 3 + [1.0] * 3))
-    assert est.incl_deg == pytest.approx(97.4, abs=0.05)
-    assert 480.0 < est.perigee_km <= est.apogee_km < 530.0
-    assert est.period_s == pytest.approx(5680.0, rel=0.01)
+    assert est.elements.incl_deg == pytest.approx(97.4, abs=0.05)
+    assert 480.0 < est.elements.perigee_km <= est.elements.apogee_km < 530.0
+    assert est.elements.period_s == pytest.approx(5680.0, rel=0.01)
     _, p10, _ = _state(flight, "payload", t_s + 600.0)
     err = np.linalg.norm(est.position_ecef_m(T0 + t_s + 600.0)[0] - p10)
     assert err < 1e3  # SGP4 from the fitted TLE against the J2 integrator
@@ -65,25 +65,25 @@ def test_uncertainty_scales_with_the_state_covariance(flight):
     t_s, p, v = _state(flight, "payload", flight.burnout_t_s + 30)
     small = estimate_orbit("S1", T0 + t_s, p, v, np.diag([100.0**2] * 3 + [1.0] * 3))
     big = estimate_orbit("S1", T0 + t_s, p, v, np.diag([1000.0**2] * 3 + [10.0**2] * 3))
-    assert big.sigma["sma_km"] == pytest.approx(10.0 * small.sigma["sma_km"], rel=0.05)
-    assert 0.5 < small.sigma["sma_km"] < 5.0
+    assert big.elements.sigma["sma_km"] == pytest.approx(10.0 * small.elements.sigma["sma_km"], rel=0.05)
+    assert 0.5 < small.elements.sigma["sma_km"] < 5.0
     assert big.cov_teme_km[0, 0] + big.cov_teme_km[1, 1] == pytest.approx(2.0, rel=1e-6)  # (1 km)^2 each
 
 
 def test_the_tle_parses_back_and_the_omm_has_elements_and_covariance(flight):
     t_s, p, v = _state(flight, "payload", flight.burnout_t_s + 30)
     est = estimate_orbit("S1", T0 + t_s, p, v, np.diag([100.0**2] * 3 + [1.0] * 3), satnum=90001)
-    line1, line2 = est.tle
+    line1, line2 = est.elements.tle
     sat = Satrec.twoline2rv(line1, line2, WGS72)
-    assert sat.satnum == 90001 and math.degrees(sat.inclo) == pytest.approx(est.incl_deg, abs=0.05)
-    for line in est.tle:  # modulo-10 checksums
+    assert sat.satnum == 90001 and math.degrees(sat.inclo) == pytest.approx(est.elements.incl_deg, abs=0.05)
+    for line in est.elements.tle:  # modulo-10 checksums
         digits = sum(int(c) for c in line[:68] if c.isdigit()) + line[:68].count("-")
         assert digits % 10 == int(line[68])
     omm = omm_kvn(est, "MALLIGYONG-1", "2023-999A")
     kv = dict(line.split(" = ", 1) for line in omm.splitlines() if " = " in line)
     assert kv["CCSDS_OMM_VERS"] == "2.0" and kv["MEAN_ELEMENT_THEORY"] == "SGP4" and kv["REF_FRAME"] == "TEME"
-    assert float(kv["INCLINATION"]) == pytest.approx(est.incl_deg, abs=0.05)
-    assert float(kv["MEAN_MOTION"]) == pytest.approx(86400.0 / est.period_s, rel=0.01)
+    assert float(kv["INCLINATION"]) == pytest.approx(est.elements.incl_deg, abs=0.05)
+    assert float(kv["MEAN_MOTION"]) == pytest.approx(86400.0 / est.elements.period_s, rel=0.01)
     assert kv["EPOCH"].startswith("2023-11-21T13:")
     cov = [k for k in kv if k.startswith("C") and k not in ("CCSDS_OMM_VERS", "CREATION_DATE", "CENTER_NAME",
                                                            "CLASSIFICATION_TYPE", "COV_REF_FRAME")]
@@ -106,4 +106,4 @@ def test_the_assessor_gives_an_orbit_not_an_impact_for_an_orbiting_track(flight)
     assert impacts == {"S2"}  # the falling stage gets its impact point; the payload does not
     assert set(assessor.orbits.latest) == {"S1"}
     assert assessor.orbits.first_unix_s["S1"] == pytest.approx(T0 + t_s)
-    assert assessor.orbits.latest["S1"].incl_deg == pytest.approx(97.4, abs=0.1)
+    assert assessor.orbits.latest["S1"].elements.incl_deg == pytest.approx(97.4, abs=0.1)

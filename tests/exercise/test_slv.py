@@ -151,7 +151,7 @@ def test_the_pipeline_recognises_the_orbit_and_predicts_the_first_stages_fall(tm
     tid = min(found, key=found.get)
     assert found[tid] - t_ins <= 60.0
     first = assessor.orbits.first[tid]
-    t10 = first.epoch_unix_s + 600.0
+    t10 = first.elements.epoch_unix_s + 600.0
     assert np.linalg.norm(first.position_ecef_m(t10)[0] - truth("L1/payload", t10)) < 20e3
     assert not [p for p in preds.get("L1/payload", []) if p.t > t_ins]  # no impact for what orbits
     fall = next(p for p in flight.extra["pieces"] if p["object_id"] == "stage1")
@@ -161,3 +161,54 @@ def test_the_pipeline_recognises_the_orbit_and_predicts_the_first_stages_fall(tm
     last = max(cands, key=lambda p: p.t)
     d, _ = inverse(last.lat_deg, last.lon_deg, fall["lat_deg"], fall["lon_deg"])
     assert float(d) < 20e3
+
+
+@pytest.mark.slow
+def test_november_2023_korea_shelters_no_far_province_and_every_node_sees_one_launch(tmp_path):
+    """Issue 14 on 2023-11-21 (seed 1), each nation's own tracker and a node's view of them (kr: kr+jp,
+    jp: all three): no trusted cut-off path risk for an area whose land is over 100 km from the flight (was
+    KR-44, 136 km, from Korea's steeply climbing track at T+158 s) while the areas under it have one, and one
+    launch (the falling fairing, read as powered, was launch L2 at T+615 s)."""
+    from shapely.geometry import LineString
+
+    from triwarn.geo.areas import AreaIndex
+    from triwarn.geo.frames import ecef_to_geodetic
+    from triwarn.records.events import TRUSTED_QUALITY, AreaRisk, Flag, LaunchEvent
+    from triwarn.sensors.commands import run_sensors_split
+
+    path = bundled_dir() / "2023-11-21-slv-orbit.yaml"
+    sc = load_scenario(path)
+    paths = []
+    for o in fly_slv(sc.launches[0].spec).objects:
+        lat, lon, alt = ecef_to_geodetic(o.pos_ecef_m)
+        up = alt > 1e3
+        if up.sum() >= 2:
+            paths.append(LineString(list(zip(np.degrees(lon[up]), np.degrees(lat[up]), strict=True))))
+    with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+        run_simulate(scenario=path, out=tmp_path, seed=1, quiet=True)
+        run_sensors_split(sensors=tmp_path / "sensors.yaml", measurements=tmp_path / "measurements.jsonl",
+                          out=tmp_path / "split")
+        tables = {}
+        for n in ("kr", "jp", "us"):
+            run_track(tmp_path / "split" / f"sensors-{n}.yaml", tmp_path / "split" / f"measurements-{n}.jsonl",
+                      tmp_path / f"tracks-{n}.jsonl", quiet=True)
+            for t, tab in read_tracks(tmp_path / f"tracks-{n}.jsonl", n).items():
+                tables.setdefault(t, []).append(tab)
+    areas = AreaIndex.load()
+    for view, seen in (("kr", ("kr", "jp")), ("jp", ("jp", "kr", "us"))):
+        fuser, assessor = Fuser(), Assessor(areas if view == "kr" else None, AssessConfig(seed=1, boost_risk=False))
+        launches, cut = set(), set()
+        with contextlib.redirect_stderr(io.StringIO()):
+            for t in sorted(tables):
+                tabs = [tab for tab in tables[t] if tab.nation[0] in seen]
+                for e in assessor.step(t, fuser.update(t, tabs)) if tabs else []:
+                    if isinstance(e, LaunchEvent):
+                        launches.add(e.launch_id)
+                    elif (isinstance(e, AreaRisk) and Flag.CUTOFF_PATH in e.flags and e.quality >= TRUSTED_QUALITY
+                          and e.probability > 0):
+                        cut.add(e.area)
+        assert launches == {"L1"}, view
+        if view == "kr":
+            far = {a for a in cut if min(areas.geometry(a, "land").distance(p) for p in paths) * 111.2 > 100.0}
+            assert "KR-28" in cut and not far
+            assert "KR-11" not in cut  # no Seoul alert for a rocket flying south along the Yellow Sea

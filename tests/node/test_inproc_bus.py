@@ -44,6 +44,32 @@ def test_messages_pass_admission_and_a_replay_or_forgery_is_refused():
     assert len(got) == 1
 
 
+def test_messages_are_sealed_to_each_recipient_as_over_nats():
+    bus = InProcessBus(load_network(None), exercise="X")
+    kr, us, jp = (bus.transport(n) for n in ("kr", "us", "jp"))
+    got: dict[str, list] = {"us": [], "jp": []}
+    for tr in (kr, us, jp):
+        tr.clock = lambda: T
+    for n, tr in (("us", us), ("jp", jp)):
+        asyncio.run(tr.start_receiving(got[n].append))
+    out = kr.sender.seal(Heartbeat, T, to=("us", "jp"), node_state="exercise")
+    assert len(out.sealed) == 2 and out.data_for("us") != out.data_for("jp")
+    assert b"node_state" not in out.data_for("jp") and b'"sealed"' in out.data_for("jp")
+    # Japan's frame handed to the US (as a relay might): the US cannot open it and refuses it.
+    us._receive(out.data_for("jp"), out.subjects[out.recipients.index("us")])
+    assert got["us"] == [] and us.admission.counters["accepted"] == 0
+    asyncio.run(kr.begin_batch([out]))
+    assert [m.msg_id for m in got["us"]] == [m.msg_id for m in got["jp"]] == [out.msg.msg_id]
+    # A plain signed message is not taken by a node that admits sealed ones only.
+    plain = InProcessBus(load_network(None), exercise="X", sealed=False)
+    plain.keys["kr"] = bus.keys["kr"]
+    open_kr = plain.transport("kr")
+    clear = open_kr.sender.seal(Heartbeat, T, to=("jp",), node_state="exercise")
+    assert not clear.sealed and b"node_state" in clear.data
+    jp._receive(clear.data, clear.subjects[0])
+    assert len(got["jp"]) == 1 and jp.admission.counters["accepted"] == 1
+
+
 @pytest.mark.slow
 def test_sharing_never_makes_a_first_shelter_alert_later():
     sc = load_scenario(HERE / "short_mrbm.yaml")

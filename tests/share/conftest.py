@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import ipaddress
 import time
@@ -97,6 +98,24 @@ def tls_files(tmp_path):
 def transport(net, spec, keys, trust, nation, **kw) -> ShareTransport:
     """A nation's transport on the test network, with that nation's node credentials."""
     return ShareTransport(nation, spec, keys[nation], trust, **net.node_credentials(nation), **kw)
+
+
+@contextlib.asynccontextmanager
+async def kr_to_jp(net, spec, keys, trust, keep=None):
+    """KR's and JP's transports on the test network, both connected, JP receiving: yields (kr, jp, got), got
+    the list of what JP received (each message, or keep(message)). Both are closed on the way out; closing
+    twice is harmless, so a test may close KR (or open another) on the way."""
+    kr = transport(net, spec, keys, trust, "kr")
+    jp = transport(net, spec, keys, trust, "jp")
+    await kr.connect()
+    await jp.connect()
+    got = []
+    await jp.start_receiving(got.append if keep is None else lambda m: got.append(keep(m)))
+    try:
+        yield kr, jp, got
+    finally:
+        await kr.close()
+        await jp.close()
 
 
 async def wait_for(predicate, timeout_s: float = 10.0) -> bool:

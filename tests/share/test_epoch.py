@@ -12,7 +12,7 @@ from triwarn.share.admission import Admission
 from triwarn.share.schema import SCHEMA_VERSION, Heartbeat, TrackReport, decode
 from triwarn.share.sender import Sender
 
-from .conftest import transport, wait_for
+from .conftest import kr_to_jp, transport, wait_for
 
 T0 = 1_700_000_000.0
 SUBJECT = "tw.kr.jp.heartbeat"
@@ -120,13 +120,7 @@ def test_a_version_2_message_is_refused_by_name(spec, keys, trust, make_track):
 
 @pytest.mark.slow
 async def test_a_wiped_outbox_restarts_at_seq_1_in_a_new_epoch_and_partners_follow(net, spec, keys, trust):
-    kr = transport(net, spec, keys, trust, "kr")
-    jp = transport(net, spec, keys, trust, "jp")
-    await kr.connect()
-    await jp.connect()
-    got = []
-    await jp.start_receiving(got.append)
-    try:
+    async with kr_to_jp(net, spec, keys, trust) as (kr, jp, got):
         old = [await kr.publish(Heartbeat, node_state="ok") for _ in range(5)]
         first_epoch = kr.sender.epoch
         assert await wait_for(lambda: len(got) == 5)
@@ -166,7 +160,5 @@ async def test_a_wiped_outbox_restarts_at_seq_1_in_a_new_epoch_and_partners_foll
         # (Japan still remembers their ids: duplicates; the epoch rule alone is tested above.)
         assert await wait_for(lambda: jp.counters["recv_duplicate"] == 5, timeout_s=30.0)
         assert len(got) == 7 and jp.counters["recv_accepted"] == 7
-    finally:
-        await kr.close()
-        await jp.close()
+        await kr.close()  # the last of KR's transports
 

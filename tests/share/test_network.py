@@ -19,7 +19,7 @@ from triwarn.share.sender import Sender
 from triwarn.share.servers import LocalNetwork
 from triwarn.share.transport import PublishError
 
-from .conftest import transport, wait_for
+from .conftest import kr_to_jp, transport, wait_for
 
 pytestmark = pytest.mark.slow  # real nats-servers
 
@@ -163,18 +163,9 @@ async def test_network_runs_with_tls_end_to_end(spec, keys, trust, tls_files, tm
         with pytest.raises((nats.errors.Error, OSError)):  # a client without TLS is not served
             await nats.connect(servers=[net.url("kr").replace("tls://", "nats://")], allow_reconnect=False,
                                connect_timeout=1, max_reconnect_attempts=0, error_cb=_quiet)
-        kr = transport(net, spec, keys, trust, "kr")
-        jp = transport(net, spec, keys, trust, "jp")
-        got = []
-        await kr.connect()
-        await jp.connect()
-        await jp.start_receiving(got.append)
-        try:
+        async with kr_to_jp(net, spec, keys, trust) as (kr, _jp, got):
             await kr.publish(Heartbeat, node_state="ok")
             assert await wait_for(lambda: len(got) == 1)  # through mutual-TLS leafnodes and the hub
-        finally:
-            await kr.close()
-            await jp.close()
 
 
 async def _quiet(_exc):
@@ -224,35 +215,28 @@ async def test_clustered_hub_losing_the_leader_of_a_partner_link_recovers_in_sec
     """The hub server leading KR2JP stops: FOR_KR2JP's source on KR2JP would wait out the server's fixed
     back-off (20 s measured; the cause of test_outage's clustered flake); the hub's watchdog re-syncs it."""
     with LocalNetwork.start(spec, tmp_path / "cl", clustered=frozenset({"us"})) as net:
-        kr = transport(net, spec, keys, trust, "kr")
-        jp = transport(net, spec, keys, trust, "jp")
-        await kr.connect()
-        await jp.connect()
-        got: list[int] = []
-        await jp.start_receiving(lambda m: got.append(m.seq))
-        hub = await nats.connect(**net.credentials("kr", "linkadmin"))
-        hub_jp = await nats.connect(**net.credentials("jp", "linkadmin"))
-        try:
-            for _ in range(10):
-                await kr.publish(Heartbeat, node_state="ok")
-            assert await wait_for(lambda: len(got) == 10)
-            leader = await _leader(hub, "KR2JP")
-            for _ in range(10):  # the case that stalls: FOR_KR2JP led by another server than KR2JP
-                if await _leader(hub_jp, "FOR_KR2JP") not in (leader, None):
-                    break
-                await hub_jp.request("$JS.API.STREAM.LEADER.STEPDOWN.FOR_KR2JP", b"", timeout=2.0)
-                await asyncio.sleep(0.5)
-            await net.astop_server(leader)
-            stopped = time.monotonic()
-            for _ in range(10):
-                await kr.publish(Heartbeat, node_state="ok")
-            assert await wait_for(lambda: len(got) == 20, 15.0)
-            assert got == list(range(1, 21)) and time.monotonic() - stopped < 8.0
-        finally:
-            await hub.close()
-            await hub_jp.close()
-            await kr.close()
-            await jp.close()
+        async with kr_to_jp(net, spec, keys, trust, keep=lambda m: m.seq) as (kr, _jp, got):
+            hub = await nats.connect(**net.credentials("kr", "linkadmin"))
+            hub_jp = await nats.connect(**net.credentials("jp", "linkadmin"))
+            try:
+                for _ in range(10):
+                    await kr.publish(Heartbeat, node_state="ok")
+                assert await wait_for(lambda: len(got) == 10)
+                leader = await _leader(hub, "KR2JP")
+                for _ in range(10):  # the case that stalls: FOR_KR2JP led by another server than KR2JP
+                    if await _leader(hub_jp, "FOR_KR2JP") not in (leader, None):
+                        break
+                    await hub_jp.request("$JS.API.STREAM.LEADER.STEPDOWN.FOR_KR2JP", b"", timeout=2.0)
+                    await asyncio.sleep(0.5)
+                await net.astop_server(leader)
+                stopped = time.monotonic()
+                for _ in range(10):
+                    await kr.publish(Heartbeat, node_state="ok")
+                assert await wait_for(lambda: len(got) == 20, 15.0)
+                assert got == list(range(1, 21)) and time.monotonic() - stopped < 8.0
+            finally:
+                await hub.close()
+                await hub_jp.close()
 
 
 async def _leader(nc, stream: str) -> str | None:

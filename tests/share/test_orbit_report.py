@@ -72,6 +72,17 @@ def test_the_report_round_trips_and_the_record_has_its_own_file_form(good_fields
     assert "orbit.schema.json" in json_schema_files()
 
 
+def test_the_record_names_the_assessing_nation_and_time_and_leaves_the_estimate_alone():
+    pos, vel = _state()
+    est = estimate_orbit("KR-S1", T0, pos, vel, COV)
+    rec = orbit_record(est, T0 + 7.0, "kr")
+    assert (rec.t, rec.nations, rec.epoch_unix_s) == (T0 + 7.0, ["kr"], T0)
+    assert (est.elements.t, est.elements.nations) == (T0, [])
+    rec.sigma["sma_km"] = -1.0
+    assert est.elements.sigma["sma_km"] > 0.0  # the record's sigma is its own copy
+    assert rec.tle == est.elements.tle and rec.incl_deg == est.elements.incl_deg
+
+
 # case -> (changes to the good report, what the detail must name)
 ORBIT_CASES = {
     "perigee_inside_the_earth": ({"sma_m": 6_000e3}, "perigee radius"),

@@ -12,6 +12,8 @@ from triwarn.share.schema import Heartbeat
 from triwarn.share.servers import LocalNetwork
 from triwarn.share.transport import ShareTransport
 
+from .conftest import kr_to_jp
+
 pytestmark = pytest.mark.slow  # real nats-servers stopped and restarted
 
 OUTAGE_S = 3.0
@@ -65,13 +67,7 @@ async def test_jp_down_then_hub_down_loses_nothing_and_recovers_fast(net, spec, 
 async def test_clustered_hub_loses_a_server_mid_stream_without_losing_messages(spec, keys, trust, tmp_path):
     with LocalNetwork.start(spec, tmp_path / "cl", clustered=frozenset({"us"})) as net:
         assert net.gen.configs["us-2"]["cluster"]["routes"]
-        kr = ShareTransport("kr", spec, keys["kr"], trust, **net.node_credentials("kr"))
-        jp = ShareTransport("jp", spec, keys["jp"], trust, **net.node_credentials("jp"))
-        await kr.connect()
-        await jp.connect()
-        got: list[int] = []
-        await jp.start_receiving(lambda m: got.append(m.seq))
-        try:
+        async with kr_to_jp(net, spec, keys, trust, keep=lambda m: m.seq) as (kr, _jp, got):
             for i in range(60):
                 await kr.publish(Heartbeat, node_state="ok")
                 if i == 20:
@@ -81,6 +77,3 @@ async def test_clustered_hub_loses_a_server_mid_stream_without_losing_messages(s
             while len(got) < 60 and time.monotonic() < deadline:
                 await asyncio.sleep(0.05)
             assert got == list(range(1, 61))
-        finally:
-            await kr.close()
-            await jp.close()

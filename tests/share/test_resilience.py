@@ -15,7 +15,7 @@ from triwarn.share.schema import Heartbeat, decode
 from triwarn.share.sender import Sender
 from triwarn.share.transport import DEAD_LETTER_BYTES, ShareTransport
 
-from .conftest import transport, wait_for
+from .conftest import kr_to_jp, transport, wait_for
 
 
 async def _put_into_outbox(net, nation, items):
@@ -46,13 +46,7 @@ async def _wait_all_acked(t: ShareTransport) -> bool:
 
 @pytest.mark.slow
 async def test_junk_in_its_own_outbox_does_not_stop_a_node_restarting(net, spec, keys, trust):
-    kr = transport(net, spec, keys, trust, "kr")
-    jp = transport(net, spec, keys, trust, "jp")
-    await kr.connect()
-    await jp.connect()
-    got = []
-    await jp.start_receiving(got.append)
-    try:
+    async with kr_to_jp(net, spec, keys, trust) as (kr, jp, got):
         for _ in range(3):
             await kr.publish(Heartbeat, node_state="ok")
         assert await wait_for(lambda: len(got) >= 3)
@@ -94,19 +88,11 @@ async def test_junk_in_its_own_outbox_does_not_stop_a_node_restarting(net, spec,
         assert all(d.subject == "tw.kr.jp.heartbeat" for d in jp.dead_letters)
         assert b"\x00junk{" in [d.head for d in jp.dead_letters]
         assert await _wait_all_acked(jp)
-    finally:
-        await jp.close()
 
 
 @pytest.mark.slow
 async def test_an_outbox_of_nothing_but_junk_continues_above_the_stream_sequence(net, spec, keys, trust):
-    kr = transport(net, spec, keys, trust, "kr")
-    jp = transport(net, spec, keys, trust, "jp")
-    await kr.connect()
-    await jp.connect()
-    got = []
-    await jp.start_receiving(got.append)
-    try:
+    async with kr_to_jp(net, spec, keys, trust) as (kr, _jp, got):
         for _ in range(2):
             await kr.publish(Heartbeat, node_state="ok")
         await kr.close()
@@ -123,8 +109,6 @@ async def test_an_outbox_of_nothing_but_junk_continues_above_the_stream_sequence
         finally:
             await kr2.close()
         assert [m.seq for m in got if m.sender == "kr"] == [1, 2, last_stream_seq + 1]
-    finally:
-        await jp.close()
 
 
 # -- the receiving handler, without a network -------------------------------------------------------------

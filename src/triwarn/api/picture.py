@@ -8,7 +8,7 @@ altitude above the ellipsoid in metres, speeds in metres per second, times in Un
 exercise they are simulated times), ellipse axes in metres and orientation in degrees clockwise from
 north. Wire names follow the Python names exactly; see docs/ui.md for the full description. The
 documents have names of their own (TrackView, ImpactView, LaunchView, LinkView, IncidentView, OrbitView,
-HazardZoneView): they show
+HazardZoneView, SharingGainView): they show
 the records of triwarn.records and the wire's reports, and are not them.
 """
 
@@ -167,6 +167,26 @@ class IncidentView(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     closed: bool = False
 
 
+class SharingGainView(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """What sharing gained for one of the view's areas in an exercise (summary.json's sharing_gain row,
+    exercise.metrics.first_alert_table): the first shelter alert and the first information notice with
+    sharing and alone (the no-sharing baseline), the gains in seconds (alone - shared; positive: earlier
+    with sharing) and why (gain_reason, notice_gain_reason). During the run only the shared times are known
+    (the baseline runs beside it in another process and reports at the end): the alone times, gains and
+    reasons are null until the picture's sharing_gain_final is true."""
+
+    node: Nation
+    area: str
+    first_shelter_shared_unix_s: float | None = None
+    first_shelter_alone_unix_s: float | None = None
+    gain_s: float | None = None
+    first_notice_shared_unix_s: float | None = None
+    first_notice_alone_unix_s: float | None = None
+    notice_gain_s: float | None = None
+    gain_reason: str | None = None
+    notice_gain_reason: str | None = None
+
+
 class Picture(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Everything one nation's view shows at sim time t_unix_s. mode "exercise" is never mixed with "live"."""
 
@@ -184,6 +204,11 @@ class Picture(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     hazard_zones: list[HazardZoneView] = []
     version: int = PICTURE_VERSION
     ended: bool = False  # the run that feeds this view has ended (an exercise's last picture)
+    # An exercise's sharing gain for the view's areas; final: the no-sharing baseline's result is in
+    # (sharing_gain_note says why there is none, e.g. a run without a baseline). Empty when live.
+    sharing_gain: list[SharingGainView] = []
+    sharing_gain_final: bool = False
+    sharing_gain_note: str = ""
 
 
 class PictureDelta(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -194,6 +219,8 @@ class PictureDelta(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     removed the ids that are gone. impacts, alerts, links, incidents, orbits and hazard_zones are whole
     lists when any entry changed and null when unchanged; alert_log holds only entries new since the
     previous delta (all of them when full). ended: the run has ended; the client stops listening.
+    sharing_gain is a whole list when changed, null when unchanged; sharing_gain_final and its note are the
+    picture's.
     """
 
     nation: Nation
@@ -212,6 +239,9 @@ class PictureDelta(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     hazard_zones: list[HazardZoneView] | None = None
     version: int = PICTURE_VERSION
     ended: bool = False
+    sharing_gain: list[SharingGainView] | None = None
+    sharing_gain_final: bool = False
+    sharing_gain_note: str = ""
 
 
 def picture_delta(before: Picture | None, after: Picture) -> PictureDelta:
@@ -233,6 +263,9 @@ def picture_delta(before: Picture | None, after: Picture) -> PictureDelta:
             orbits=list(after.orbits),
             hazard_zones=list(after.hazard_zones),
             ended=after.ended,
+            sharing_gain=list(after.sharing_gain),
+            sharing_gain_final=after.sharing_gain_final,
+            sharing_gain_note=after.sharing_gain_note,
         )
     old_tracks = {t.id: t for t in before.tracks}
     new_ids = {t.id for t in after.tracks}
@@ -260,6 +293,9 @@ def picture_delta(before: Picture | None, after: Picture) -> PictureDelta:
         orbits=whole_if_changed(before.orbits, after.orbits),
         hazard_zones=whole_if_changed(before.hazard_zones, after.hazard_zones),
         ended=after.ended,
+        sharing_gain=whole_if_changed(before.sharing_gain, after.sharing_gain),
+        sharing_gain_final=after.sharing_gain_final,
+        sharing_gain_note=after.sharing_gain_note,
     )
 
 
@@ -406,4 +442,7 @@ def apply_delta(picture: Picture | None, delta: PictureDelta) -> Picture:
         orbits=base.orbits if delta.orbits is None else list(delta.orbits),
         hazard_zones=base.hazard_zones if delta.hazard_zones is None else list(delta.hazard_zones),
         ended=delta.ended,
+        sharing_gain=base.sharing_gain if delta.sharing_gain is None else list(delta.sharing_gain),
+        sharing_gain_final=delta.sharing_gain_final,
+        sharing_gain_note=delta.sharing_gain_note,
     )

@@ -50,6 +50,7 @@ from triwarn.api.picture import (
     OrbitView,
     Picture,
     PictureHub,
+    SharingGainView,
     TrackView,
 )
 from triwarn.api.picture_orbits import OrbitViews, hazard_zone_views, nearest_zone
@@ -68,6 +69,10 @@ STATE_WORDS = {"shelter": "shelter", "notice": "notice", "passed": "passed", "cl
 KINDS = {ObjectRole.PRIMARY: ("warhead", ""), ObjectRole.SEPARATED: ("stage", ""),
          ObjectRole.UNRESOLVED: ("unknown", "not yet told apart from the other objects of its launch")}
 NOT_ASSESSED = ("unknown", "not assessed yet")
+GAIN_PENDING = ("alone: the no-sharing baseline runs beside the exercise in another process; its first alerts, "
+                "the gains and why come when the exercise ends")
+GAIN_NO_BASELINE = "no no-sharing baseline was run: no gain to show"
+GAIN_FIELDS = frozenset(SharingGainView.__struct_fields__)
 HEADLINE = {"shelter": "take shelter", "notice": "information notice", "passed": "missile passed",
             "clear": "all clear", "error": "cancelled, issued in error"}
 
@@ -81,6 +86,7 @@ class _View:
     log: list[AlertLogEntry] = field(default_factory=list)
     incidents: dict[str, IncidentView] = field(default_factory=dict)
     roles: dict[str, tuple[float, ObjectRole]] = field(default_factory=dict)  # track -> (event t, role)
+    firsts: dict[str, dict[str, float]] = field(default_factory=dict)  # area -> {"shelter"|"notice": first sent}
 
 
 class _Partner(Protocol):
@@ -120,6 +126,19 @@ class PictureFeed:
         self._zones = hazard_zone_views(hazard_notice)
         self._areas = areas
         self._orbit_views: OrbitViews | None = None
+        # The exercise's sharing gain: shown once attach() says a run with a no-sharing baseline feeds this
+        # feed; per nation once the run has reported it (on_exercise_end), and why none.
+        self.gain_expected = False
+        self._gain_final: dict[str, list[SharingGainView]] | None = None
+        self._gain_note = ""
+
+    def attach(self, opts) -> None:
+        """Feed on an exercise run: opts is its exercise.engine.ExerciseOptions. Adds on_step to its step
+        callbacks and on_exercise_end to its end callbacks, and shows the sharing gain when the run has a
+        no-sharing baseline."""
+        opts.on_step.append(self.on_step)
+        opts.on_end.append(self.on_exercise_end)
+        self.gain_expected = bool(opts.baseline) and not self.live
 
     def on_step(self, nation: str, res: StepResult) -> None:
         if nation not in self.views:
@@ -178,7 +197,40 @@ class PictureFeed:
                        tracks=tracks, impacts=list(v.impacts.values()) + self._partner_impacts(nation, res),
                        alerts=list(v.alerts.values()),
                        alert_log=list(v.log), links=self._links(nation, t), incidents=list(v.incidents.values()),
-                       orbits=self._orbits(nation, res, live), hazard_zones=self._zones)
+                       orbits=self._orbits(nation, res, live), hazard_zones=self._zones,
+                       **self._sharing_gain(nation))
+
+    def _sharing_gain(self, nation: str) -> dict:
+        """The Picture's sharing_gain fields for a view: the run's reported rows once it has ended, before
+        that the view's own first alerts with sharing (the baseline's come at the end); none when live."""
+        if self.live or not (self.gain_expected or self._gain_final is not None):
+            return {}
+        if self._gain_final is not None:
+            return {"sharing_gain": self._gain_final.get(nation, []), "sharing_gain_final": True,
+                    "sharing_gain_note": self._gain_note}
+        firsts = self.views[nation].firsts
+        rows = [SharingGainView(node=nation, area=code, first_shelter_shared_unix_s=f.get("shelter"),
+                                first_notice_shared_unix_s=f.get("notice")) for code, f in sorted(firsts.items())]
+        return {"sharing_gain": rows, "sharing_gain_final": False, "sharing_gain_note": GAIN_PENDING}
+
+    def on_exercise_end(self, summary: Mapping) -> None:
+        """The exercise has reported (ExerciseOptions.on_end, with summary.json's content): each view's
+        sharing gain becomes summary["sharing_gain"]'s rows for its nation (none, saying why, when the run had
+        no baseline), and every view's latest picture is republished with them."""
+        if self.live:
+            return
+        rows = summary.get("sharing_gain")
+        final: dict[str, list[SharingGainView]] = {n: [] for n in self.views}
+        for r in rows or ():
+            if r.get("node") in final:
+                final[r["node"]].append(msgspec.convert({k: v for k, v in r.items() if k in GAIN_FIELDS},
+                                                        SharingGainView))
+        self._gain_final = final
+        self._gain_note = "" if rows is not None else GAIN_NO_BASELINE
+        for nation in self.views:
+            pic = self.hub.latest(nation)
+            if pic is not None:
+                self.hub.publish_nowait(msgspec.structs.replace(pic, **self._sharing_gain(nation)))
 
     def _orbits(self, nation: str, res: StepResult, live: set[str]) -> list[OrbitView]:
         """The view's own orbit estimates of tracks it still holds, then the partners' (labelled
@@ -245,6 +297,8 @@ class PictureFeed:
             self.first_alert_unix_s = m.sent_unix_s
         codes = []
         for a in m.areas:
+            if m.msg_type != "Cancel" and a.state in ("shelter", "notice"):
+                v.firsts.setdefault(a.code, {}).setdefault(a.state, m.sent_unix_s)
             state = "cancelled" if m.msg_type == "Cancel" else STATE_WORDS.get(a.state, "notice")
             prev = v.alerts.get(a.code)
             names = AREA_NAMES.get(a.code, (a.code, a.code, a.code))

@@ -28,25 +28,28 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from triwarn.assess import areas as area_risk
+from triwarn.assess import ballistic_areas
 from triwarn.assess.areas import AreaHit, AreaModel, merge_hits
 from triwarn.assess.boost_risk import BOOST_RISK_FLAG, BoostRisk, burnout_cue
 from triwarn.assess.corridor import cutoff_band, densify, predict_corridors
+from triwarn.assess.course import CourseBook
 from triwarn.assess.flight import ground_tracks
-from triwarn.assess.impact import enu_offsets_to_geodetic_deg, predict_impacts
+from triwarn.assess.impact import predict_impacts
 from triwarn.assess.launch import METHOD_POWERED, estimate_launch
 from triwarn.assess.orbit import OrbitBook, is_orbital
+from triwarn.assess.partner_impact import PartnerImpacts
+from triwarn.assess.partner_impact import from_reports as partner_impact_reports
 from triwarn.assess.partner_launch import PartnerLaunches, from_reports
-from triwarn.fusion.mode import thrust_along_velocity
+from triwarn.assess.stage_events import LaunchFlights, stage_ignition
+from triwarn.assess.track_checks import due as _due
+from triwarn.assess.track_checks import implausible as _implausible
+from triwarn.assess.track_checks import thrust_accel as _thrust_accel
 from triwarn.geo import geodesic
 from triwarn.geo.frames import ecef_to_geodetic
 from triwarn.geo.wgs84 import GM_M3_S2
-from triwarn.physics.dynamics import approx_alt_m
 from triwarn.records.events import TRUSTED_QUALITY, AreaRisk, Event, Flag, ImpactPrediction, LaunchEvent
 from triwarn.records.tracks import SystemTracks
 
-MAX_ALT_M = 8000e3
-MAX_SPEED_MPS = 7900.0
-MAX_POS_SIGMA_M = 300e3
 SEPARATION_RADIUS_M = 100e3
 SEPARATION_AGE_S = 5.0
 
@@ -56,7 +59,11 @@ class AssessConfig:
     """Tuning of the assessment. Seconds, metres; probabilities in [0, 1]."""
 
     n_draws: int = 8  # state draws per ballistic track flown for overflight probabilities
-    n_impact_samples: int = 200  # draws from each impact distribution for impact probabilities
+    n_impact_samples: int = 1024  # nodes of the impact Gaussian's integral (assess.ballistic_areas)
+    # A track that just turned ballistic after a boost (or whose own contribution did) still carries the
+    # motor's tail and the filter's mode switch in its state: its area risks are discounted below trust
+    # for this long, unless a partner's impact report agrees with its prediction (assess.ballistic_areas).
+    ballistic_settle_s: float = 15.0
     # Cadence: a ballistic track's impact is predicted at most this often (0: every step), a boosting
     # track's corridor likewise; new tracks and tracks that just turned ballistic are predicted at once.
     impact_interval_s: float = 0.0
@@ -98,6 +105,10 @@ class _History:
     thrusts: list = field(default_factory=list)  # [(t, thrust m/s^2)] of the last seconds (boost layer)
     last_boost_risk_unix_s: float | None = None
     last_own_impact_unix_s: float | None = None  # the own contribution's ballistic floor (own_view)
+    # Since when it has been ballistic after a boost (None: powered, or never seen powered), and the same
+    # for the own contribution's floor: its area risks settle for ballistic_settle_s (AssessConfig).
+    coast_since_unix_s: float | None = None
+    own_coast_since_unix_s: float | None = None
 
 
 @dataclass
@@ -125,6 +136,8 @@ class Assessor:
         self._hist: dict[str, _History] = {}
         self._launches: list[_Launch] = []
         self.orbits = OrbitBook()  # tracks whose energy is orbital: no impact point, an orbit (assess.orbit)
+        self._launch_flights = LaunchFlights()  # launches' recorded flights: stage events (assess.stage_events)
+        self._course_book = CourseBook()  # courses flown, for the cut-off path's direction (assess.course)
         # own_view(): the node's own contributions to shared tracks (triwarn.fusion.fuser.Fuser
         # .own_contributions; None: no floor). With it, a boosting shared track's cut-off path alerts cover
         # at least what the own contribution's cut-off path covers: sharing never delays that alert.
@@ -133,6 +146,11 @@ class Assessor:
         # boosting track for the boost-phase layer where they fit it (triwarn.assess.partner_launch).
         self.partner_launch_view: Callable[[], list] | None = None
         self.partner_launches = PartnerLaunches()
+        # Partners' impact reports (callable returning share.schema.ImpactReport; None: none): supporting
+        # evidence for the own ballistic predictions, never a risk of their own (triwarn.assess.partner_impact).
+        self.partner_impact_view: Callable[[], list] | None = None
+        self.partner_impacts = PartnerImpacts()
+        self._impact_support: dict[str, set[str]] = {}  # this step's: track -> partners whose report agrees
         self._step_thrust: np.ndarray | None = None  # this step's fused thrust and mode vote, by live row
         self._step_vote: np.ndarray | None = None
         # The probabilistic boost-phase layer (None: off): area risks flagged boost_risk while powered.
@@ -142,6 +160,7 @@ class Assessor:
         """Assess the tracks of one step at t_unix_s; return launch, impact_prediction, area_risk events."""
         t = float(t_unix_s)
         cfg = self.config
+        self._impact_support = {}  # set by this step's ballistic predictions (_partner_support)
         live = system_tracks.take(~system_tracks.coasting) if system_tracks.coasting.any() else system_tracks
         tids: list[str] = live.track_id.tolist()
         powered = live.boost
@@ -156,6 +175,9 @@ class Assessor:
             h.last_unix_s = t
             if powered[i]:
                 h.boost = [*h.boost[-3:], (float(t_tr[i]), pos[i].copy(), vel[i].copy())]
+                h.coast_since_unix_s = None
+            elif h.boost and h.coast_since_unix_s is None:
+                h.coast_since_unix_s = t
         self._hist = {k: h for k, h in self._hist.items() if t - h.last_unix_s <= cfg.forget_s}
         if not tids:
             return []
@@ -213,8 +235,11 @@ class Assessor:
         own = self.own_view()
         split = [i for i, tid in enumerate(tids) if tid in own and own[tid][2] != bool(powered[i])]
         for i, tid in enumerate(tids):
+            h = self._hist[tid]
             if i not in split:
-                self._hist[tid].last_own_impact_unix_s = None
+                h.last_own_impact_unix_s = h.own_coast_since_unix_s = None
+            elif powered[i] and h.own_coast_since_unix_s is None:
+                h.own_coast_since_unix_s = t  # own ballistic from now: its floor settles as a fused track's
         if not split:
             return []
         events: list[Event] = []
@@ -228,7 +253,8 @@ class Assessor:
             cv = np.stack([own[tids[i]][1] for i in coast])
             imp = predict_impacts(t_tr[coast], st[:, :3], st[:, 3:], cv, n_draws=self.config.n_draws, rng=self._rng,
                                   max_time_s=self.config.max_time_s, trace=True)
-            events.extend(self._impact_areas(t, coast, imp, tids, ids, roles, quality, flags))
+            events.extend(self._impact_areas(t, coast, imp, tids, ids, roles, quality, flags,
+                                             since=[self._hist[tids[i]].own_coast_since_unix_s for i in coast]))
         burn = np.array([i for i in split if not powered[i]], dtype=int)  # own: still powered
         if burn.size:
             hits = self._own_cutoff_hits(tids, burn, t_tr)
@@ -239,14 +265,26 @@ class Assessor:
     # -- launch --------------------------------------------------------------------------------------------
 
     def _launch_step(self, t, tids, powered, t_tr, pos, vel, cov, implausible, quality, flags) -> list[Event]:
+        # Where each launch's tracks fly (triwarn.assess.stage_events; made on first use).
+        flights = self._launch_flights
+        flights.record(t, tids, [self._hist[tid].launch_id for tid in tids], t_tr, pos)
+        row = {tid: k for k, tid in enumerate(tids)}
         todo, thrust = [], []
         for i, tid in enumerate(tids):
             h = self._hist[tid]
             if h.launch_id is not None or implausible[i] or t < h.launch_next_unix_s:
                 continue
-            if not powered[i] and (parent := self._parent_launch(h)) is not None:
-                h.launch_id = parent  # a piece that came out of a flying object belongs to its launch
-                continue
+            if (parent := self._parent_launch(h)) is not None:
+                if not powered[i]:
+                    h.launch_id = parent  # a piece that came out of a flying object belongs to its launch
+                    continue
+                # A powered one only if it came out of one of them high up: a stage lighting, not a salvo.
+                near = [row[p] for p in sorted(h.born_near) if p in row and self._hist[p].launch_id == parent]
+                k = stage_ignition(pos[i], vel[i], pos[near], vel[near]) if near else -1
+                if k >= 0:
+                    h.launch_id = parent
+                    self._course_book.adopt(tid, tids[near[k]])
+                    continue
             if powered[i]:
                 a = _thrust_accel(h.boost)
                 if not np.isfinite(a):
@@ -278,6 +316,11 @@ class Assessor:
                           float(est.orientation_deg[j]), str(est.method[j]))
             group = self._match_launch(new)
             emit = False
+            if group is None and (lid := flights.stage_of(new.lat_deg, new.lon_deg, new.time_unix_s,
+                                                          new.time_sigma_s, new.semi_major_m,
+                                                          self._launches)) is not None:
+                self._hist[tid].launch_id = lid  # flown back, it lands under a known launch's flight
+                continue
             if group is None:
                 new.launch_id = f"L{len(self._launches) + 1}"
                 self._launches.append(new)
@@ -297,8 +340,9 @@ class Assessor:
 
         Its own back-propagation would be a poorer estimate (a spent stage is first seen in free flight,
         so its launch point is uncertain by tens of km) and, outside the ellipses' overlap, would open a
-        second launch and with it a second incident for one launch. A powered new track is a missile of
-        its own (a salvo), never joined this way; two candidate launches are ambiguous: None.
+        second launch and with it a second incident for one launch. A powered new track is joined only
+        when it came out of one of these tracks high up (the caller's stage_events.stage_ignition test):
+        otherwise it is a missile of its own (a salvo). Two candidate launches are ambiguous: None.
         """
         found = {p.launch_id for tid in h.born_near if (p := self._hist.get(tid)) is not None
                  and p.launch_id is not None and p.first_seen_unix_s <= h.first_seen_unix_s - SEPARATION_AGE_S}
@@ -398,40 +442,41 @@ class Assessor:
             sub = idx[with_areas]
             imp_a = predict_impacts(t_tr[sub], pos[sub], vel[sub], cov[sub], n_draws=cfg.n_draws,
                                     rng=self._rng, max_time_s=cfg.max_time_s, trace=True)
-            events.extend(self._impact_events(t, sub, imp_a, tids, roles, ids, quality, flags, nations, []))
-            events.extend(self._impact_areas(t, sub, imp_a, tids, ids, roles, quality, flags))
+            events.extend(ballistic_areas.impact_events(t, sub, imp_a, tids, roles, ids, quality, flags, nations, []))
+            self._partner_support(t, sub, imp_a, tids)
+            events.extend(self._impact_areas(t, sub, imp_a, tids, ids, roles, quality, flags,
+                                             since=[self._hist[tids[i]].coast_since_unix_s for i in sub]))
         if rest.size:
             sub = idx[rest]
             imp = predict_impacts(t_tr[sub], pos[sub], vel[sub], cov[sub], max_time_s=cfg.max_time_s)
             held = [Flag.AREAS_HELD] if self.areas is not None else []
-            events.extend(self._impact_events(t, sub, imp, tids, roles, ids, quality, flags, nations, held))
+            events.extend(ballistic_areas.impact_events(t, sub, imp, tids, roles, ids, quality, flags, nations, held))
         return events
 
-    @staticmethod
-    def _impact_events(t, sub, imp, tids, roles, ids, quality, flags, nations, extra) -> list[Event]:
-        return [ImpactPrediction(
-            t=t, track=tids[i], launch_id=ids[i], lat_deg=float(imp.lat_deg[j]),
-            lon_deg=float(imp.lon_deg[j]), time_unix_s=float(imp.time_unix_s[j]),
-            time_sigma_s=float(imp.time_sigma_s[j]), semi_major_m=float(imp.semi_major_m[j]),
-            semi_minor_m=float(imp.semi_minor_m[j]), orientation_deg=float(imp.orientation_deg[j]),
-            powered=False, object=roles[i], quality=float(quality[i]), flags=[*flags[i], *extra],
-            nations=nations[i]) for j, i in enumerate(sub) if imp.landed[j]]
-
-    def _impact_areas(self, t, sub, imp_a, tids, ids, roles, quality, flags) -> list[Event]:
-        """Area risks of the tracks sub, whose flight imp_a was made with draws and traces."""
-        cfg = self.config
+    def _impact_areas(self, t, sub, imp_a, tids, ids, roles, quality, flags, since=None) -> list[Event]:
+        """Area risks of the tracks sub, whose flight imp_a was made with draws and traces: impact as the
+        Gaussian's integral over each area, overflight from the draws' paths (assess.ballistic_areas).
+        since: per track, when its ballistic flight after a boost began (None: not after a boost); until
+        it has settled its risks are discounted below trust (ballistic_areas.settling)."""
         ok = np.flatnonzero(imp_a.landed)
         if not ok.size:
             return []
-        z = self._rng.standard_normal((ok.size, cfg.n_impact_samples, 2))
-        chol = np.linalg.cholesky(imp_a.cov_en_m2[ok] + 1e-6 * np.eye(2))
-        en = np.einsum("nij,nmj->nmi", chol, z)
-        s_lat, s_lon = enu_offsets_to_geodetic_deg(en, imp_a.lat_deg[ok], imp_a.lon_deg[ok])
-        hits = area_risk.impact_risk(self.areas, s_lat, s_lon, imp_a.time_unix_s[ok])
-        lat, lon, tt, valid = ground_tracks(imp_a.trace_t_unix_s[:, ok], imp_a.trace_pos_ecef_m[:, ok],
-                                             cfg.trace_substeps)
-        hits.extend(area_risk.overflight_risk(self.areas, lat, lon, tt, valid))
+        if since is not None:
+            settling = ballistic_areas.settling(t, since, [tids[i] for i in sub], self.config.ballistic_settle_s,
+                                                self._impact_support)
+            if settling.any():
+                quality = quality.copy()
+                quality[sub[settling]] *= ballistic_areas.SETTLING_QUALITY
+        hits = ballistic_areas.impact_hits(self.areas, imp_a, ok, self.config.n_impact_samples)
+        hits.extend(ballistic_areas.overflight_hits(self.areas, imp_a, ok, self.config.trace_substeps))
         return self._area_events(t, hits, sub[ok], tids, ids, roles, quality, flags, powered=False)
+
+    def _partner_support(self, t, sub, imp, tids) -> None:
+        """Which of this step's predictions partners' impact reports agree with (triwarn.assess.partner_impact);
+        a contradicting report is counted in partner_impacts.conflicts and used for nothing."""
+        reports = partner_impact_reports(self.partner_impact_view()) if self.partner_impact_view is not None else []
+        own = ballistic_areas.own_impacts(sub, imp, tids) if reports else []
+        self._impact_support = self.partner_impacts.support(reports, own, t) if own else {}
 
     def _area_due(self, t: float, track_ids: list[str]) -> np.ndarray:
         """Indices of the tracks whose area risk is recomputed now: never assessed or not in this slot of
@@ -560,8 +605,11 @@ class Assessor:
     def _cutoff_step(self, t, idx, tids, t_tr, pos, vel, cov, roles, ids, quality, flags):
         """Cut-off path area risks of the boosting tracks idx, with the own-contribution floor; returns
         which tracks' cut-off flights came down (N,) and the events."""
-        cor = predict_corridors(t_tr[idx], pos[idx], vel[idx], n_nodes=1, trace_cutoff=True,
-                                vel_cov_ecef_m2_s2=cov[idx][:, 3:, 3:])
+        # The path's azimuth: the velocity's, refined by the course flown (triwarn.assess.course).
+        courses = self._course_book
+        v_course, sig_az = courses.refine([tids[i] for i in idx], t_tr[idx], pos[idx], vel[idx], cov[idx])
+        cor = predict_corridors(t_tr[idx], pos[idx], v_course, n_nodes=1, trace_cutoff=True,
+                                vel_cov_ecef_m2_s2=cov[idx][:, 3:, 3:], azimuth_sigma_rad=sig_az)
         rows = np.flatnonzero(cor.cutoff_ok & cor.node_ok[:, 0])
         hits = self._cutoff_hits(cor, rows) if rows.size else []
         hits = [AreaHit(int(rows[h.row]), h.area, h.kind, h.probability, h.probability_eez, h.enter_time_unix_s)
@@ -581,8 +629,11 @@ class Assessor:
             return []
         states = np.stack([own[tids[idx[j]]][0] for j in pick])
         covs = np.stack([own[tids[idx[j]]][1] for j in pick])
-        cor = predict_corridors(t_tr[idx[pick]], states[:, :3], states[:, 3:], n_nodes=1,
-                                trace_cutoff=True, vel_cov_ecef_m2_s2=covs[:, 3:, 3:])
+        courses = self._course_book
+        v_course, sig_az = courses.refine([("own", tids[idx[j]]) for j in pick], t_tr[idx[pick]], states[:, :3],
+                                          states[:, 3:], covs)
+        cor = predict_corridors(t_tr[idx[pick]], states[:, :3], v_course, n_nodes=1,
+                                trace_cutoff=True, vel_cov_ecef_m2_s2=covs[:, 3:, 3:], azimuth_sigma_rad=sig_az)
         rows = np.flatnonzero(cor.cutoff_ok & cor.node_ok[:, 0])
         if not rows.size:
             return []
@@ -624,47 +675,3 @@ class Assessor:
                 quality=float(quality[i]), flags=[*flags[i], *extra]))
         return out
 
-
-def _due(t: float, hist: list[_History], attr: str, interval_s: float) -> np.ndarray:
-    """Indices of the histories whose `attr` time is unset or lies in an earlier slot of the clock's grid
-    of interval_s (slots are whole multiples of interval_s in unix time).
-
-    Why a grid and not "interval_s since the last one": the cadence then has the same phase on every node
-    and with or without sharing. Counted from each track's first sighting, a track a partner saw 39 s
-    earlier ran its cut-off path on another phase, and the shelter alert came up to interval_s - 1 s
-    later with sharing than alone (2022-10-04 replay: 1 s; irbm-toward-guam: 2 s)."""
-    if interval_s <= 0.0:
-        return np.arange(len(hist), dtype=int)
-    slot = np.floor((t + 1e-6) / interval_s)
-    return np.array([k for k, h in enumerate(hist)
-                     if getattr(h, attr) is None or np.floor((getattr(h, attr) + 1e-6) / interval_s) < slot],
-                    dtype=int)
-
-
-def _implausible(pos, vel, cov) -> np.ndarray:
-    """States no ballistic missile can have: non-finite, underground, too high or fast, escaping, or a
-    position uncertainty so large the state says nothing."""
-    finite = np.all(np.isfinite(pos), axis=-1) & np.all(np.isfinite(vel), axis=-1)
-    finite &= np.all(np.isfinite(cov), axis=(-2, -1))
-    alt = approx_alt_m(np.where(finite[:, None], pos, 7e6))
-    speed = np.linalg.norm(np.where(finite[:, None], vel, 0.0), axis=-1)
-    energy = 0.5 * speed**2 - GM_M3_S2 / np.linalg.norm(np.where(finite[:, None], pos, 7e6), axis=-1)
-    pos_var = np.trace(np.where(finite[:, None, None], cov, 0.0)[:, :3, :3], axis1=-2, axis2=-1)
-    return (~finite | (alt < -2e3) | (alt > MAX_ALT_M) | (speed > MAX_SPEED_MPS) | (energy >= 0.0)
-            | (pos_var > MAX_POS_SIGMA_M**2))
-
-
-def _thrust_accel(boost: list) -> float:
-    """Thrust acceleration (m/s^2) along the velocity, from the last two boosting states at least 0.5 s
-    apart (fusion.mode.thrust_along_velocity: their velocity change less the free-flight acceleration).
-    NaN if there is no such pair."""
-    if len(boost) < 2:
-        return np.nan
-    t1, p1, v1 = boost[-1]
-    for t0, p0, v0 in reversed(boost[:-1]):
-        if t1 - t0 >= 0.5:
-            no_cov = np.zeros((1, 3, 3))
-            accel, _sigma = thrust_along_velocity(np.array([t1 - t0]), p0[None], v0[None], no_cov,
-                                                  p1[None], v1[None], no_cov)
-            return float(accel[0])
-    return np.nan

@@ -83,12 +83,14 @@ def predict_corridors(
     max_time_s: float = 3000.0,
     trace_cutoff: bool = False,
     vel_cov_ecef_m2_s2: ArrayLike | None = None,
+    azimuth_sigma_rad: ArrayLike | None = None,
 ) -> CorridorBatch:
     """Corridor of N boosting states (N, 3) + (N, 3) at t_unix_s (N,).
 
     trace_cutoff also flies and keeps the cut-off path of each state (see the module doc);
     vel_cov_ecef_m2_s2 (N, 3, 3), the velocity covariance, gives the speed trim of that path and the
-    1-sigma error of the azimuth of flight (no trim and 0 without it).
+    1-sigma error of the azimuth of flight (no trim and 0 without it); azimuth_sigma_rad (N,), when given,
+    is that 1-sigma instead (a course refined by triwarn.assess.course).
     """
     t0 = np.asarray(t_unix_s, float).reshape(-1)
     pos = np.asarray(pos_ecef_m, float).reshape(-1, 3)
@@ -144,6 +146,8 @@ def predict_corridors(
         var = np.einsum("ni,nij,nj->n", cross, vel_cov, cross)
         v_h = np.maximum(np.hypot(v_enu[:, 0], v_enu[:, 1]), 1.0)
         out.azimuth_sigma_rad = np.arctan2(np.sqrt(np.clip(var, 0.0, None)), v_h)
+    if azimuth_sigma_rad is not None:
+        out.azimuth_sigma_rad = np.asarray(azimuth_sigma_rad, float).reshape(n)
     return out
 
 

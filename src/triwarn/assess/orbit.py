@@ -27,6 +27,7 @@ from sgp4.propagation import gstime
 
 from triwarn.geo.frames import ecef_to_geodetic
 from triwarn.geo.wgs84 import GM_M3_S2, MEAN_RADIUS_M, OMEGA_RAD_S
+from triwarn.records.events import OrbitElements
 
 ORBIT_PERIGEE_MIN_M = 100e3  # a perigee below this re-enters within the pass: it is a fall, not an orbit
 _MU_WGS72_KM3_S2 = 398600.8
@@ -101,40 +102,46 @@ def elements(pos_m: NDArray, vel_mps: NDArray, mu: float = GM_M3_S2) -> NDArray:
 
 @dataclass(frozen=True)
 class OrbitEstimate:
-    """An orbit from one track state: epoch (unix s), osculating elements (km, degrees) with 1-sigma
-    uncertainties, perigee/apogee heights (km above the mean radius), the fitted SGP4 satellite and its
-    TLE lines."""
+    """The assessment's working orbit of one track: its record (`elements`: epoch, osculating elements in km
+    and degrees with 1-sigma uncertainties, perigee/apogee heights, TLE lines; `t` is the epoch and no
+    nation is named yet, node.orbit_sharing.orbit_record completes it), the 6x6 position/velocity
+    covariance in TEME (km, km/s) and the fitted SGP4 satellite."""
 
-    track: str
-    epoch_unix_s: float
-    sma_km: float
-    ecc: float
-    incl_deg: float
-    raan_deg: float
-    arg_lat_deg: float
-    period_s: float
-    perigee_km: float
-    apogee_km: float
-    sigma: dict[str, float]
-    cov_teme_km: NDArray  # 6x6 position/velocity covariance in TEME, km and km/s
+    elements: OrbitElements
+    cov_teme_km: NDArray
     satrec: Satrec
-    tle: tuple[str, str]
 
     def position_ecef_m(self, t_unix_s: NDArray | float) -> NDArray:
         """SGP4 positions (N, 3) ECEF m at times t_unix_s (NaN where SGP4 fails: decayed)."""
-        t = np.atleast_1d(np.asarray(t_unix_s, float))
-        jd = t / 86400.0 + _UNIX_JD
-        jd_i = np.floor(jd)
-        err, r, _ = self.satrec.sgp4_array(jd_i, jd - jd_i)
-        r = np.where((err == 0)[:, None], r * 1e3, np.nan)
-        return teme_to_ecef(t, r)
+        return sgp4_positions_ecef_m(self.satrec, t_unix_s)
 
     def ground_track(self, t0_unix_s: float, span_s: float, step_s: float = 30.0) -> list[tuple[float, float, float]]:
         """(t unix s, lat deg, lon deg) every step_s from t0 over span_s: the ground track ahead."""
-        t = t0_unix_s + np.arange(0.0, span_s + 1e-9, step_s)
-        lat, lon, _ = ecef_to_geodetic(self.position_ecef_m(t))
-        return [(float(a), math.degrees(float(b)), math.degrees(float(c))) for a, b, c in zip(t, lat, lon,
-                                                                                            strict=True)]
+        return ground_track_points(self.satrec, t0_unix_s, span_s, step_s)
+
+
+def sgp4_positions_ecef_m(sat: Satrec | None, t_unix_s: NDArray | float) -> NDArray:
+    """SGP4 positions (N, 3) ECEF m of a satellite at times t_unix_s (NaN where SGP4 fails, decayed, or
+    without a satellite)."""
+    t = np.atleast_1d(np.asarray(t_unix_s, float))
+    if sat is None:
+        return np.full((len(t), 3), np.nan)
+    jd = t / 86400.0 + _UNIX_JD
+    jd_i = np.floor(jd)
+    err, r, _ = sat.sgp4_array(jd_i, jd - jd_i)
+    r = np.where((err == 0)[:, None], np.asarray(r) * 1e3, np.nan)
+    return teme_to_ecef(t, r)
+
+
+def ground_track_points(sat: Satrec | None, t0_unix_s: float, span_s: float,
+                        step_s: float) -> list[tuple[float, float, float]]:
+    """[(t unix s, lat deg, lon deg)] of a satellite's ground track every step_s over span_s from t0
+    (points SGP4 cannot give are left out)."""
+    t = t0_unix_s + np.arange(0.0, span_s + 1e-9, step_s)
+    lat, lon, _alt = ecef_to_geodetic(sgp4_positions_ecef_m(sat, t))
+    ok = np.isfinite(lat)
+    return [(float(a), math.degrees(float(b)), math.degrees(float(c)))
+            for a, b, c in zip(t[ok], lat[ok], lon[ok], strict=True)]
 
 
 def _satrec(epoch_unix_s: float, x: NDArray, satnum: int) -> Satrec:
@@ -210,21 +217,22 @@ def estimate_orbit(track: str, t_unix_s: float, pos_ecef_m: NDArray, vel_ecef_mp
     a, ecc = float(el[0]), float(el[1])
     sat = fit_tle(t_unix_s, p_t, v_t, satnum)
     line1, line2 = export_tle(sat)
-    return OrbitEstimate(
-        track=track, epoch_unix_s=float(t_unix_s), sma_km=a / 1e3, ecc=ecc, incl_deg=math.degrees(el[2]),
-        raan_deg=math.degrees(el[3]), arg_lat_deg=math.degrees(el[6]),
+    record = OrbitElements(
+        t=float(t_unix_s), track=track, epoch_unix_s=float(t_unix_s), sma_km=a / 1e3, ecc=ecc,
+        incl_deg=math.degrees(el[2]), raan_deg=math.degrees(el[3]) % 360.0, arg_lat_deg=math.degrees(el[6]) % 360.0,
         period_s=2 * math.pi * math.sqrt(a**3 / GM_M3_S2),
         perigee_km=(a * (1 - ecc) - MEAN_RADIUS_M) / 1e3, apogee_km=(a * (1 + ecc) - MEAN_RADIUS_M) / 1e3,
         sigma={"sma_km": float(sig[0]) / 1e3, "ecc": float(sig[1]), "incl_deg": math.degrees(sig[2]),
                "raan_deg": math.degrees(sig[3]), "arg_lat_deg": math.degrees(sig[6]),
                "perigee_km": sig_rp / 1e3, "apogee_km": sig_ra / 1e3},
-        cov_teme_km=cov_t * 1e-6, satrec=sat, tle=(line1, line2),
+        tle=(line1, line2),
     )
+    return OrbitEstimate(elements=record, cov_teme_km=cov_t * 1e-6, satrec=sat)
 
 
 def fit_copy(est: OrbitEstimate) -> Satrec:
     """A fresh copy of the estimate's SGP4 satellite (Satrec objects are mutable)."""
-    line1, line2 = est.tle
+    line1, line2 = est.elements.tle
     return Satrec.twoline2rv(line1, line2, WGS72)
 
 
@@ -241,7 +249,7 @@ def omm_kvn(est: OrbitEstimate, object_name: str, object_id: str, originator: st
     sat = fit_copy(est)
     sat.intldesg = m[1] + m[2]
     fields = export_omm(sat, object_name)
-    created = datetime.fromtimestamp(created_unix_s if created_unix_s is not None else est.epoch_unix_s, UTC)
+    created = datetime.fromtimestamp(est.elements.epoch_unix_s if created_unix_s is None else created_unix_s, UTC)
     lines = [
         "CCSDS_OMM_VERS = 2.0",
         f"CREATION_DATE = {created:%Y-%m-%dT%H:%M:%S}",
@@ -296,7 +304,7 @@ class OrbitBook:
         for k, tid in enumerate(track_ids):
             self.first_unix_s.setdefault(tid, float(t_unix_s))
             last = self.latest.get(tid)
-            if last is not None and t_unix_s - last.epoch_unix_s < self.interval_s:
+            if last is not None and t_unix_s - last.elements.epoch_unix_s < self.interval_s:
                 continue
             try:
                 est = estimate_orbit(tid, float(t_track_unix_s[k]), pos_ecef_m[k], vel_ecef_mps[k], cov_ecef[k])

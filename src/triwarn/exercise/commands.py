@@ -139,7 +139,7 @@ def run_demo(*, headless: bool, speed: float, port: int, out: Path, seed: int = 
             hub.t0_unix_s = plan.t0_unix_s
             feed = PictureFeed(hub, plan.name, plan.links, run_log, runners=runners,
                                hazard_notice=plan.scenario.hazard_notice)
-            opts.on_step.append(feed.on_step)
+            feed.attach(opts)
             from triwarn.api.guard import one_time_console  # the console's login and Cancel (docs/console.md)
 
             security, token = one_time_console(NATIONS, out / "audit.jsonl", "demo-operator")

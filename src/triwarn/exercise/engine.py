@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from triwarn.errors import InputError
+from triwarn.exercise.falls import fall_table, falls_summary
 from triwarn.exercise.metrics import Recorder, exercise_metrics, truth_area_passages, truth_ground_tracks
 from triwarn.exercise.plan import ExercisePlan, apply_injects
 from triwarn.exercise.replay import (
@@ -58,7 +59,8 @@ class ExerciseOptions:
     node has held a track or an active warning for that many sim seconds, after one had; None: run to
     the plan's end), network (network.yaml; None: the embedded one), progress (a progress line on
     stderr; None: when stderr is a terminal, triwarn.progress.wanted), on_step (extra per-node
-    callbacks, e.g. the demo's picture feed)."""
+    callbacks, e.g. the demo's picture feed), on_end (callbacks given summary.json's content once it is
+    written: the sharing gain per area, the falls; api.picture_feed.PictureFeed.attach adds both)."""
 
     speed: float | None = None
     seed: int = 0
@@ -70,6 +72,7 @@ class ExerciseOptions:
     progress: bool | None = None
     on_step: list[OnStep] = field(default_factory=list)
     on_tick: list[Callable[[int, float], None]] = field(default_factory=list)
+    on_end: list[Callable[[dict], None]] = field(default_factory=list)  # told summary.json's content once written
     run_log: RunLog | None = None  # where the lockstep records deliveries and timings (e.g. for a live view)
     wall_start: float | None = None  # perf_counter origin of wall_s.first_alert (default: the call)
     runners: dict | None = None  # filled with each nation's NodeRunner (link states: the UI's picture feed)
@@ -236,24 +239,35 @@ async def exercise_async(plan: ExercisePlan, out: Path, opts: ExerciseOptions | 
     metrics = exercise_metrics(plan_info=plan_info, recorder=recorder, run_log=run_log, stats=stats,
                                alerts_shared=alerts, alerts_alone=alone, passages=passages,
                                inject_effects=effects, wall_s=wall)
+    if sc.hazard_notice is not None:  # each falling piece against its declared zone (issue 14)
+        metrics["falls"] = falls_summary(sc.hazard_notice, fall_table(sim.paths, sc.hazard_notice, recorder, nations))
     summary = {"share": True, "exercise": plan.name, "nations": nations, "step_s": step_s,
                "t_start_unix_s": float(times[0]), "t_end_unix_s": last_t[0], "measurements": len(log),
                "skipped": 0, "cap_messages": outputs.cap_count, "cot_events": outputs.cot_count,
-               "transport": stats, "alerts": alerts}
-    if alone is not None:
-        summary["no_share_alerts"] = alone
-        summary["sharing_gain"] = [
-            {k: r[k] for k in ("node", "area", "first_shelter_shared_unix_s", "first_shelter_alone_unix_s", "gain_s",
-                               "first_notice_shared_unix_s", "first_notice_alone_unix_s", "notice_gain_s",
-                               "gain_reason")}
-            for r in metrics["first_alerts"]]
+               "transport": stats, "alerts": alerts, **_summary_extras(metrics, alone)}
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=float))
+    for told in opts.on_end:  # e.g. the UI's picture feed: the sharing gain per area
+        told(summary)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=1, default=float))
     metrics["wall_s"]["total"] = time.perf_counter() - wall0
     write_report(out / "report.html", metrics, ground, recorder)
     metrics["wall_s"]["total"] = time.perf_counter() - wall0
     (out / "metrics.json").write_text(json.dumps(metrics, indent=1, default=float))
     return metrics
+
+
+def _summary_extras(metrics: dict, alone: dict | None) -> dict:
+    """summary.json's parts beside the replay's: the falls (with declared zones) and, with a baseline, its
+    alerts and the sharing gain per node and area (metrics' first-alert rows, with why)."""
+    out = {"falls": metrics["falls"]} if "falls" in metrics else {}
+    if alone is not None:
+        out["no_share_alerts"] = alone
+        out["sharing_gain"] = [
+            {k: r[k] for k in ("node", "area", "first_shelter_shared_unix_s", "first_shelter_alone_unix_s", "gain_s",
+                               "first_notice_shared_unix_s", "first_notice_alone_unix_s", "notice_gain_s",
+                               "gain_reason", "notice_gain_reason")}
+            for r in metrics["first_alerts"]]
+    return out
 
 
 def run_exercise(plan: ExercisePlan, out: Path, opts: ExerciseOptions | None = None) -> dict:

@@ -25,6 +25,7 @@ from triwarn.node.core import StepResult
 from triwarn.node.lockstep import RunLog
 from triwarn.records.events import ImpactPrediction
 from triwarn.sensors.paths import ObjectPaths
+from triwarn.warn.fall_notice import PieceFall
 
 MAP_INTERVAL_S = 10.0  # map samples of tracks and ellipses per node and track
 # True objects within this distance of each other (or within 3 sigma of the track's position error) are
@@ -47,6 +48,13 @@ class Recorder:
     track_error: list[tuple[str, float, float]] = field(default_factory=list)  # node, t, median error m
     # node, t, track, attributed object id, error m
     impact_error: list[tuple[str, float, str, str, float]] = field(default_factory=list)
+    # (node, object id) -> the node's latest ballistic prediction attributed to that object before it came
+    # down: {t, lat, lon, time_unix_s, track} (the falling pieces' table, exercise.falls)
+    fall_predictions: dict[tuple[str, str], dict] = field(default_factory=dict)
+    # the sea notices of falling pieces (warn.fall_notice) as issued: node, sent, identifier, track, the
+    # object the track followed then (None: unknown), point, zone verdict
+    fall_notices: list[dict] = field(default_factory=list)
+    _track_obj: dict[tuple[str, str], int] = field(default_factory=dict)
     _last_map: dict[tuple[str, str], float] = field(default_factory=dict)
     _last_ell: dict[tuple[str, str], float] = field(default_factory=dict)
     _impact_lat: np.ndarray = field(init=False)
@@ -76,6 +84,7 @@ class Recorder:
                 obj, err = attribute_tracks(pos, sigma, truth.pos_ecef_m, kinds == WARHEAD)
                 self.track_error.append((nation, t, float(np.median(err))))
                 attributed = {tid: int(truth.object_idx[obj[i]]) for i, tid in enumerate(ids)}
+                self._track_obj.update({(nation, tid): o for tid, o in attributed.items()})
             for i, tid in enumerate(ids):
                 key = (nation, tid)
                 if t - self._last_map.get(key, -np.inf) >= self.map_interval_s:
@@ -86,6 +95,7 @@ class Recorder:
         for ev in res.events:
             if not isinstance(ev, ImpactPrediction):
                 continue
+            self._fall_prediction(nation, t, ev)
             obj = attributed.get(ev.track)
             if obj is not None and not ev.powered and ev.object != "separated":
                 d, _ = geodesic.inverse(ev.lat_deg, ev.lon_deg, self._impact_lat[obj], self._impact_lon[obj])
@@ -96,6 +106,24 @@ class Recorder:
                 self.ellipses.append({"node": nation, "track": ev.track, "t": t, "lat": ev.lat_deg,
                                       "lon": ev.lon_deg, "a_m": ev.semi_major_m, "b_m": ev.semi_minor_m,
                                       "az_deg": ev.orientation_deg, "powered": ev.powered})
+        for m in res.warnings:
+            if isinstance(m.impact, PieceFall):
+                obj = self._track_obj.get((nation, m.impact.track))
+                f = m.impact
+                self.fall_notices.append({
+                    "node": nation, "sent_unix_s": m.sent_unix_s, "identifier": m.identifier, "msg_type": m.msg_type,
+                    "track": f.track, "object": None if obj is None else self.paths.object_ids[obj],
+                    "lat_deg": f.lat_deg, "lon_deg": f.lon_deg, "zone": f.zone, "inside": f.inside,
+                    "zone_km": f.zone_km})
+
+    def _fall_prediction(self, nation: str, t: float, ev: ImpactPrediction) -> None:
+        """Keep the node's latest ballistic prediction of each object's fall, made before it came down."""
+        obj = self._track_obj.get((nation, ev.track))
+        if ev.powered or obj is None or t > self.paths.t_last_s[obj]:
+            return
+        self.fall_predictions[(nation, self.paths.object_ids[obj])] = {
+            "t_unix_s": t, "lat_deg": ev.lat_deg, "lon_deg": ev.lon_deg, "time_unix_s": ev.time_unix_s,
+            "track": ev.track}
 
 
 def attribute_tracks(pos_ecef_m, pos_sigma_m, truth_pos_ecef_m, truth_is_warhead) -> tuple[np.ndarray, np.ndarray]:
@@ -200,6 +228,24 @@ def gain_reason(shared_unix_s: float | None, alone_unix_s: float | None, enter_u
             "rule needed as early as the partners")
 
 
+def notice_gain_reason(shared_unix_s: float | None, alone_unix_s: float | None) -> str:
+    """Why sharing gained what it did for one (node, area)'s first information notice (an impact in the
+    EEZ, or a falling piece's notice at sea: area code ".../sea"), as gain_reason does for shelter."""
+    if shared_unix_s is None and alone_unix_s is None:
+        return "no notice in either run"
+    if shared_unix_s is None:
+        return "alone only: with sharing no notice was issued here"
+    if alone_unix_s is None:
+        return "with sharing only: the node's own sensors never gave a notice"
+    gain = alone_unix_s - shared_unix_s
+    if gain > 0:
+        return "earlier with sharing: partner tracks brought the notice rule's condition forward"
+    if gain < 0:
+        return ("later with sharing: the shared picture's prediction met the notice rule later (sharing should "
+                "never delay a notice)")
+    return "0 s: both runs met the notice rule at the same step"
+
+
 def first_alert_table(alerts_shared: Mapping, alerts_alone: Mapping | None, passages: list[dict]) -> list[dict]:
     """One row per (node, area) alerted in either run or crossed by the truth (over land or sea).
 
@@ -242,6 +288,7 @@ def first_alert_table(alerts_shared: Mapping, alerts_alone: Mapping | None, pass
                      "gain_s": (ta - ts) if ts is not None and ta is not None else None,
                      "notice_gain_s": (na - ns) if ns is not None and na is not None else None,
                      "gain_reason": gain_reason(ts, ta, te, on_path=te is not None),
+                     "notice_gain_reason": notice_gain_reason(ns, na),
                      "truth_enter_unix_s": te,
                      "warning_time_s": (te - ts) if te is not None and ts is not None else None})
     return rows

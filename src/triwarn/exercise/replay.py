@@ -196,18 +196,23 @@ async def run_shared(sensors, log: MeasurementLog, nations, times, *, exercise: 
     admission window. hazard_notice: the scenario's declared zones (falls at sea told against them).
     Extra keyword arguments go to run_lockstep (sink, on_tick, speed, run_log).
     Returns the issued warnings per node and the run's counters (with each transport's counters).
+    Keys are made for the run: a signing key and an encryption key per nation, so every message is
+    sealed end to end to each recipient (share/sealing.py) and the hub relays ciphertext, as between
+    CLI nodes with keys from `triwarn keys new`.
     """
     keys = {n: signing.new_key() for n in spec.nations}
+    box_keys = {n: signing.new_box_key() for n in spec.nations}
     feeds = feeds if feeds is not None else {n: NodeFeed.for_nation(log, sensors, n) for n in nations}
     net = await asyncio.to_thread(LocalNetwork.start, spec, workdir)
     transports = {}
     try:
         trust = signing.TrustStore()
         for n, k in keys.items():
-            trust.add(n, k)
+            trust.add(n, k, box_keys[n])
         for n in nations:
             tr = NodeTransport(n, spec, keys[n], trust, **net.node_credentials(n), durable=f"replay{run_tag}",
-                                future_skew_s=future_skew_s, max_age_s=max_age_s, exercise=exercise)
+                               future_skew_s=future_skew_s, max_age_s=max_age_s, exercise=exercise,
+                               box_key=box_keys[n])
             await tr.connect()
             transports[n] = tr
         nodes = make_nodes(sensors, nations, exercise=exercise, areas=areas, run_tag=run_tag,
@@ -230,12 +235,14 @@ def run_in_process(sensors, log: MeasurementLog, *, share: bool, step_s: float =
     triwarn.node.inproc_bus (same sealing, signatures and admission), or each nation alone. For
     calibration families and the never-later checks, where hundreds of runs are needed. node_hook(nodes),
     if given, may adjust the nodes before the run (a benchmark's settings). Returns the issued warnings
-    per node (WarningMessage lists)."""
+    per node (WarningMessage lists). areas: default the per-process CellAreaIndex (AreaIndex's answers,
+    classified faster)."""
+    from triwarn.geo.area_cells import CellAreaIndex
     from triwarn.node.inproc_bus import InProcessBus
 
     nations = nations_with_sensors(sensors)
     times = step_times(log, step_s) if times is None else times
-    areas = AreaIndex.load() if areas is None else areas
+    areas = CellAreaIndex.load() if areas is None else areas
     transports = None
     if share:
         bus = InProcessBus(spec or load_network(None), exercise=exercise)

@@ -21,6 +21,7 @@ import numpy as np
 
 from triwarn.exercise.metrics import WARHEAD, Recorder, impact_error_series
 from triwarn.geo import geodesic
+from triwarn.wording import plural
 
 ROTATE_DEG = -160.0
 SCALE = 63710.0 / 100.0  # basemap base units (about 100 m) to report units (about 10 km)
@@ -239,6 +240,7 @@ th{background:#eee} .chart{width:100%;height:auto;background:#fafafa;border:1px 
 #map{width:100%;height:auto;background:#dbe8f3;border:1px solid #99a} .land{fill:#f1efe6;stroke:#8a8a7a;stroke-width:.3}
 .borders{fill:none;stroke:#b0a090;stroke-width:.3;stroke-dasharray:1 1} .controls{margin:6px 0;font-size:.9em}
 .controls label{margin-right:12px} #tlabel{font-family:monospace} .note{font-size:.85em;color:#444}
+.falls tr.outside td{background:#fbe9e7}
 """
 
 _JS = """
@@ -369,15 +371,58 @@ def _first_alert_table(rows: list[dict], t0: float) -> str:
         return '<p class="empty">No alerts were issued and the truth crossed no area.</p>'
     table = ["<table><tr><th>node</th><th>area</th><th>true object over area</th><th>first shelter alert, "
              "shared</th><th>first shelter alert, alone</th><th>gain from sharing</th><th>why</th>"
-             "<th>warning time before entry</th><th>first notice, shared</th></tr>"]
+             "<th>warning time before entry</th><th>first notice, shared / alone (gain)</th></tr>"]
     for r in rows:
+        ns, na = r["first_notice_shared_unix_s"], r.get("first_notice_alone_unix_s")
+        why = r.get("gain_reason", "")
+        if (ns is not None or na is not None) and r.get("notice_gain_reason"):
+            why += f"; notice: {r['notice_gain_reason']}"
+        notice = "-" if ns is None and na is None else \
+            f"{_rel(ns, t0)} / {_rel(na, t0)} ({_secs(r.get('notice_gain_s'))})"
         table.append(f"<tr><td>{esc(r['node'])}</td><td>{esc(r['area'])}</td><td>{_rel(r['truth_enter_unix_s'], t0)}"
                      f"</td><td>{_rel(r['first_shelter_shared_unix_s'], t0)}</td><td>"
                      f"{_rel(r['first_shelter_alone_unix_s'], t0)}</td><td>{_secs(r['gain_s'])}</td><td>"
-                     f"{esc(r.get('gain_reason', ''))}</td><td>"
-                     f"{_secs(r['warning_time_s'])}</td><td>{_rel(r['first_notice_shared_unix_s'], t0)}</td></tr>")
+                     f"{esc(why)}</td><td>{_secs(r['warning_time_s'])}</td><td>{notice}</td></tr>")
     table.append("</table>")
     return "".join(table)
+
+
+def _falls_table(falls: dict | None, t0: float) -> str:
+    """Each falling piece against its declared zone, with each node's last prediction and sea notice
+    (metrics "falls", exercise.falls); empty without declared zones."""
+    if not falls:
+        return ""
+    esc = html.escape
+    rows = falls["pieces"]
+    head = (f"<h2>Falling pieces against the declared zones</h2><p>{esc(falls.get('notice') or 'navigational warning')}"
+            f": zones {esc(', '.join(falls.get('zones', [])))}; {falls['inside']} of {len(rows)} pieces fell inside "
+            f"their zone, {falls['outside']} outside.</p>")
+    if not rows:
+        return head + '<p class="empty">No piece came down during the run.</p>'
+
+    def node_cell(n: str, v: dict) -> str:
+        p = v["prediction"]
+        pred = ("no prediction" if p is None else
+                f"last prediction {p['before_fall_s']:.0f} s before the fall, {p['error_km']:.1f} km off")
+        m = v["notice"]
+        if m is None:
+            told = "no sea notice"
+        else:
+            where = f"in zone {m['zone']}" if m["inside"] else f"{m['zone_km'] or 0:.0f} km outside zone {m['zone']}"
+            told = (f"{plural(v['notices'], 'sea notice')}, the last at {_rel(m['sent_unix_s'], t0)}: {where}"
+                    + ("" if v["notice_named_zone"] else " (not the piece's zone)"))
+        return f"<b>{esc(n)}</b>: {esc(pred)}; {esc(told)}"
+
+    table = ["<table class='falls'><tr><th>piece</th><th>fell</th><th>true fall point</th><th>declared zone</th>"
+             "<th>verdict</th><th>each node: last predicted fall, sea notice</th></tr>"]
+    for r in rows:
+        cls = "" if r["inside"] else " class='outside'"
+        table.append(f"<tr{cls}><td>{esc(r['piece'])} ({esc(r['kind'])})</td><td>{_rel(r['fall_unix_s'], t0)}</td>"
+                     f"<td>{r['lat_deg']:.2f} N {r['lon_deg']:.2f} E</td><td>{esc(r['zone'])}"
+                     f"{'' if r['declared_for_piece'] else ' (nearest)'}</td><td>{esc(r['verdict'])}</td><td>"
+                     + "<br>".join(node_cell(n, v) for n, v in r["nodes"].items()) + "</td></tr>")
+    table.append("</table>")
+    return head + "".join(table)
 
 
 def _fault_table(metrics: dict, t0: float) -> str:
@@ -474,6 +519,7 @@ last minute (dashed: powered-flight corridor)</span></div>
 <svg id="map" viewBox="{x0:.1f} {y0:.1f} {x1 - x0:.1f} {y1 - y0:.1f}" role="img" aria-label="map">
 <path class="land" d="{land}"/><path class="borders" d="{borders}"/><g id="dyn"></g></svg>
 <h2>First alerts with and without sharing</h2>{_first_alert_table(rows, t0)}
+{_falls_table(metrics.get('falls'), t0)}
 <h2>Alert timeline per area against the truth</h2>{_timeline_svg(rows, metrics['truth_passages'], t0, t_end)}
 <h2>Prediction error against time</h2>
 {_line_chart(impact_series, title=impact_title, xlabel="seconds after T0", ylabel="metres", log_y=True,

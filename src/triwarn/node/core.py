@@ -50,6 +50,7 @@ from triwarn.tracking.tracker import Tracker
 from triwarn.warn import cap, cot
 from triwarn.warn.machine import WarningMachine
 from triwarn.warn.policy import Issuer, WarnPolicy
+from triwarn.warn.profiles import Profile
 
 # The areas each nation warns: its own subdivisions and territories (ISO 3166-2 prefixes).
 WARNS_FOR = {"jp": ("JP-",), "kr": ("KR-",), "us": ("US-",)}
@@ -95,6 +96,9 @@ class NodeSettings:
     # The declared hazard zones and launch window of a navigational warning (geo.hazard_zones), drawn in
     # CoT with the tracks; None when none is known.
     hazard_notice: HazardNotice | None = None
+    # The CAP profile of this node's alerts (warn.profiles; e.g. with the signing key of `triwarn node
+    # --cap-key`); None: the one configured for the nation.
+    cap_profile: Profile | None = None
 
 
 @dataclass
@@ -264,10 +268,12 @@ class NationalNode:
         self.assessor = Assessor(areas, settings.assess)
         # Sharing never delays a warning: the assessment holds each shared track's cut-off-path alerts to no later
         # than this nation's own contribution would give (Assessor.own_view), and partners' launch reports date
-        # its boosting tracks (Assessor.partner_launch_view). The same for live nodes, replays and exercises.
+        # its boosting tracks (Assessor.partner_launch_view), partners' impact reports support its ballistic
+        # predictions (Assessor.partner_impact_view). The same for live nodes, replays and exercises.
         self.fuser.own_nation = self.nation
         self.assessor.own_view = self.fuser.own_contributions
         self.assessor.partner_launch_view = self.partner_launches
+        self.assessor.partner_impact_view = self.partner_impacts  # evidence, never an alert alone
         issuer = Issuer(sender=f"triwarn-{self.nation}", live=settings.exercise is None,
                         exercise=settings.exercise)
         # Land plus territorial sea: an object is past an area only when it is past both.
@@ -367,7 +373,7 @@ class NationalNode:
         warnings = self.warner.step(warn_inputs, t)
         self.issued.extend(warnings)
         polygons = self.areas.cap_polygons if self.areas is not None else None
-        cap_docs = [(w, cap.to_cap(w, cap_polygons=polygons)) for w in warnings]
+        cap_docs = [(w, cap.to_cap(w, cap_polygons=polygons, profile=self.settings.cap_profile)) for w in warnings]
         cot_docs = self._cot(t, system, events, warnings)
         outgoing = (self._outgoing(t, own, [*events, *new_orbits]) if self.settings.share and self.sender is not None
                     else [])

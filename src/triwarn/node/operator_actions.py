@@ -17,6 +17,12 @@ WarningState per message for the partners. Taking actions at a step, never betwe
 
 Every action ends issued or failed (why: e.g. the incident closed on its own before the step); on_done,
 given with the request, is called with the outcome then (the console writes it to the audit log).
+
+With a journal (`attach_journal`, triwarn.node.journal: the CLI node's OUT/state/corrections.jsonl) the
+corrections outlive the process: at attach the journal's standing records go to the warning machine
+(WarningMachine.restore), and after every step the desk appends each issued action and every change of
+the machine's standing corrections (WarningMachine.corrections), fsynced. A write that fails (a full
+disk) is logged and counted (journal_errors) and retried at the next step; the node keeps warning.
 """
 
 from __future__ import annotations
@@ -124,6 +130,44 @@ class OperatorDesk:
         self._queue: list[ActionOutcome] = []
         self._lock = threading.Lock()  # requests come from the HTTP side, steps may run in a worker thread
         self.outcomes: deque[ActionOutcome] = deque(maxlen=OUTCOMES_KEPT)
+        self.journal = None  # triwarn.node.journal.CorrectionJournal, when attached
+        self.journal_errors = 0
+        self._journaled: dict[tuple, object] = {}  # key -> CorrectionRecord, as the journal holds them
+        self._unwritten: list[tuple[float, OperatorAction, tuple[str, ...]]] = []
+
+    def attach_journal(self, journal, now_unix_s: float) -> list[str]:
+        """Restore the corrections the journal holds into the node's warning machine (those not expired
+        at now_unix_s) and keep the journal from now on. Returns the journal's unreadable lines, each
+        naming its line and field (they are skipped; the rest is restored); OSError if it cannot be read."""
+        loaded = journal.load()
+        self.node.warner.restore(loaded.records, now_unix_s)
+        self.journal = journal
+        self._journaled = {r.key: r for r in loaded.records}
+        self._sync(now_unix_s)  # the expired ones end now
+        return loaded.errors
+
+    def _sync(self, t_unix_s: float) -> None:
+        """Append the issued actions and the changes of the machine's standing corrections."""
+        if self.journal is None:
+            return
+        current = {r.key: r for r in self.node.warner.corrections()}
+        changed = [r for k, r in current.items() if self._journaled.get(k) != r]
+        gone = [k for k in self._journaled if k not in current]
+        if not (changed or gone or self._unwritten):
+            return
+        lifted = {(x.incident, x.code): x.why for x in self.node.warner.lifted}
+        ended = [(k, lifted.get((k[2], k[3]), "no longer standing (bound, cleared or the incident is over)"))
+                 for k in gone]
+        try:
+            for t, action, identifiers in self._unwritten:
+                self.journal.write_action(t, action, identifiers)
+            self._unwritten = []
+            self.journal.write_changes(t_unix_s, changed, ended)
+        except OSError as exc:  # kept in memory, written at the next step that can
+            self.journal_errors += 1
+            log.error("cannot write the corrections journal %s: %s", self.journal.path, exc)
+            return
+        self._journaled = current
 
     def cancellable(self) -> list[str]:
         """Incidents that issued something and are still open: what an operator may cancel now."""
@@ -183,6 +227,7 @@ class OperatorDesk:
         with self._lock:
             queue, self._queue = self._queue, []
         if not queue:
+            self._sync(t_unix_s)
             return result, 0
         node = self.node
         warnings: list[WarningMessage] = []
@@ -203,7 +248,8 @@ class OperatorDesk:
             except InputError as exc:  # e.g. the incident closed, or the area cleared, before this step
                 outcome.done("failed", error=exc.reason)
                 continue
-            docs.extend((msg, cap.to_cap(msg, cap_polygons=polygons)) for msg in msgs)
+            profile = node.settings.cap_profile
+            docs.extend((msg, cap.to_cap(msg, cap_polygons=polygons, profile=profile)) for msg in msgs)
             for msg in msgs:  # the area shapes change colour in CoT clients too
                 cot_docs.extend(cot.message_events(msg))
             node.issued.extend(msgs)
@@ -215,6 +261,9 @@ class OperatorDesk:
                     if sealed.subjects:
                         outgoing.append(sealed)
             outcome.done("issued", identifiers=tuple(m.identifier for m in msgs))
+            if self.journal is not None:
+                self._unwritten.append((t_unix_s, a, tuple(m.identifier for m in msgs)))
+        self._sync(t_unix_s)
         if not warnings:
             return result, 0
         result = replace(result, warnings=[*result.warnings, *warnings], cap_xml=[*result.cap_xml, *docs],

@@ -15,15 +15,14 @@ Pure: data in, data out; the receiver's clock is the step's.
 
 from __future__ import annotations
 
-import math
 from collections import Counter, OrderedDict
 
+import msgspec
 import numpy as np
 from numpy.typing import NDArray
 from sgp4.api import WGS72, Satrec
 
-from triwarn.assess.orbit import OrbitEstimate, is_orbital, teme_to_ecef
-from triwarn.geo.frames import ecef_to_geodetic
+from triwarn.assess.orbit import OrbitEstimate, ground_track_points, is_orbital, sgp4_positions_ecef_m
 from triwarn.records.events import OrbitElements
 from triwarn.records.tracks import SystemTracks
 from triwarn.share.schema import OrbitReport
@@ -33,17 +32,13 @@ from triwarn.share.schema import OrbitReport
 # object in a neighbouring orbit (a separated stage) is tens of km away within minutes.
 ORBIT_AGREE_M = 50e3
 PENDING_KEPT = 256  # partner orbit reports waiting for the next step's check (oldest dropped beyond it)
-_UNIX_JD = 2440587.5
 
 
 def orbit_record(est: OrbitEstimate, t_unix_s: float, nation: str) -> OrbitElements:
     """The record of one of the assessment's orbit estimates, assessed at t_unix_s by nation."""
-    return OrbitElements(
-        t=float(t_unix_s), track=est.track, epoch_unix_s=est.epoch_unix_s, sma_km=est.sma_km, ecc=est.ecc,
-        incl_deg=est.incl_deg, raan_deg=est.raan_deg % 360.0, arg_lat_deg=est.arg_lat_deg % 360.0,
-        period_s=est.period_s, perigee_km=est.perigee_km, apogee_km=est.apogee_km, sigma=dict(est.sigma),
-        tle=(est.tle[0], est.tle[1]), nations=[nation],
-    )
+    own = est.elements
+    return msgspec.structs.replace(own, t=float(t_unix_s), sigma=dict(own.sigma), flags=list(own.flags),
+                                   nations=[nation])
 
 
 def report_fields(rec: OrbitElements) -> dict:
@@ -59,30 +54,24 @@ def report_fields(rec: OrbitElements) -> dict:
     )
 
 
+def _tle_satrec(line1: str, line2: str) -> Satrec | None:
+    try:
+        return Satrec.twoline2rv(line1, line2, WGS72)
+    except (ValueError, IndexError):
+        return None
+
+
 def tle_positions_ecef_m(line1: str, line2: str, t_unix_s: NDArray) -> NDArray:
     """SGP4 positions (N, 3) ECEF m of a TLE at times t_unix_s (NaN where SGP4 fails, or the lines do
     not parse)."""
-    t = np.atleast_1d(np.asarray(t_unix_s, float))
-    try:
-        sat = Satrec.twoline2rv(line1, line2, WGS72)
-    except (ValueError, IndexError):
-        return np.full((len(t), 3), np.nan)
-    jd = t / 86400.0 + _UNIX_JD
-    jd_i = np.floor(jd)
-    err, r, _v = sat.sgp4_array(jd_i, jd - jd_i)
-    r = np.where((err == 0)[:, None], np.asarray(r) * 1e3, np.nan)
-    return teme_to_ecef(t, r)
+    return sgp4_positions_ecef_m(_tle_satrec(line1, line2), t_unix_s)
 
 
 def ground_track_deg(line1: str, line2: str, t0_unix_s: float, span_s: float,
                      step_s: float) -> list[tuple[float, float, float]]:
     """[(t unix s, lat deg, lon deg)] of a TLE's ground track every step_s over span_s from t0 (points
     SGP4 cannot give are left out)."""
-    t = t0_unix_s + np.arange(0.0, span_s + 1e-9, step_s)
-    lat, lon, _alt = ecef_to_geodetic(tle_positions_ecef_m(line1, line2, t))
-    ok = np.isfinite(lat)
-    return [(float(a), math.degrees(float(b)), math.degrees(float(c)))
-            for a, b, c in zip(t[ok], lat[ok], lon[ok], strict=True)]
+    return ground_track_points(_tle_satrec(line1, line2), t0_unix_s, span_s, step_s)
 
 
 def orbit_disagreement_m(report: OrbitReport, system: SystemTracks) -> float | None:
@@ -146,7 +135,7 @@ def new_estimates(latest: dict[str, OrbitEstimate], published: dict[str, float])
     (track -> epoch) is updated."""
     out = []
     for tid, est in latest.items():
-        if published.get(tid) != est.epoch_unix_s:
-            published[tid] = est.epoch_unix_s
+        if published.get(tid) != est.elements.epoch_unix_s:
+            published[tid] = est.elements.epoch_unix_s
             out.append(est)
     return out

@@ -317,4 +317,9 @@ class LiveNode:
             "outputs": self.runner.outputs_status(),
             "partner_budgets": self.node.partner_budget_counts(),
             "recv_epoch_changes": self.runner.epoch_changes(),
+            # A flooding sender held back at this node (share/inbox.py), and failed writes of the operator
+            # corrections' journal (node/journal.py; the node keeps warning, the write is retried).
+            "inbox_holds": int(self.transport.counters.get("inbox_holds", 0)),
+            "inbox_throttled_ms": int(self.transport.counters.get("inbox_throttled_ms", 0)),
+            "journal_errors": self.desk.journal_errors,
         }

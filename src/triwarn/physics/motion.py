@@ -61,6 +61,21 @@ def coast_accel(
     return ax, ay, az
 
 
+def thrust_accel(
+    x: float, y: float, z: float, vx: float, vy: float, vz: float, inv_beta: float,
+    nx: float, ny: float, nz: float, mag: float, elev: float,
+) -> tuple[float, float, float]:
+    """ECEF acceleration (m/s^2) of a thrusting object: coast_accel plus thrust acceleration mag pointed elev
+    (rad) above the local (geocentric) horizontal, within the flight plane of unit normal (nx, ny, nz)."""
+    ax, ay, az = coast_accel(x, y, z, vx, vy, vz, inv_beta)
+    rn = math.sqrt(x * x + y * y + z * z)
+    ux, uy, uz = x / rn, y / rn, z / rn
+    dx, dy, dz = ny * uz - nz * uy, nz * ux - nx * uz, nx * uy - ny * ux
+    dn = math.sqrt(dx * dx + dy * dy + dz * dz)
+    c, sn = math.cos(elev) * mag / dn, math.sin(elev) * mag
+    return ax + c * dx + sn * ux, ay + c * dy + sn * uy, az + c * dz + sn * uz
+
+
 def rk4(acc: Accel, t: float, s: State, h: float) -> State:
     """One RK4 step of length h (s) for a second-order system; acc(t, x, y, z, vx, vy, vz) -> a."""
     x, y, z, vx, vy, vz = s
@@ -247,7 +262,6 @@ def boost(
         t0, dur, a0, f = starts[i], prog.stage_burn_s[i], prog.stage_accel0_mps2[i], fracs[i]
 
         def acc(t: float, x: float, y: float, z: float, vx: float, vy: float, vz: float):
-            ax, ay, az = coast_accel(x, y, z, vx, vy, vz, inv_beta)
             mag = a0 / (1.0 - f * (t - t0) / dur)
             if t <= tv:
                 elev = _HALF_PI
@@ -255,12 +269,7 @@ def boost(
                 elev = gamma
             else:
                 elev = _HALF_PI - (_HALF_PI - gamma) * (t - tv) / (tp - tv)
-            rn = math.sqrt(x * x + y * y + z * z)
-            ux, uy, uz = x / rn, y / rn, z / rn
-            dx, dy, dz = ny * uz - nz * uy, nz * ux - nx * uz, nx * uy - ny * ux
-            dn = math.sqrt(dx * dx + dy * dy + dz * dz)
-            c, sn = math.cos(elev) * mag / dn, math.sin(elev) * mag
-            return ax + c * dx + sn * ux, ay + c * dy + sn * uy, az + c * dz + sn * uz
+            return thrust_accel(x, y, z, vx, vy, vz, inv_beta, nx, ny, nz, mag, elev)
 
         return acc
 

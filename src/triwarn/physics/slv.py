@@ -34,7 +34,7 @@ from triwarn.geo.frames import ecef_to_geodetic, enu_rotation, geodetic_to_ecef
 from triwarn.geo.wgs84 import GM_M3_S2, OMEGA_RAD_S
 from triwarn.physics.flight import hermite_sample
 from triwarn.physics.launch import PHASE_BALLISTIC, PHASE_BOOST, Flight, ObjectTrajectory
-from triwarn.physics.motion import Nodes, State, approx_alt, coast_accel, coast_to_impact, rk4
+from triwarn.physics.motion import Nodes, State, approx_alt, coast_accel, coast_to_impact, rk4, thrust_accel
 from triwarn.physics.stages import SlvSpec, SlvVehicle, validate_slv
 
 SUBSTEP_S = 1.0  # longest RK4 step of the powered flight
@@ -87,15 +87,9 @@ def _thrust_accel(prog: SlvProgramme, i: int, normal: tuple[float, float, float]
     nx, ny, nz = normal
 
     def acc(t: float, x: float, y: float, z: float, vx: float, vy: float, vz: float):
-        ax, ay, az = coast_accel(x, y, z, vx, vy, vz, inv_beta)
         mag = a0 / (1.0 - frac * min(max(t - ign, 0.0), bo - ign) / (bo - ign))
         elev = e0 if t <= t_e0 else e0 + (e1 - e0) * min((t - t_e0) / (bo - t_e0), 1.0)
-        rn = math.sqrt(x * x + y * y + z * z)
-        ux, uy, uz = x / rn, y / rn, z / rn
-        dx, dy, dz = ny * uz - nz * uy, nz * ux - nx * uz, nx * uy - ny * ux
-        dn = math.sqrt(dx * dx + dy * dy + dz * dz)
-        c, sn = math.cos(elev) * mag / dn, math.sin(elev) * mag
-        return ax + c * dx + sn * ux, ay + c * dy + sn * uy, az + c * dz + sn * uz
+        return thrust_accel(x, y, z, vx, vy, vz, inv_beta, nx, ny, nz, mag, elev)
 
     return acc
 

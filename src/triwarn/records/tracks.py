@@ -58,12 +58,18 @@ def _floats(values: Any, n: int, shape: tuple[int, ...] = (), fill: float = np.n
     return arr.reshape((n, *shape))
 
 
+@dataclass(eq=False)
 class _Table:
-    """Shared behaviour of the track tables: length, row selection, concatenation, geodetic columns."""
+    """The state columns every track table has first (track id, time, ECEF position, velocity and
+    covariance, boost), and the tables' shared behaviour: length, row selection, concatenation, geodetic
+    columns."""
 
     track_id: NDArray[np.object_]
+    t_unix_s: NDArray[np.float64]
     pos_ecef_m: NDArray[np.float64]
-    boost: NDArray[np.bool_]
+    vel_ecef_mps: NDArray[np.float64]
+    cov_ecef_m2: NDArray[np.float64]
+    boost: NDArray[np.bool_] = None  # type: ignore[assignment]
 
     def __len__(self) -> int:
         return len(self.track_id)
@@ -150,12 +156,6 @@ class NationalTracks(_Table):
     every row; omitted optional columns are NaN / empty.
     """
 
-    track_id: NDArray[np.object_]
-    t_unix_s: NDArray[np.float64]
-    pos_ecef_m: NDArray[np.float64]
-    vel_ecef_mps: NDArray[np.float64]
-    cov_ecef_m2: NDArray[np.float64]
-    boost: NDArray[np.bool_] = None  # type: ignore[assignment]
     quality: NDArray[np.float64] = None  # type: ignore[assignment]
     boost_probability: NDArray[np.float64] = None  # type: ignore[assignment]
     nation: NDArray[np.object_] = None  # type: ignore[assignment]
@@ -186,12 +186,6 @@ class SystemTracks(_Table):
     (m/s^2); quality the best contributor's quality. NaN where no rule set them.
     """
 
-    track_id: NDArray[np.object_]
-    t_unix_s: NDArray[np.float64]
-    pos_ecef_m: NDArray[np.float64]
-    vel_ecef_mps: NDArray[np.float64]
-    cov_ecef_m2: NDArray[np.float64]
-    boost: NDArray[np.bool_] = None  # type: ignore[assignment]
     nations: NDArray[np.object_] = None  # type: ignore[assignment]
     sources: NDArray[np.object_] = None  # type: ignore[assignment]
     first_seen_unix_s: NDArray[np.float64] = None  # type: ignore[assignment]

@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 from triwarn.geo.frames import ecef_to_geodetic
 from triwarn.geo.wgs84 import A_M, GM_M3_S2, J2, OMEGA_RAD_S
 from triwarn.sensors.definitions import GEO_RADIUS_M, IrSensor
-from triwarn.sensors.visibility import earth_blocks
+from triwarn.sensors.visibility import earth_blocks, hidden_in_shared_cells
 
 
 def frame_times(sensor: IrSensor, t_start_unix_s: float, t_end_unix_s: float) -> NDArray[np.float64]:
@@ -109,20 +109,12 @@ def unresolved(sensor: IrSensor, t: NDArray, plat: NDArray, pos: NDArray, candid
     A missile's burning stage and the stages and warhead it carries are one plume: one report. The first
     row of each (frame, pixel) is kept; the pixel grid is in line-of-sight direction cosines.
     """
-    hidden = np.zeros(len(candidates), bool)
     rows = np.flatnonzero(candidates)
     if sensor.resolution_urad <= 0.0 or rows.size < 2:
-        return hidden
+        return np.zeros(len(candidates), bool)
     los = pos[rows] - plat[rows]
     cells = np.floor(los / np.linalg.norm(los, axis=-1, keepdims=True) / (sensor.resolution_urad * 1e-6))
-    keys = (cells[:, 0], cells[:, 1], cells[:, 2], t[rows])
-    order = np.lexsort(keys)
-    same = np.ones(rows.size - 1, bool)
-    for k in keys:
-        ks = k[order]
-        same &= ks[1:] == ks[:-1]
-    hidden[rows[order[1:][same]]] = True
-    return hidden
+    return hidden_in_shared_cells(len(candidates), rows, (cells[:, 0], cells[:, 1], cells[:, 2], t[rows]))
 
 
 def observe(

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import numpy as np
 
 from triwarn.errors import InputError
@@ -95,3 +96,17 @@ def clean_block_count(block: bytes) -> int | None:
     if _BLANK_LINE.search(b"\n" + closed) is not None:
         return None
     return closed.count(b"\n")
+
+
+def decode_clean_block(decoder: msgspec.json.Decoder, block: bytes) -> list | None:
+    """The records of a clean block decoded at once, record k being the block's line k; None when the block
+    holds a blank line, a line that does not decode, or two objects on one line (more records than lines):
+    such a block goes down a reader's line-by-line path."""
+    n_lines = clean_block_count(block)
+    if n_lines is None:
+        return None
+    try:
+        recs = decoder.decode_lines(block)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None
+    return recs if len(recs) == n_lines else None

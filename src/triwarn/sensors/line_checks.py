@@ -39,6 +39,14 @@ def vector3(value: Any, name: str) -> list[float]:
     return value
 
 
+def decode_line(decoder: msgspec.json.Decoder, raw: bytes, struct_type: type) -> Any:
+    """One line decoded as struct_type by decoder (a Decoder of that type), or Reject saying why not."""
+    try:
+        return decoder.decode(raw)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return decode_refused_line(raw, struct_type)
+
+
 def decode_refused_line(raw: bytes, struct_type: type) -> Any:
     """Slow path for a line msgspec refuses: classify why (NaN literals, bad JSON, wrong field type)."""
     try:

@@ -28,8 +28,8 @@ from triwarn.records.detections import (
     SkipReport,
 )
 from triwarn.sensors.definitions import RadarSensor, Sensor
-from triwarn.sensors.jsonl_blocks import block_lines, clean_block_count, line_blocks, open_for_reading
-from triwarn.sensors.line_checks import Reject, decode_refused_line, finite, vector3
+from triwarn.sensors.jsonl_blocks import block_lines, decode_clean_block, line_blocks, open_for_reading
+from triwarn.sensors.line_checks import Reject, decode_line, finite, vector3
 
 
 class _Line(msgspec.Struct):
@@ -180,10 +180,7 @@ def _slow_chunk(raws: list[bytes], linenos: list[int], decoder: msgspec.json.Dec
         if not raw.strip():
             continue
         try:
-            try:
-                rec = decoder.decode(raw)
-            except (msgspec.DecodeError, msgspec.ValidationError):
-                rec = decode_refused_line(raw, _Line)
+            rec = decode_line(decoder, raw, _Line)
             if rec.t is None:
                 raise Reject("missing_field", "t", "missing required field")
             t = finite(rec.t, "t")
@@ -267,17 +264,8 @@ def read_measurements(
     decoder = msgspec.json.Decoder(_Line)
     with fh:
         for first, block in line_blocks(fh, source, "measurements"):
-            n_lines = clean_block_count(block)
-            recs = None
-            if n_lines is not None:
-                try:
-                    recs = decoder.decode_lines(block)
-                except (msgspec.DecodeError, msgspec.ValidationError):
-                    recs = None
-            # Two objects on one line would decode as two records: the count check sends such a block,
-            # and any block with a bad or blank line, down the line-by-line path.
-            if (recs is not None and len(recs) == n_lines
-                    and _fast_chunk(recs, np.arange(first, first + n_lines, dtype=np.int64), st)):
+            recs = decode_clean_block(decoder, block)
+            if recs is not None and _fast_chunk(recs, np.arange(first, first + len(recs), dtype=np.int64), st):
                 continue
             del recs
             raws = block_lines(block)

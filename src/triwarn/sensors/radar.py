@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 
 from triwarn.geo.frames import ecef_to_aer
 from triwarn.sensors.definitions import RadarSensor
-from triwarn.sensors.visibility import earth_blocks
+from triwarn.sensors.visibility import earth_blocks, hidden_in_shared_cells
 
 
 def scan_times(sensor: RadarSensor, t_start_unix_s: float, t_end_unix_s: float) -> NDArray[np.float64]:
@@ -70,20 +70,13 @@ def unresolved(sensor: RadarSensor, scan_t: NDArray, range_m: NDArray, az_rad: N
     A cell spans range_resolution_m in range and beamwidth_deg in azimuth and elevation; two objects in
     one cell (a warhead and the spent stage flying beside it) make a single detection. 0 turns it off.
     """
-    hidden = np.zeros(len(candidates), bool)
     rows = np.flatnonzero(candidates)
     if sensor.range_resolution_m <= 0.0 or sensor.beamwidth_deg <= 0.0 or rows.size < 2:
-        return hidden
+        return np.zeros(len(candidates), bool)
     bw = sensor.beamwidth_rad
     keys = (np.floor(el_rad[rows] / bw), np.floor(az_rad[rows] / bw),
             np.floor(range_m[rows] / sensor.range_resolution_m), scan_t[rows])
-    order = np.lexsort(keys)  # last key (scan time) is the primary one
-    same = np.ones(rows.size - 1, bool)
-    for k in keys:
-        ks = k[order]
-        same &= ks[1:] == ks[:-1]
-    hidden[rows[order[1:][same]]] = True
-    return hidden
+    return hidden_in_shared_cells(len(candidates), rows, keys)
 
 
 def measure(

@@ -13,8 +13,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from triwarn.errors import InputError
-from triwarn.sensors.jsonl_blocks import block_lines, clean_block_count, line_blocks, open_for_reading
-from triwarn.sensors.line_checks import Reject, decode_refused_line, finite, vector3
+from triwarn.sensors.jsonl_blocks import block_lines, decode_clean_block, line_blocks, open_for_reading
+from triwarn.sensors.line_checks import Reject, decode_line, finite, vector3
 
 
 class TruthLine(msgspec.Struct, omit_defaults=True):
@@ -94,10 +94,7 @@ def _truth_block_slow(raws: list[bytes], first: int, decoder: msgspec.json.Decod
         if not raw.strip():
             continue
         try:
-            try:
-                rec = decoder.decode(raw)
-            except (msgspec.DecodeError, msgspec.ValidationError):
-                rec = decode_refused_line(raw, TruthLine)
+            rec = decode_line(decoder, raw, TruthLine)
             for name in ("t", "object", "ecef_m", "vel_ecef_mps"):
                 if getattr(rec, name) is None:
                     raise Reject("missing_field", name, "missing required field")
@@ -136,16 +133,9 @@ def read_truth(path: str | Path) -> TruthLog:
     chunks: list[tuple[NDArray, ...]] = []
     with fh:
         for first, block in line_blocks(fh, source, "truth"):
-            n_lines = clean_block_count(block)
-            cols = None
-            if n_lines is not None:
-                try:
-                    recs = decoder.decode_lines(block)
-                except (msgspec.DecodeError, msgspec.ValidationError):
-                    recs = []
-                if len(recs) == n_lines:
-                    cols = _truth_block_fast(recs, index_of, kind, launch)
-                del recs
+            recs = decode_clean_block(decoder, block)
+            cols = None if recs is None else _truth_block_fast(recs, index_of, kind, launch)
+            del recs
             if cols is None:
                 cols = _truth_block_slow(block_lines(block), first, decoder, source, index_of, kind, launch)
             chunks.append(cols)

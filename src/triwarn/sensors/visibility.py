@@ -1,4 +1,5 @@
-"""Is the straight line between two points clear of the Earth? ECEF metres, vectorised."""
+"""Is the straight line between two points clear of the Earth? ECEF metres, vectorised. And which of the
+objects a sensor sees share one resolution cell (one report for all of them)."""
 
 from __future__ import annotations
 
@@ -36,3 +37,19 @@ def earth_blocks(from_ecef_m: ArrayLike, to_ecef_m: ArrayLike, margin_m: float =
     inside = np.clip(np.minimum(s2, 1.0) - np.maximum(s1, 0.0), 0.0, None)
     chord_m = inside * np.linalg.norm(d_m, axis=-1)
     return (disc > 0.0) & (chord_m > GRAZE_CHORD_M)
+
+
+def hidden_in_shared_cells(n_rows: int, rows: NDArray[np.intp], keys: tuple[NDArray, ...]) -> NDArray[np.bool_]:
+    """Mask (n_rows,) of the rows hidden by another in the same cell: `rows` are the candidate rows and keys[k]
+    their k-th cell coordinate (the last key sorts first, e.g. the scan or frame time); of the rows sharing
+    every key, the first in that order is kept."""
+    hidden = np.zeros(n_rows, bool)
+    if rows.size < 2:
+        return hidden
+    order = np.lexsort(keys)
+    same = np.ones(rows.size - 1, bool)
+    for k in keys:
+        ks = k[order]
+        same &= ks[1:] == ks[:-1]
+    hidden[rows[order[1:][same]]] = True
+    return hidden

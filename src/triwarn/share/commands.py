@@ -92,13 +92,18 @@ def network_config(
     tls_key: Annotated[Path | None, typer.Option("--tls-key", metavar="FILE", help="Its private key (PEM).")] = None,
     tls_ca: Annotated[Path | None, typer.Option("--tls-ca", metavar="FILE",
                                                 help="CA that signs every server (PEM).")] = None,
+    keys: Annotated[Path | None, typer.Option("--keys", metavar="DIR", help=(
+        "Also make every nation's signing and encryption keys here (existing ones kept): for a network "
+        "on one machine; in a deployment each nation runs `triwarn keys new`."))] = None,
 ) -> None:
     """Write one nats-server config per server, the stream plan and one credentials file per nation
-    (credentials-NATION.json, mode 0600: give each nation only its own).
+    (credentials-NATION.json, mode 0600: give each nation only its own). With --keys DIR, also every
+    nation's keys in DIR: NATION.key and NATION.xkey (private, 0600), NATION.pub and NATION.xpub; nodes
+    given `--keys DIR` then sign and seal every message end to end (docs/sharing.md).
 
     \b
     Example:
-      triwarn network config --out net/config
+      triwarn network config --out net/config --keys keys
     """
     from triwarn.share.policy import load_network
     from triwarn.share.servers import generate, write_generated
@@ -116,6 +121,14 @@ def network_config(
     gen = generate(spec, Path(store_dir), clustered=clustered, tls=tls)
     for path in write_generated(gen, out):
         print(path)
+    if keys is not None:
+        from triwarn.share.signing import write_network_keys
+
+        made = write_network_keys(spec.nations, keys)
+        for path in made:
+            print(path)
+        if not made:
+            print(f"{keys}: every nation's signing and encryption keys are there already (kept)")
 
 
 @network_app.command("up", short_help="Start the network's servers locally.")

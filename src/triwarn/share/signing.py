@@ -124,6 +124,11 @@ def new_key() -> SigningKey:
     return SigningKey.generate()
 
 
+def new_box_key() -> BoxKey:
+    """A fresh X25519 encryption key (exercises and replays make one per nation and run)."""
+    return BoxKey.generate()
+
+
 def public_key_text(key: SigningKey | VerifyKey) -> str:
     """Base64 of the raw 32-byte public key."""
     pub = key.verify_key if isinstance(key, SigningKey) else key
@@ -170,11 +175,32 @@ def write_key_pair(nation: str, directory: Path, *, overwrite: bool = False) -> 
     for path in (key_path, directory / f"{nation}.xkey"):
         if path.exists() and not overwrite:
             raise InputError("a private key already exists; refusing to overwrite it", source=str(path))
+    _write_signing_pair(key_path, pub_path)
+    write_box_key_pair(nation, directory, overwrite=overwrite)
+    return key_path, pub_path
+
+
+def _write_signing_pair(key_path: Path, pub_path: Path) -> None:
     key = Ed25519PrivateKey.generate()
     _write_private(key_path, _pem(key))
     pub_path.write_text(_raw_public(key))
-    write_box_key_pair(nation, directory, overwrite=overwrite)
-    return key_path, pub_path
+
+
+def write_network_keys(nations, directory: Path) -> list[Path]:
+    """Every nation's signing pair (.key/.pub) and encryption pair (.xkey/.xpub) in one folder, for a
+    network run on one machine (`triwarn network config --keys`): the missing ones are made, existing
+    private keys are kept (a folder from before encryption gets its .xkey/.xpub). Returns the files
+    written. In a deployment each nation makes its own (`triwarn keys new`) and hands out the .pub/.xpub."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    for nation in nations:
+        key_path, pub_path = directory / f"{nation}.key", directory / f"{nation}.pub"
+        if not key_path.exists():
+            _write_signing_pair(key_path, pub_path)
+            written += [key_path, pub_path]
+        if not (directory / f"{nation}.xkey").exists():
+            written += list(write_box_key_pair(nation, directory))
+    return written
 
 
 def write_box_key_pair(nation: str, directory: Path, *, overwrite: bool = False) -> tuple[Path, Path]:

@@ -10,10 +10,12 @@
 Publishing stores the message in the nation's own outbox stream (OUT_<N>) and waits for JetStream's
 acknowledgement, so once `publish` returns the message survives any link or hub outage. Receiving reads
 the nation's inbox streams (IN_<S>2<N>, one per sender, so that no sender can crowd out another's
-messages) through one durable consumer each: a restarted node resumes after the last message it
-acknowledged. Each message is acknowledged after it was admitted (or rejected) and handed to
-the callback, so a clean restart neither loses nor repeats anything; after a crash, the at most one
-message in the callback's hands is delivered again and the node's idempotent picture absorbs it.
+messages) through one durable pull consumer each, side by side, each sender under its own intake
+budget (share/inbox.py: a partner flooding its link is read slowly and never ahead of another's
+messages): a restarted node resumes after the last message it acknowledged. Each message is
+acknowledged after it was admitted (or rejected) and handed to the callback, so a clean restart
+neither loses nor repeats anything; after a crash, the at most one message in the callback's hands is
+delivered again and the node's idempotent picture absorbs it.
 A message the node cannot use is acknowledged too (never redelivered for ever), counted and kept in a
 bounded dead-letter list; and whatever is in the outbox, `connect` finds the node's own last message.
 
@@ -38,6 +40,7 @@ from nats.js import api
 
 from triwarn.share import netconfig, signing
 from triwarn.share.admission import Admission, Verdict
+from triwarn.share.inbox import InboxPuller, InboxReaders, IntakeLimits, SourceHold
 from triwarn.share.policy import NetworkSpec
 from triwarn.share.resync import SourceWatchdog
 from triwarn.share.schema import Message
@@ -69,23 +72,6 @@ class DeadLetter:
 DEAD_LETTER_BYTES = 256
 
 
-class InboxSubscriptions:
-    """The node's subscriptions to its inbox streams (one per sender), drained or ended together."""
-
-    def __init__(self, subs: list) -> None:
-        self.subs = subs
-
-    async def drain(self) -> None:
-        """Stop taking new messages, let those in hand finish (and be acknowledged)."""
-        for sub in self.subs:
-            await sub.drain()
-
-    async def unsubscribe(self) -> None:
-        for sub in self.subs:
-            with contextlib.suppress(nats.errors.Error, nats.js.errors.Error):
-                await sub.unsubscribe()
-
-
 class ShareTransport:
     """Publish and receive signed messages for one nation.
 
@@ -95,6 +81,9 @@ class ShareTransport:
     clock: returns UTC seconds; the envelope time of published messages and the receiver's time window
     both use it (pass a simulated clock in exercises).
     durable: the inbox consumer's name; reuse it across restarts to resume.
+    intake: what one sender may make the node read (share/inbox.py: a flooding partner is read slowly,
+    the others as before); fetch_batch: messages asked for at a time from one inbox stream; hold_floods:
+    take a sender over its refused budget off the node's server for a while (inbox.SourceHold).
     box_key: the nation's X25519 key (signing.load_box_key of <nation>.xkey; the partners' .xpub in trust):
     every message is then sealed to each recipient, only sealed messages are admitted (share/sealing.py).
     exercise: the node's exercise name (NodeSettings.exercise; None: live). Every message published is
@@ -108,7 +97,8 @@ class ShareTransport:
                  future_skew_s: float = 5.0, max_age_s: float = 900.0,
                  ack_timeout_s: float = 2.0, publish_timeout_s: float = 30.0,
                  restore_window: int = 5000, exercise: str | None = None, outbox_search: int = 1000,
-                 dead_letter_limit: int = 100, box_key: signing.BoxKey | None = None) -> None:
+                 dead_letter_limit: int = 100, box_key: signing.BoxKey | None = None,
+                 intake: IntakeLimits | None = None, fetch_batch: int = 16, hold_floods: bool = True) -> None:
         self.nation = nation
         self.spec = spec
         self.clock = clock
@@ -128,7 +118,10 @@ class ShareTransport:
         self.publish_retries = 0
         self.nc: nats.NATS | None = None
         self.js = None
-        self._sub: InboxSubscriptions | None = None
+        self.intake = intake if intake is not None else IntakeLimits()
+        self.fetch_batch = fetch_batch
+        self.hold_floods = hold_floods
+        self._sub: InboxReaders | None = None
         self._queue: asyncio.Queue[Message] | None = None
         self._on_message: OnMessage | None = None
         self.watchdog: SourceWatchdog | None = None
@@ -161,6 +154,10 @@ class ShareTransport:
         out["recv_epoch_changes"] = self.admission.epoch_changes
         out["outbox_skipped"] = sum(self.outbox_skipped.values())
         out["inbox_resyncs"] = self.watchdog.resyncs if self.watchdog is not None else 0
+        # How long the node held back a sender over its intake budget (share/inbox.py), all senders.
+        pullers = self._sub.pullers if self._sub is not None else []
+        out["inbox_throttled_ms"] = int(1000 * sum(p.budget.waited_s for p in pullers))
+        out["inbox_holds"] = sum(p.hold.holds for p in pullers if p.hold is not None)
         for msg_class, n in self.sender.release.refused.items():
             out[f"refused_{msg_class}"] = n
         return out
@@ -319,7 +316,8 @@ class ShareTransport:
         return netconfig.inbox_streams(self.spec, self.nation)
 
     async def start_receiving(self, on_message: OnMessage | None = None) -> None:
-        """Consume every inbox stream through its durable consumer (each sender's messages in order).
+        """Read every inbox stream through its durable pull consumer (each sender's messages in order,
+        the senders side by side, each under its own intake budget: share/inbox.py).
         Accepted messages go to on_message (sync or async), or, without one, to the `messages()`
         iterator. Rejections are counted and logged."""
         self._on_message = on_message
@@ -328,16 +326,12 @@ class ShareTransport:
         self.restored = 0
         for stream in self.inbox_streams:
             self.restored += await self._restore_admission_state(stream)
-        subs = []
-        for stream in self.inbox_streams:
-            config = api.ConsumerConfig(
-                durable_name=self.durable, ack_policy=api.AckPolicy.EXPLICIT,
-                deliver_policy=api.DeliverPolicy.ALL, max_ack_pending=20_000, ack_wait=30.0,
-            )
-            subs.append(await self.js.subscribe(
-                "tw.>", stream=stream, durable=self.durable, config=config, manual_ack=True, cb=self._handle,
-                pending_msgs_limit=200_000, pending_bytes_limit=512 * 1024 * 1024))
-        self._sub = InboxSubscriptions(subs)
+        pullers = [InboxPuller(self.nc, self.js, stream, self.durable, self._handle, self.intake,
+                               batch=self.fetch_batch, hold=SourceHold() if self.hold_floods else None)
+                   for stream in self.inbox_streams]
+        self._sub = InboxReaders(pullers)
+        for puller in pullers:
+            await puller.start()
 
     async def _restore_admission_state(self, stream: str) -> int:
         """After a restart, re-learn sequence numbers and ids from the last `restore_window` messages the
@@ -372,9 +366,11 @@ class ShareTransport:
                 await sub.unsubscribe()
         return read
 
-    async def _handle(self, raw) -> None:
-        """Admit, hand over, acknowledge. Every message is acknowledged, whatever happens to it: one
-        that cannot be used is counted and dead-lettered, never redelivered for ever."""
+    async def _handle(self, raw) -> bool:
+        """Admit, hand over, acknowledge; True if the message was accepted. Every message is acknowledged,
+        whatever happens to it: one that cannot be used is counted and dead-lettered, never redelivered
+        for ever."""
+        verdict = None
         try:
             verdict = self.admit(raw.data, raw.subject)
             if not verdict.accepted:
@@ -399,6 +395,7 @@ class ShareTransport:
         finally:
             with contextlib.suppress(nats.errors.Error, nats.js.errors.Error):
                 await raw.ack()  # if the connection is gone, the server redelivers it: no loss
+        return verdict is not None and verdict.accepted
 
     def _dead_letter(self, raw, reason: str, detail: str) -> None:
         self.dead_lettered += 1

@@ -429,9 +429,8 @@ def validate_cap(xml: bytes | str) -> list[str]:
     rules: en-US, ja-JP and ko-KR for every group of areas, ISO 3166-2 geocodes, and an exercise marked
     as such in status, note, headline and description.
     """
-    data = xml.encode() if isinstance(xml, str) else xml
     try:
-        doc = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True))
+        doc = profiles.parse_xml(xml)
     except etree.XMLSyntaxError as exc:
         return [f"not well-formed XML: {exc}"]
     problems: list[str] = []

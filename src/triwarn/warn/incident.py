@@ -62,6 +62,9 @@ class Track:
     # Areas this track has been seen past (WarningMachine._leave): it puts them at risk no more, so an
     # area it passed is never alerted again on its account (an SLV's orbiting payload flapped Okinawa).
     past: set[str] = field(default_factory=set)
+    # Ballistic risks of its last cycle that wait while their area is entered more than defer_beyond_s
+    # ahead (WarnPolicy): (area, kind) -> entry time. Judged at the machine's time (IncidentBook.risk_view).
+    deferred: dict[tuple[str, str], float] = field(default_factory=dict)
 
 
 @dataclass
@@ -107,6 +110,7 @@ class IncidentBook:
         self.incidents: list[Incident] = []
         self._by_launch: dict[str, Incident] = {}
         self._track_incident: dict[str, Incident] = {}
+        self.now = -math.inf  # the latest time the machine has asked about (deferral, risk_view)
 
     # ------------------------------------------------------------------------------------------ inputs
 
@@ -212,6 +216,7 @@ class IncidentBook:
         if trusted and rec.t > trk.batch_t and not (isinstance(rec, ImpactPrediction) and rec.areas_held):
             trk.batch_t = rec.t
             trk.risk = {}
+            trk.deferred = {}
         trk.object = rec.role
         trk.short = rec.short
         pol = self.policy
@@ -233,19 +238,32 @@ class IncidentBook:
                     and not rec.implausible and not rec.powered and rec.probability >= pol.off_probability):
                 trk.passing[rec.area] = max(trk.passing.get(rec.area, 0.0), rec.probability)
             return
-        if rec.powered and not self.policy.warn_powered:  # a cut-off path's (see WarnPolicy)
-            trk.risk[(rec.area, rec.kind)] = (rec.probability, 0.0, rec.enter_time_unix_s)
-            if rec.probability >= self.policy.off_probability:
+        if rec.powered and not self.policy.warn_powered:  # a cut-off path's or the boost layer's (WarnPolicy)
+            key = (rec.area, rec.kind)
+            if key not in trk.risk or trk.risk[key][0] < rec.probability:  # one cycle: the higher of the two
+                trk.risk[key] = (rec.probability, 0.0, rec.enter_time_unix_s)
+            # Only the cut-off path is certain (overflown whatever the motor does next): only its areas are
+            # held until seen past. A boost-layer probability is one cycle's and lapses with it.
+            if rec.cutoff_path and rec.probability >= self.policy.off_probability:
                 p_old, e_old = trk.held.get(rec.area, (0.0, None))
                 enter = rec.enter_time_unix_s if e_old is None else min(
                     e_old, rec.enter_time_unix_s if rec.enter_time_unix_s is not None else e_old)
                 trk.held[rec.area] = (max(p_old, rec.probability), enter)
             return
         trk.risk[(rec.area, rec.kind)] = (rec.probability, rec.probability_eez, rec.enter_time_unix_s)
+        pol = self.policy
+        area = inc.areas.get(rec.area)
+        sheltered = area is not None and area.state == "shelter"  # the deferral only holds back a first alert
+        if (pol.defer_beyond_s is not None and rec.enter_time_unix_s is not None
+                and rec.probability < pol.defer_below_probability and not sheltered):
+            trk.deferred[(rec.area, rec.kind)] = rec.enter_time_unix_s
+        else:
+            trk.deferred.pop((rec.area, rec.kind), None)
 
     # ----------------------------------------------------------------------------------- flight status
 
     def is_lost(self, trk: Track, now: float) -> bool:
+        self.now = max(self.now, now)
         return trk.lost_t is not None or (now - trk.last_t > self.policy.lost_after_s and not trk.landed)
 
     def has_landed(self, trk: Track, now: float) -> bool:
@@ -260,6 +278,7 @@ class IncidentBook:
         return last.alt_m <= pol.lost_low_alt_m and last.t >= trk.impact.time_unix_s - pol.lost_late_s
 
     def flight_over(self, trk: Track, now: float) -> bool:
+        self.now = max(self.now, now)
         if self.has_landed(trk, now):
             return True
         pol = self.policy
@@ -376,11 +395,17 @@ class IncidentBook:
         return trk
 
 
-    @staticmethod
-    def risk_view(trk: Track, cycle: bool = True) -> Risks:
+    def risk_view(self, trk: Track, cycle: bool = True) -> Risks:
         """The track's risks: its last trusted cycle's (if cycle) and the areas its cut-off paths put at
-        risk and that it has not been seen past (as overflight), the higher probability of the two."""
+        risk and that it has not been seen past (as overflight), the higher probability of the two. A
+        deferred ballistic risk (WarnPolicy.defer_beyond_s) counts below off_probability while its area is
+        entered more than defer_beyond_s after the latest time the machine has asked about."""
         out = dict(trk.risk) if cycle else {}
+        wait = self.policy.defer_beyond_s
+        for key, enter in trk.deferred.items():
+            if key in out and wait is not None and enter - self.now > wait:
+                p, p_eez, e = out[key]
+                out[key] = (min(p, 0.5 * self.policy.off_probability), p_eez, e)
         for code, (p, enter) in trk.held.items():
             old = out.get((code, "overflight"))
             if old is None or old[0] < p:

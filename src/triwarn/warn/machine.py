@@ -43,8 +43,8 @@ from triwarn.records.warnings import (
     Reference,
     WarningMessage,
 )
-from triwarn.warn import profiles
-from triwarn.warn.correction import Lifted, Suppression, material_change
+from triwarn.warn import correction, profiles
+from triwarn.warn.correction import CorrectionRecord, Lifted, Suppression, material_change
 from triwarn.warn.fall_notice import SEA_SUFFIX, PieceFall, SeaReach, ToldFall, piece_fall, same_fall, trustworthy
 from triwarn.warn.geometry import AreaGeometry, Passage
 from triwarn.warn.incident import Incident, IncidentArea, IncidentBook
@@ -108,6 +108,10 @@ class WarningMachine:
         self.suppressed: dict[tuple[str, str], Suppression] = {}
         self.lifted: deque[Lifted] = deque(maxlen=LIFTED_KEPT)
         self.pinned: set[tuple[str, str]] = set()
+        # Corrections bound to no open incident (a Cancel's areas, a journal's from an earlier run: `restore`),
+        # and per corrected incident what binds its corrections elsewhere: (anchors, credited tracks, since).
+        self.carried: list[CorrectionRecord] = []
+        self._identity: dict[str, tuple[tuple, frozenset[str], float]] = {}
         # Per incident, the messages no later message has superseded, with the state and the areas each
         # names: what a CAP consumer holds (an area is named by at most one of them).
         self._standing: dict[str, dict[Reference, tuple[str, frozenset[str]]]] = {}
@@ -139,10 +143,12 @@ class WarningMachine:
             open_names = {i.name for i in self.incidents if not i.closed}
             self._told = {k: v for k, v in self._told.items() if k in open_names}
             self._judged = {k: v for k, v in self._judged.items() if k[0] in open_names}
-        if self.suppressed or self.pinned:  # a closed incident's corrections are over (a node runs for months)
+        if self.suppressed or self.pinned or self.carried:  # a closed incident's corrections are over
             open_names = {i.name for i in self.incidents if not i.closed}
             self.suppressed = {k: v for k, v in self.suppressed.items() if k[0] in open_names}
             self.pinned = {k for k in self.pinned if k[0] in open_names}
+            self._identity = {k: v for k, v in self._identity.items() if k in open_names}
+            self.carried = [r for r in self.carried if not correction.expired(r, now_unix_s)]
         return out
 
     def cancel(
@@ -167,6 +173,15 @@ class WarningMachine:
             raise InputError(f"no incident {incident!r}", field="incident")
         if not inc.thread:
             raise InputError(f"incident {incident!r} has issued nothing to cancel", field="incident")
+        # Every warned area is held against the same evidence, carried to the incident its tracks open next.
+        terr, eez = self._current_risk(inc, now_unix_s)
+        self._remember(inc, now_unix_s)
+        for code, area in sorted(inc.areas.items()):
+            if area.state in ACTIVE_STATES:
+                self.suppressed[(inc.name, code)] = Suppression(inc.name, code, reason, now_unix_s,
+                                                                *correction.removal(area, terr, eez))
+        self.carried += [self._record(n, c, self.suppressed.pop((n, c))) for n, c in sorted(self.suppressed)
+                         if n == inc.name]
         for area in inc.areas.values():
             area.state, area.reason = "error", reason
         msg = self._message(inc, now_unix_s, cancel_reason=reason, note=note)
@@ -197,13 +212,12 @@ class WarningMachine:
         inc, remove, add = self.check_correction(incident, remove, add, reason)
         now = now_unix_s
         terr, eez = self._current_risk(inc, now)
+        self._remember(inc, now)
         credited = {t.track_id for t in inc.tracks.values() if not t.discredited}
         for code in remove:
             area = inc.areas[code]
-            p = max(terr.get(code, (0.0,))[0], eez.get(code, (0.0,))[0], area.probability)
-            support = set(area.support) | terr.get(code, (0.0, "", None, set()))[3]
-            support |= eez.get(code, (0.0, None, set()))[2]
-            self.suppressed[(inc.name, code)] = Suppression(inc.name, code, reason, now, p, support)
+            self.suppressed[(inc.name, code)] = Suppression(inc.name, code, reason, now,
+                                                            *correction.removal(area, terr, eez))
             self.pinned.discard((inc.name, code))
             area.state, area.reason, area.passing = "error", reason, set()
         for code in add:
@@ -244,6 +258,18 @@ class WarningMachine:
                 raise InputError(f"area {code!r} is already warned in {incident} ({area.state})", field="add")
         return inc, remove, add
 
+    def corrections(self) -> list[CorrectionRecord]:
+        """The standing corrections as records (what a node's journal keeps; `restore` takes them back)."""
+        return [*self.carried, *(self._record(n, c, s) for (n, c), s in sorted(self.suppressed.items())),
+                *(self._record(n, c, None) for n, c in sorted(self.pinned))]
+
+    def restore(self, records: Iterable[CorrectionRecord], now_unix_s: float) -> int:
+        """Take back an earlier run's corrections (a journal's): carried until one binds to an open incident
+        about the same object (triwarn.warn.correction) or expires. Returns how many were taken."""
+        fresh = [r for r in records if r.kind in ("suppress", "pin") and not correction.expired(r, now_unix_s)]
+        self.carried.extend(fresh)
+        return len(fresh)
+
     def suppressed_areas(self, incident: str) -> list[str]:
         """The areas an operator removed from the incident that stay suppressed (triwarn.warn.correction)."""
         return sorted(code for (name, code) in self.suppressed if name == incident)
@@ -261,12 +287,14 @@ class WarningMachine:
         self.book.discredit(inc, now)
         self.book.continue_lost(inc, now)
         self._release_held(inc)
-        terr, eez = self._suppress(inc, *self._current_risk(inc, now), now)
+        terr, eez = self._current_risk(inc, now)
+        rebound = self._bind_carried(inc, terr, eez, now) if self.carried else set()
+        terr, eez = self._suppress(inc, terr, eez, now)
         falls: list[WarningMessage] = []
         if pol.hazard_notice is not None:  # a notified launch: falls at sea are told per object
             falls, eez = self._falls(inc, now), {}
         passing = self._passing(inc, now)
-        changed: set[str] = set()
+        changed: set[str] = set(rebound)
         for code in sorted(set(terr) | set(eez) | set(inc.areas)):
             p, kind, enter, sup = terr.get(code, (0.0, "", None, set()))
             pe, enter_e, sup_e = eez.get(code, (0.0, None, set()))
@@ -426,6 +454,46 @@ class WarningMachine:
                 del self.suppressed[(name, code)]
                 self.lifted.append(Lifted(name, code, now, why))
         return terr, eez
+
+    def _remember(self, inc: Incident, now: float) -> None:
+        """What binds the incident's corrections to an incident of another run or another incident."""
+        if not self._identity.get(inc.name, ((),))[0]:
+            credited = frozenset(t.track_id for t in inc.tracks.values() if not t.discredited)
+            self._identity[inc.name] = (correction.anchors_of(inc.launch, self._lead_impact(inc)), credited, now)
+
+    def _record(self, name: str, code: str, s: Suppression | None) -> CorrectionRecord:
+        return correction.record_of(self.run_id, name, code, s, self._identity.get(name, ((), frozenset(), 0.0)))
+
+    def _bind_carried(self, inc: Incident, terr: dict, eez: dict, now: float) -> set[str]:
+        """The carried corrections about this incident's object bound to it (triwarn.warn.correction):
+        a suppression joins `suppressed` (an area warned already goes to error), a pin puts its area in
+        shelter, pinned. Returns the areas whose state this changed."""
+        credited = {t.track_id for t in inc.tracks.values() if not t.discredited}
+        anchors = correction.anchors_of(inc.launch, self._lead_impact(inc))
+        changed, keep = set(), []
+        for rec in self.carried:
+            if not correction.binds(rec, self.run_id, inc.tracks, anchors):
+                keep.append(rec)
+                continue
+            self._remember(inc, now)
+            area, key = inc.areas.get(rec.code), (inc.name, rec.code)
+            if rec.kind == "pin":
+                if area is None or area.state not in ACTIVE_STATES:
+                    p, kind, enter, _sup = terr.get(rec.code, (0.0, "impact", None, set()))
+                    inc.areas[rec.code] = IncidentArea(rec.code, "shelter", kind or "impact", p, enter, now, None,
+                                                       set(credited))
+                    changed.add(rec.code)
+                self.pinned.add(key)
+                continue
+            support = set(rec.support) if rec.run_id == self.run_id else (
+                terr.get(rec.code, (0.0, "", None, set()))[3] | eez.get(rec.code, (0.0, None, set()))[2] or credited)
+            self.suppressed.setdefault(key, Suppression(inc.name, rec.code, rec.reason, rec.since_unix_s,
+                                                        rec.probability, set(support)))
+            if area is not None and area.state in ACTIVE_STATES and key not in self.pinned:
+                area.state, area.reason, area.passing = "error", rec.reason, set()
+                changed.add(rec.code)
+        self.carried = keep
+        return changed
 
     def _passing(self, inc: Incident, now: float) -> dict[str, set[str]]:
         """Per area, the separated pieces of the incident whose last cycle flies over it and whose flight

@@ -59,7 +59,15 @@ class WarnPolicy:
     - boost_alert_probability: the authority's threshold for the probabilistic boost-phase layer
       (assess.boost_risk, area risks flagged boost_risk): such a risk counts when its probability is at
       least this. None (the default): the layer informs (picture, report) and does not alert; the
-      measured trade is in docs/warnings.md (0.9 there: +5 s p10 lead, 1 more false alert in 144 sea falls).
+      measured trade is in docs/warnings.md (0.9 there: +5 s p10 lead, 2 more sea falls with a false alert).
+    - defer_beyond_s, defer_below_probability: a ballistic prediction (not a cut-off path's, not the boost
+      layer's) whose area is entered more than defer_beyond_s ahead and whose probability is below
+      defer_below_probability does not yet shelter an area that is not already sheltered: its ellipse
+      will shrink long before a warning is due (a lofted ICBM falls 40-70 min after burnout; 30 s after
+      it, an ellipse's 1-sigma of 8-15 km still reaches a coast its fall misses by 4-15 km, and that
+      sheltered Japanese prefectures at 6-54 % on 6 of the 144 sea falls of bench/bench_mc.py's family,
+      docs/warnings.md). 10 minutes ahead is still above the family's 10th-percentile lead (~310 s).
+      None: never deferred.
     """
 
     on_probability: float = 0.05
@@ -92,6 +100,8 @@ class WarnPolicy:
     fall_notice_within_m: float = 600_000.0
     fall_notice_moved_m: float = 50_000.0
     boost_alert_probability: float | None = None
+    defer_beyond_s: float | None = 600.0
+    defer_below_probability: float = 0.9
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.off_probability < self.on_probability <= 1.0:
@@ -100,6 +110,11 @@ class WarnPolicy:
             raise InputError("boost_alert_probability must be in (0, 1] or None", field="boost_alert_probability")
         if not 0.0 < self.fall_notice_within_m <= 2_000_000.0:
             raise InputError("fall_notice_within_m must be in (0, 2,000 km]", field="fall_notice_within_m")
+        if self.defer_beyond_s is not None and not 0.0 <= self.defer_beyond_s <= 7200.0:
+            raise InputError("defer_beyond_s must be in [0, 7,200] s or None", field="defer_beyond_s")
+        if not self.on_probability <= self.defer_below_probability <= 1.0:
+            raise InputError("defer_below_probability must be in [on_probability, 1]",
+                             field="defer_below_probability")
         if self.refresh_s >= self.expires_s:
             raise InputError("refresh_s must be shorter than expires_s", field="refresh_s")
 

@@ -276,15 +276,21 @@ def is_sea_info(info) -> bool:
     return responses == ["Monitor"] and not info.findall("c:area/c:geocode", _NS)
 
 
+def parse_xml(xml: bytes | str) -> etree._Element:
+    """The root element of an XML document from outside, parsed without resolving entities or touching the
+    network (etree.XMLSyntaxError if it is not well formed)."""
+    data = xml.encode() if isinstance(xml, str) else xml
+    return etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True))
+
+
 def check_profile(xml: bytes | str | etree._Element, profile: Profile) -> list[str]:
     """Every way a CAP document falls short of the profile's channels; empty when it satisfies them all.
     (CAP 1.2 itself is cap.validate_cap's business.)"""
     if isinstance(xml, etree._Element):
         doc = xml
     else:
-        data = xml.encode() if isinstance(xml, str) else xml
         try:
-            doc = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True))
+            doc = parse_xml(xml)
         except etree.XMLSyntaxError as exc:
             return [f"not well-formed XML: {exc}"]
     problems: list[str] = []

@@ -8,6 +8,7 @@ import { geoArea, geoCentroid, geoPath } from "d3-geo";
 import { select } from "d3-selection";
 import { zoom, zoomIdentity } from "d3-zoom";
 import { operatorPanel, showUser, whoAmI } from "./console.mjs";
+import { gainPanel } from "./gain.mjs";
 import { baseProjection } from "./projection.mjs";
 
 const NATIONS = { us: "US", jp: "JP", kr: "KR" };
@@ -38,7 +39,7 @@ window.__triwarn = stats;
 
 const view = {
   nation: null, nations: [], picture: null, tracks: new Map(), impacts: [], alerts: [], alertLog: [],
-  orbits: [], zones: [],
+  orbits: [], zones: [], gain: { sharing_gain: [], sharing_gain_final: false, sharing_gain_note: "" },
   links: [], history: new Map(), alertHistory: new Map(), selected: null, source: null,
   ended: false, chosen: false, // chosen: the operator (or ?nation=) picked the view; no automatic switch
 };
@@ -156,6 +157,7 @@ function resetView() {
   view.impacts = [];
   view.orbits = [];
   view.zones = [];
+  view.gain = { sharing_gain: [], sharing_gain_final: false, sharing_gain_note: "" };
   view.alerts = [];
   view.alertLog = [];
   view.links = [];
@@ -231,6 +233,9 @@ function applyDelta(d) {
   }
   view.alertLog = view.alertLog.concat(d.alert_log);
   if (d.links !== null) view.links = d.links;
+  // The exercise's sharing gain (absent from an older server: none); the rows are null when unchanged.
+  view.gain = { sharing_gain: d.sharing_gain || view.gain.sharing_gain, sharing_gain_final: !!d.sharing_gain_final,
+    sharing_gain_note: d.sharing_gain_note || "" };
   view.picture = { t_unix_s: d.t_unix_s, mode: d.mode, exercise_name: d.exercise_name, ended: !!d.ended };
   if (d.ended) runEnded();
   if (view.selected && !view.tracks.has(view.selected)) view.selected = null;
@@ -794,6 +799,26 @@ function renderLinks() {
     ].filter(Boolean).join(" · ")))));
 }
 
+// The exercise's sharing gain per area of this view (gain.mjs); hidden when live or when the run has none.
+let gainKey = null;
+function renderGain() {
+  const key = JSON.stringify([view.nation, view.gain, view.picture && view.picture.mode]);
+  if (key === gainKey) return;
+  gainKey = key;
+  const g = view.gain;
+  const shown = !!view.picture && view.picture.mode === "exercise"
+    && (g.sharing_gain.length > 0 || g.sharing_gain_final || g.sharing_gain_note !== "");
+  $("gain-section").hidden = !shown;
+  if (!shown) return;
+  const info = view.nations.find((n) => n.code === view.nation);
+  const t0 = info ? info.t0_unix_s : null;
+  const rel = (t) => (t0 !== null && t0 !== undefined ? `T+${Math.round(t - t0)} s` : `${hms(t, "UTC")} UTC`);
+  const box = $("gain");
+  box.replaceChildren(...gainPanel(g, rel));
+  box.dataset.nation = view.nation; // what the panel shows now (for tests: rendered, not only received)
+  box.dataset.final = g.sharing_gain_final ? "1" : "0";
+}
+
 let logKey = null;
 function renderLog() {
   const tbody = $("log").tBodies[0];
@@ -863,6 +888,7 @@ function renderPanels() {
   renderSelected();
   renderAlerts();
   renderLinks();
+  renderGain();
   renderLog();
   drawTimeline();
 }
@@ -1123,6 +1149,7 @@ window.__triwarnView = () => ({
   areaOutlines: base ? base.areas.size : 0, labelsHidden, ended: view.ended,
   orbits: view.orbits.map((o) => ({ track: o.track, points: o.groundPx.length, areas: o.areas_over.map((a) => a.area) })),
   zones: view.zones.map((z) => z.label), drawn: { ...stats.drawn },
+  gain: { rows: view.gain.sharing_gain.length, final: view.gain.sharing_gain_final },
   stream: view.source ? ["connecting", "open", "closed"][view.source.readyState] : "none",
 });
 
