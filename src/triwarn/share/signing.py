@@ -135,14 +135,19 @@ def public_key_text(key: SigningKey | VerifyKey) -> str:
     return base64.b64encode(bytes(pub)).decode("ascii")
 
 
-def parse_public_key(text: str, *, source: str = "public key") -> VerifyKey:
+def _public_key_bytes(text: str, source: str, kind: str) -> bytes:
+    """The 32 raw bytes of a base64 public key file's text (Ed25519 or X25519); InputError otherwise."""
     try:
         raw = base64.b64decode(text.strip(), validate=True)
     except (binascii.Error, ValueError) as exc:
         raise InputError(f"not base64: {exc}", source=source) from None
     if len(raw) != 32:
-        raise InputError(f"an Ed25519 public key has 32 bytes, this has {len(raw)}", source=source)
-    return VerifyKey(raw)
+        raise InputError(f"an {kind} public key has 32 bytes, this has {len(raw)}", source=source)
+    return raw
+
+
+def parse_public_key(text: str, *, source: str = "public key") -> VerifyKey:
+    return VerifyKey(_public_key_bytes(text, source, "Ed25519"))
 
 
 def _write_private(path: Path, pem: bytes) -> None:
@@ -237,13 +242,7 @@ def load_box_key(path: Path) -> BoxKey:
 
 
 def parse_box_public_key(text: str, *, source: str = "encryption public key") -> BoxPublicKey:
-    try:
-        raw = base64.b64decode(text.strip(), validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise InputError(f"not base64: {exc}", source=source) from None
-    if len(raw) != 32:
-        raise InputError(f"an X25519 public key has 32 bytes, this has {len(raw)}", source=source)
-    return BoxPublicKey(raw)
+    return BoxPublicKey(_public_key_bytes(text, source, "X25519"))
 
 
 def load_private_key(path: Path) -> SigningKey:
