@@ -22,7 +22,8 @@ p50/p99/max and how full the hub's store and KR's hub streams got; then where a 
 its time (p50/p99 of each leg: publish -> stored in OUT_US, US2JP, FOR_US2JP at the hub, IN_US2JP at
 JP -> JP's callback, from the streams' own store times), how many of KR's messages each hop stored,
 how many JP's node refused (it reads KR under its intake budget and holds KR at its server:
-share/inbox.py), and the CPU each process used while measured.
+share/inbox.py), and the CPU each process used while measured. --hold off: JP's node does not hold KR
+at its server; --hub-police off: the hub does not hold KR's flooding link (share/linkpolice.py).
 """
 
 from __future__ import annotations
@@ -144,10 +145,11 @@ async def hop_times(net) -> dict[str, dict[str, float]]:
 
 
 async def measure(net, spec, keys, trust, *, rate_hz: float, seconds: float, flood: bool,
-                  kr_apart: bool, link_mbit: float | None, flood_to: str = "us") -> dict:
+                  kr_apart: bool, link_mbit: float | None, flood_to: str = "us", hold: bool = True) -> dict:
     us = ShareTransport("us", spec, keys["us"], trust, **net.node_credentials("us"), publish_timeout_s=1.0,
                         ack_timeout_s=0.5)
-    jp = ShareTransport("jp", spec, keys["jp"], trust, **net.node_credentials("jp"), durable="flood")
+    jp = ShareTransport("jp", spec, keys["jp"], trust, **net.node_credentials("jp"), durable="flood",
+                        hold_floods=hold)
     await us.connect()
     await jp.connect()
     started: dict[str, float] = {}  # message id -> perf_counter at publish
@@ -247,9 +249,10 @@ def run(label: str, spec, keys, trust, root: Path, args, *, limits: bool, flood:
     same_disks(gen)
     if not limits:
         strip_limits(gen)
-    with LocalNetwork.start(spec, root, gen=gen) as net:
+    with LocalNetwork.start(spec, root, gen=gen, police_links=args.hub_police == "on") as net:
         r = asyncio.run(measure(net, spec, keys, trust, rate_hz=args.rate, seconds=args.seconds, flood=flood,
-                                kr_apart=args.kr_apart, link_mbit=args.link_mbit, flood_to=args.target))
+                                kr_apart=args.kr_apart, link_mbit=args.link_mbit, flood_to=args.target,
+                                hold=args.hold == "on"))
     store = gen.configs["us"]["jetstream"]["max_file_store"]
     print(f"  {label:8s} US->JP delivered {r['delivered']}/{r['attempted']} (publish failures "
           f"{r['publish_failed']}): p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms, max {r['max']:.0f} ms | "
@@ -274,6 +277,10 @@ def main() -> None:
                         help="whose link KR floods: the US's (default) or JP's, the US's own recipient")
     parser.add_argument("--link-mbit", type=float, default=None,
                         help="pace the flood to this link bandwidth (default: as fast as it goes)")
+    parser.add_argument("--hold", choices=["on", "off"], default="on",
+                        help="JP's node holds a flooding sender at its server (ShareTransport hold_floods)")
+    parser.add_argument("--hub-police", choices=["on", "off"], default="on",
+                        help="the hub holds a partner's link that floods it (share/linkpolice.py)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.CRITICAL)
     spec = load_network()
@@ -282,7 +289,8 @@ def main() -> None:
     pace = "full rate" if args.link_mbit is None else f"a {args.link_mbit:g} Mbit/s link full"
     side = " from its own (niced) side" if args.kr_apart else ""
     print(f"== KR floods tw.kr.{args.target}.track (64 KiB messages, {pace}){side} while the US sends {args.rate:.0f} "
-          f"track reports/s to JP, {args.seconds:.0f} s measured")
+          f"track reports/s to JP, {args.seconds:.0f} s measured; JP's hold of a flood {args.hold}, the hub's "
+          f"{args.hub_police}")
     runs = {"baseline": (True, False), "before": (False, True), "after": (True, True)}
     with tempfile.TemporaryDirectory() as tmp:
         for label, (limits, flood) in runs.items():

@@ -20,6 +20,12 @@ warnings are not scored and are skipped to save time). Measured on Japan's node:
   ballistic impact prediction after its last boost_risk step), at once unless the floor keeps the area
   under shelter; with no ballistic prediction, when the object is lost (lost_after_s after Japan's node
   last saw it). This emulates the warning stage's rule for the layer (it lives in warn/, not here).
+- the warning machine itself (MACHINE_RUNS): Japan's node's warning inputs, recorded per step, replayed
+  through a fresh WarningMachine with the node's settings at boost_alert_probability 0.9 and floor only,
+  with and without the decisive let-go (WarnPolicy.decisive_letgo, triwarn.warn.letgo): lead, false
+  alerts, each false area's correction (the first message naming it clear or error, a Cancel included)
+  after the evidence (thrust end, or the loss of the track if sooner), and flaps. --inputs DIR keeps the
+  inputs, --replay DIR reruns the machine on them alone (seconds, for changing the machine's rules).
 Truth: an area is truly threatened when the warhead's true path is over its land or territorial sea
 (triwarn.exercise.metrics.truth_area_passages). A flight has a false shelter alert when an area that
 is not threatened is alerted. Lead = true entry - first alert (probabilistic or floor).
@@ -35,9 +41,12 @@ from __future__ import annotations
 
 import argparse
 import functools
+import itertools
 import json
+import pickle
 import time
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -53,6 +62,7 @@ from triwarn.records.tracks import SystemTracks
 from triwarn.sensors.scenario import SITES, Scenario, ScheduledLaunch, load_scenario
 from triwarn.sensors.simulate import simulate
 from triwarn.share.policy import NetworkSpec, load_network
+from triwarn.warn.machine import WarningMachine
 from triwarn.warn.policy import WarnPolicy
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,6 +75,10 @@ BOOST_FLAG = "boost_risk"
 DEFAULT_THRESHOLD = DEFAULT_ALERT_PROBABILITY
 LOST_AFTER_S = WarnPolicy().lost_after_s
 IRBM_SEEDS = (1, 2, 3)
+FLAP_S = 120.0  # an area let go and sheltered again within this is a flap
+# The warning machine itself, replayed on Japan's recorded inputs: (boost_alert_probability, decisive_letgo).
+MACHINE_RUNS = {"0.9": (0.9, True), "0.9 before": (0.9, False), "floor": (None, True),
+                "floor before": (None, False)}
 
 
 def family(n: int, seed: int) -> list[dict]:
@@ -150,15 +164,77 @@ def run_flight(f: dict) -> dict:
     times = step_times(sim.measurements, 1.0)
     times = times[times <= t_burnout + AFTER_BURNOUT_S]
     floor, rec = jp_run(sim, times, areas, share=True)
+    t_end = float(times[-1])
+    t_lost = max(rec["seen"]) + LOST_AFTER_S if rec["seen"] else np.inf
+    evidence = min(t_burnout, t_lost if t_lost <= t_end else np.inf)
+    machine = machine_records(rec["warn"], rec["machine"], threat, evidence)
+    if f.get("inputs"):  # kept for --replay: the machine's rules again without the chain
+        made = {k: v for k, v in rec["machine"].items() if k != "geometry"}
+        Path(f["inputs"], f"flight-{f['k']:04d}.pickle").write_bytes(pickle.dumps(
+            {"flight": f, "steps": rec["warn"], "made": made, "threat": threat, "evidence": evidence}))
     return {**f, "t_burnout": t_burnout, "threat": threat, "floor": floor, "boost": rec["boost"],
-            "ballistic": rec["ballistic"], "seen": rec["seen"], "t_end": float(times[-1]),
+            "ballistic": rec["ballistic"], "seen": rec["seen"], "t_end": t_end, "evidence": evidence,
+            "machine": machine,
             "wall_s": time.perf_counter() - w0, "cpu_s": time.process_time() - c0, "steps": len(times)}
+
+
+def machine_records(steps: list, made: dict, threat: dict, evidence: float) -> dict:
+    """machine_record for every MACHINE_RUNS entry."""
+    return {name: machine_record(steps, made, threshold, letgo, threat, evidence)
+            for name, (threshold, letgo) in MACHINE_RUNS.items()}
+
+
+def replay_inputs(folder: Path) -> list[dict]:
+    """The flights kept by --inputs, through the warning machine again (its rules as they stand now)."""
+    areas = CellAreaIndex.load()
+    out = []
+    for path in sorted(folder.glob("flight-*.pickle")):
+        kept = pickle.loads(path.read_bytes())
+        now = WarnPolicy()  # the let-go's settings as they stand now, not as pickled
+        policy = replace(kept["made"]["policy"], letgo_path_margin_m=now.letgo_path_margin_m)
+        made = {**kept["made"], "policy": policy,
+                "geometry": lambda code: areas.geometry(code, "territorial_sea", nested=True)}
+        out.append({**kept["flight"], "threat": kept["threat"], "evidence": kept["evidence"],
+                    "machine": machine_records(kept["steps"], made, kept["threat"], kept["evidence"])})
+    return out
+
+
+def machine_record(steps: list, made: dict, threshold: float | None, letgo: bool, threat: dict,
+                   evidence: float) -> dict:
+    """Japan's warning inputs of a flight (steps: [(t, records)]) through a fresh warning machine with the
+    node's settings (made: issuer, run id, policy, area geometry) at boost_alert_probability threshold
+    (None: floor only) and with or without the decisive let-go: the first shelter alert per area, each
+    false area's alert and correction (the first message that names it clear or error, a Cancel included)
+    against the evidence (thrust end, or the loss of the track if sooner: `evidence`, or the alert itself if
+    later), and the flaps (an area let go and sheltered again within FLAP_S)."""
+    policy = replace(made["policy"], boost_alert_probability=threshold, decisive_letgo=letgo)
+    wm = WarningMachine(made["issuer"], made["run_id"], policy=policy, area_geometry=made["geometry"])
+    first: dict[str, float] = {}
+    seq: dict[str, list[tuple[float, str]]] = {}
+    for t, records in steps:
+        for m in wm.step(records, t):
+            for ar in m.areas:
+                if ar.code.startswith("JP-") and (not seq.get(ar.code) or seq[ar.code][-1][1] != ar.state):
+                    seq.setdefault(ar.code, []).append((t, ar.state))
+                if ar.state == "shelter":
+                    first.setdefault(ar.code, t)
+    false = []
+    for code, t_on in first.items():
+        if code in threat:
+            continue
+        t_off = next((t for t, st in seq[code] if t > t_on and st in ("clear", "error")), None)
+        t_ev = max(t_on, evidence)
+        false.append({"area": code, "on": t_on, "evidence": t_ev, "off": t_off,
+                      "after_s": None if t_off is None else t_off - t_ev})
+    flaps = sum(1 for s in seq.values() for (t0, s0), (t1, s1) in itertools.pairwise(s)
+                if s0 in ("clear", "error") and s1 == "shelter" and t1 - t0 <= FLAP_S)
+    return {"first": first, "false": false, "flaps": flaps}
 
 
 def jp_run(sim, times, areas, *, share: bool) -> tuple[dict, dict]:
     """Japan's node through the chain: its floor first shelter alerts per area and its boost_risk record
     (per step: trusted probabilities per area) and trusted ballistic prediction times."""
-    rec: dict = {"boost": [], "ballistic": [], "seen": []}
+    rec: dict = {"boost": [], "ballistic": [], "seen": [], "warn": [], "machine": {}}
 
     def hook(nodes):
         for n, node in nodes.items():
@@ -170,6 +246,17 @@ def jp_run(sim, times, areas, *, share: bool) -> tuple[dict, dict]:
                 node.ingest_message = lambda msg: None
         jp = nodes["jp"]
         step = jp.step
+        warner = jp.warner
+        rec["machine"] = {"issuer": warner.issuer, "run_id": warner.run_id, "policy": warner.policy,
+                          "geometry": warner._area_geometry}
+        warn_step = warner.step
+
+        def keeping(events, now):  # the warning machine's inputs, replayed per threshold (machine_record)
+            events = list(events)
+            rec["warn"].append((now, events))
+            return warn_step(events, now)
+
+        warner.step = keeping
 
         def recording(t, radar=None, ir=None):
             res = step(t, radar, ir)
@@ -301,6 +388,65 @@ def summarise(results: list[dict]) -> list[dict]:
     return rows
 
 
+def machine_rows(results: list[dict]) -> list[dict]:
+    """Per MACHINE_RUNS entry, what the warning machine sent: lead over truly threatened areas, flights at
+    sea with a false shelter alert, the correction of every false area after its evidence (all of them,
+    and those the floor without the let-go did not raise, i.e. the layer's), the uncorrected ones by the
+    end of the run, and the flaps."""
+    rows = []
+    for name in MACHINE_RUNS:
+        leads, after, after_layer, after_sea, uncorrected, sea_false, flaps = [], [], [], [], 0, 0, 0
+        for r in results:
+            mr = r["machine"][name]
+            floor = r["machine"]["floor before"]["first"]
+            leads += [enter - mr["first"][a] for a, enter in r["threat"].items() if a in mr["first"]]
+            sea_false += bool(mr["false"]) and not r["threat"]
+            flaps += mr["flaps"]
+            for fa in mr["false"]:
+                if fa["after_s"] is None:
+                    uncorrected += 1
+                    continue
+                after.append(fa["after_s"])
+                if not r["threat"]:
+                    after_sea.append(fa["after_s"])
+                if fa["area"] not in floor:
+                    after_layer.append(fa["after_s"])
+        lead = np.array(leads) if leads else np.array([np.nan])
+        rows.append({"run": name, "median_lead_s": float(np.median(lead)), "p10_lead_s": float(np.percentile(lead, 10)),
+                     "areas": len(leads), "false_sea_flights": sea_false,
+                     "sea_flights": sum(1 for r in results if not r["threat"]),
+                     "false_areas": len(after) + uncorrected, "uncorrected": uncorrected,
+                     "correction_p50_s": float(np.median(after)) if after else None,
+                     "correction_max_s": float(np.max(after)) if after else None,
+                     "layer_correction_p50_s": float(np.median(after_layer)) if after_layer else None,
+                     "layer_correction_max_s": float(np.max(after_layer)) if after_layer else None,
+                     "layer_false_areas": len(after_layer), "flaps": flaps,
+                     "sea_false_areas": len(after_sea),
+                     "sea_correction_p50_s": float(np.median(after_sea)) if after_sea else None,
+                     "sea_correction_max_s": float(np.max(after_sea)) if after_sea else None})
+    return rows
+
+
+def print_machine_rows(rows: list[dict]) -> None:
+    print("the warning machine on Japan's recorded inputs (before: without the decisive let-go); corr: the "
+          "evidence (thrust end, or the track's loss if sooner, or the alert if later) to the message that "
+          "clears or cancels each false area (s); layer: false areas the floor did not raise; flaps: let go "
+          f"and sheltered again within {FLAP_S:.0f} s; sea: false areas of flights that end at sea (corrected ones)")
+    print(f"{'run':>12} {'median lead':>11} {'p10 lead':>9} {'areas':>5} {'false at sea':>12} {'false areas':>11} "
+          f"{'corr p50':>8} {'corr max':>8} {'sea':>4} {'sea p50':>7} {'sea max':>7} {'layer':>5} {'layer p50':>9} "
+          f"{'layer max':>9} {'uncorr':>6} {'flaps':>5}")
+    for row in rows:
+        def f(x):
+            return "-" if x is None else f"{x:.0f}"
+
+        print(f"{row['run']:>12} {row['median_lead_s']:>11.0f} {row['p10_lead_s']:>9.0f} {row['areas']:>5} "
+              f"{row['false_sea_flights']:>5}/{row['sea_flights']:<6} {row['false_areas']:>11} "
+              f"{f(row['correction_p50_s']):>8} {f(row['correction_max_s']):>8} {row['sea_false_areas']:>4} "
+              f"{f(row['sea_correction_p50_s']):>7} {f(row['sea_correction_max_s']):>7} {row['layer_false_areas']:>5} "
+              f"{f(row['layer_correction_p50_s']):>9} {f(row['layer_correction_max_s']):>9} "
+              f"{row['uncorrected']:>6} {row['flaps']:>5}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--flights", type=int, default=300)
@@ -311,15 +457,24 @@ def main() -> None:
     ap.add_argument("--default", type=float, default=DEFAULT_THRESHOLD, help="threshold of the IRBM case")
     ap.add_argument("--skip-irbm-case", action="store_true")
     ap.add_argument("--summarise", type=Path, help="print the table (and --plot) from a --json file and stop")
+    ap.add_argument("--inputs", type=Path, help="keep each flight's warning-machine inputs in this folder")
+    ap.add_argument("--replay", type=Path, help="the warning machine's table from an --inputs folder, and stop")
     args = ap.parse_args()
+    if args.replay:
+        print_machine_rows(machine_rows(replay_inputs(args.replay)))
+        return
     if args.summarise:
         saved = [r for r in json.loads(args.summarise.read_text())["flights"] if "error" not in r]
         rows = summarise(saved)
         print_rows(rows)
+        print_machine_rows(machine_rows(saved))
         if args.plot:
             plot(rows, args.plot)
         return
     flights = family(args.flights, args.seed)
+    if args.inputs:
+        args.inputs.mkdir(parents=True, exist_ok=True)
+        flights = [{**f, "inputs": str(args.inputs)} for f in flights]
     w0 = time.perf_counter()
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         # The IRBM case's seeds first (the longest runs), then the flights, longest first and one at a
@@ -349,8 +504,10 @@ def main() -> None:
           f"{cpu_all / max(args.jobs, 1):.0f} s wall on {args.jobs} otherwise idle cores")
     rows = summarise(good)
     print_rows(rows)
+    mrows = machine_rows(good)
+    print_machine_rows(mrows)
     if args.json:
-        args.json.write_text(json.dumps({"rows": rows, "flights": results}, default=float))
+        args.json.write_text(json.dumps({"rows": rows, "machine_rows": mrows, "flights": results}, default=float))
     if args.plot:
         plot(rows, args.plot)
 
@@ -372,7 +529,7 @@ def print_irbm_case(rows: list[dict], threshold: float) -> None:
 def print_rows(rows: list[dict]) -> None:
     print("lead: true entry - first shelter alert over truly threatened areas (s); false: flights with a shelter "
           "alert for an area the warhead never crossed (all / at sea / by the layer where the floor had none);"
-          " corr: thrust end to correction of the layer's false alerts (s)")
+          " corr: the emulated layer rule's correction after thrust end (s; the warning machine's own below)")
     print(f"{'threshold':>9} {'median lead':>11} {'p10 lead':>9} {'areas':>5} {'false flights':>13} "
           f"{'false at sea':>12} {'layer false':>11} {'layer at sea':>12} {'corr p50':>8} {'corr max':>8}"
           f" {'uncorr':>6}")

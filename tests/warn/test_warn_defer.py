@@ -66,3 +66,36 @@ def test_a_deferred_risk_of_a_track_that_is_lost_still_shelters_when_the_fall_co
     # deferral ends at the machine's time, 10 min before the fall, not at a next cycle that never comes.
     issued = run(exercise_machine(), _timeline(0.12, 0.12, late_t=T0 + 600.0), T0, T0 + 3200.0, dt=5.0)
     assert _first_shelter(issued) == pytest.approx(FALL - 600.0, abs=5.0)
+
+
+def _cutoff_timeline(p, enter, burn_until=T0 + 200.0, stop=T0 + 3200.0):
+    """W1 boosting from T0+100 s: every 5 s its cut-off path puts JP-05 at p (area entered at `enter`) until
+    burn_until; then ballistic predictions that name no area (the fall at sea) until stop."""
+    tl = {T0 + 20.0: with_exercise([launch()])}
+    t = T0 + 100.0
+    while t <= stop:
+        cycle = [obs(t, lat=40.0, lon=139.0, alt_m=2_000_000.0)]
+        if t <= burn_until:
+            cycle += [pred(t, lat=39.6, lon=139.4, impact_t=enter, quality=0.9, powered=True,
+                           flags=["corridor", "cutoff_path"]),
+                      risk(t, "JP-05", p, kind="impact", enter=enter, quality=0.9, powered=True, flags=["cutoff_path"])]
+        else:
+            cycle.append(pred(t, lat=39.6, lon=139.4, impact_t=FALL, quality=0.9))
+        tl[t] = with_exercise(cycle)
+        t += 5.0
+    return tl
+
+
+def test_a_cutoff_path_area_entered_far_ahead_waits_whatever_its_probability(exercise_machine):
+    # 96 % from a lofted ICBM's cut-off path, the area entered an hour ahead: not at once (the band's end is the
+    # lagging or overshooting boost track's, and a ballistic prediction follows within seconds of thrust end).
+    # The held area still shelters 10 min before it is entered (defer_beyond_s) if nothing clears it.
+    issued = run(exercise_machine(), _cutoff_timeline(0.96, FALL), T0, T0 + 3200.0, dt=5.0)
+    assert _first_shelter(issued) == pytest.approx(FALL - 600.0, abs=5.0)
+    # Entered 5 min ahead (an MRBM's): sheltered at the first cycle, as before.
+    issued = run(exercise_machine(), _cutoff_timeline(0.96, T0 + 400.0, stop=T0 + 300.0), T0, T0 + 300.0, dt=5.0)
+    assert _first_shelter(issued) == pytest.approx(T0 + 100.0, abs=5.0)
+    # Deferral off: the hour-ahead cut-off path shelters at once.
+    issued = run(exercise_machine(WarnPolicy(defer_beyond_s=None)), _cutoff_timeline(0.96, FALL, stop=T0 + 300.0),
+                 T0, T0 + 300.0, dt=5.0)
+    assert _first_shelter(issued) == pytest.approx(T0 + 100.0, abs=5.0)

@@ -31,8 +31,9 @@ from triwarn.assess import areas as area_risk
 from triwarn.assess import ballistic_areas
 from triwarn.assess.areas import AreaHit, AreaModel, merge_hits
 from triwarn.assess.boost_risk import BOOST_RISK_FLAG, BoostRisk, burnout_cue
-from triwarn.assess.corridor import cutoff_band, densify, predict_corridors
+from triwarn.assess.corridor import CUTOFF_LINES, cutoff_band, densify, predict_corridors
 from triwarn.assess.course import CourseBook
+from triwarn.assess.cutoff_areas import band_risk
 from triwarn.assess.flight import ground_tracks
 from triwarn.assess.impact import predict_impacts
 from triwarn.assess.launch import METHOD_POWERED, estimate_launch
@@ -224,19 +225,24 @@ class Assessor:
             events.extend(self._powered(t, boosting, tids, t_tr, pos, vel, cov, roles, ids, quality, flags,
                                         nations))
         if self.own_view is not None and self.areas is not None:
-            events.extend(self._own_mode_floor(t, tids, t_tr, powered, roles, ids, quality, flags))
+            events.extend(self._own_mode_floor(t, tids, t_tr, powered, roles, ids, quality, flags, nations))
         return events
 
-    def _own_mode_floor(self, t, tids, t_tr, powered, roles, ids, quality, flags) -> list[Event]:
+    def _own_mode_floor(self, t, tids, t_tr, powered, roles, ids, quality, flags, nations) -> list[Event]:
         """Where the node's own contribution to a shared track is in the other mode than the fused track
         (the partners' vote or veto holds it powered, or the reverse), the area risks the node alone would
         have had from it: its ballistic prediction's (on the 5 s impact grid, at once when the modes
-        part), or its cut-off path's. On the shared track; the fused track's own risks still count."""
+        part) and that impact prediction itself (flag own_view: a piece's sea notice needs it, issue 13;
+        after the corridor's in the step, so it stands until the next), or its cut-off path's. On the
+        shared track; the fused track's own risks still count."""
         own = self.own_view()
         split = [i for i, tid in enumerate(tids) if tid in own and own[tid][2] != bool(powered[i])]
         for i, tid in enumerate(tids):
             h = self._hist[tid]
             if i not in split:
+                if h.own_coast_since_unix_s is not None and h.coast_since_unix_s is not None:
+                    # Turned ballistic after its own contribution: it settles from then, as alone (issue 13).
+                    h.coast_since_unix_s = min(h.coast_since_unix_s, h.own_coast_since_unix_s)
                 h.last_own_impact_unix_s = h.own_coast_since_unix_s = None
             elif powered[i] and h.own_coast_since_unix_s is None:
                 h.own_coast_since_unix_s = t  # own ballistic from now: its floor settles as a fused track's
@@ -253,6 +259,8 @@ class Assessor:
             cv = np.stack([own[tids[i]][1] for i in coast])
             imp = predict_impacts(t_tr[coast], st[:, :3], st[:, 3:], cv, n_draws=self.config.n_draws, rng=self._rng,
                                   max_time_s=self.config.max_time_s, trace=True)
+            events.extend(ballistic_areas.impact_events(t, coast, imp, tids, roles, ids, quality, flags, nations,
+                                                        [Flag.OWN_VIEW]))
             events.extend(self._impact_areas(t, coast, imp, tids, ids, roles, quality, flags,
                                              since=[self._hist[tids[i]].own_coast_since_unix_s for i in coast]))
         burn = np.array([i for i in split if not powered[i]], dtype=int)  # own: still powered
@@ -642,8 +650,9 @@ class Assessor:
 
     def _cutoff_hits(self, cor, rows):
         """Area hits (hit.row indexes `rows`) of the cut-off paths of corridor batch `cor`: overflight where
-        the band's lateral lines pass over an area's land or territorial sea (probability: the share of
-        the lines), impact where the band's end (the cut-off-now impact and its lateral margin) falls."""
+        the band's lateral lines pass over an area's land or territorial sea (probability: their lateral
+        Gaussian weights, triwarn.assess.cutoff_areas), impact where the band's end (the cut-off-now impact
+        and its lateral margin) falls."""
         tr_t = cor.cutoff_trace_t_unix_s[:, rows]
         tr_p = cor.cutoff_trace_pos_ecef_m[:, rows]
         # Only the steps until the last of these flights has landed (the batch flies on for the corridor).
@@ -652,12 +661,8 @@ class Assessor:
         lat, lon, tt, valid = ground_tracks(tr_t[:s, :, None], tr_p[:s, :, None], self.config.trace_substeps)
         lat, lon, tt, valid = lat[..., 0], lon[..., 0], tt[..., 0], valid[..., 0]
         b_lat, b_lon, _half = cutoff_band(lat, lon, valid, cor.azimuth_sigma_rad[rows])
-        b_t = np.broadcast_to(tt[..., None], b_lat.shape)
-        b_valid = np.broadcast_to(valid[..., None], b_lat.shape)
-        hits = area_risk.overflight_risk(self.areas, b_lat, b_lon, b_t, b_valid, mean_first=False)
         # The last ground point of each path is where its (speed-trimmed) cut-off flight lands.
-        end = area_risk.impact_risk(self.areas, b_lat[-1], b_lon[-1], tt[-1])
-        return hits + end
+        return band_risk(self.areas, b_lat, b_lon, tt, valid, CUTOFF_LINES)
 
     def _area_events(self, t, hits, idx, tids, ids, roles, quality, flags, powered, extra=None):
         out: list[Event] = []

@@ -19,7 +19,8 @@ trims a few degrees). Two margins keep it on the safe side of the track's errors
   to fly; a lagging boost track underestimates the speed, which only shortens the path;
 - lateral: `cutoff_band` widens the path for that steering and for the track's own azimuth error,
   half-width clip(CUTOFF_MARGIN_MIN_M + s * tan(CUTOFF_STEER_DEG + 2 sigma_az), CUTOFF_MARGIN_MIN_M,
-  CUTOFF_MARGIN_MAX_M) at distance s along the path.
+  CUTOFF_MARGIN_MAX_M) at distance s along the path: a 2-sigma envelope of where the path lies, whose
+  lines are weighted by a lateral Gaussian (triwarn.assess.cutoff_areas).
 ECEF metres and m/s in, degrees out.
 """
 
@@ -45,8 +46,9 @@ CUTOFF_MARGIN_MIN_M = 20e3
 CUTOFF_STEER_DEG = 1.0
 CUTOFF_MARGIN_MAX_M = 50e3
 CUTOFF_TRIM_SIGMA = 2.0
-# Lateral lines of the band, as fractions of its half-width (the centre line is the mean state's path).
-CUTOFF_LINES = (-1.0, -0.5, 0.0, 0.5, 1.0)
+# Lateral lines of the band, as fractions of its half-width (the centre line is the mean state's path);
+# each carries a Gaussian weight (triwarn.assess.cutoff_areas): 9 lines, so the edge's alone is below 0.05.
+CUTOFF_LINES = (-1.0, -0.75, -0.5, -0.25, 0.0, 0.25, 0.5, 0.75, 1.0)
 
 
 @dataclass

@@ -9,7 +9,13 @@ upward; the launch is where the path meets the ground or the speed falls below 5
 A track first seen in free flight carries no thrust information. It is flown back in free flight to a
 burnout height drawn from 20-1000 km (below where it was first seen) on the ascending branch, then
 backwards as a gravity turn with a burnout thrust acceleration drawn from 20-120 m/s^2. The spread is
-wide, mostly along the flight's direction: where and when the boost ended is unknown.
+wide, mostly along the flight's direction: where and when the boost ended is unknown. If it climbs below
+100 km it may still be boosting (its fused mode read ballistic): 25% of its samples (90% below 1.5 km/s) are
+flown back under power from the start, at a mid-burn 15-60 m/s^2, without staging.
+
+A sample is kept when it starts as a rocket does: near the ground, slowly, at a lift-off thrust of
+10-40 m/s^2. The gravity turn has no vertical rise, so it mostly comes to rest a few km up: a drawn share
+(0-1) of the climb from the ground at a_T - g is added to its time (_rise_s).
 
 Each track's samples (its state drawn from its covariance, and the model parameters) move together:
 one vectorised loop over all samples of all tracks. The spread of the samples' launch points in the local
@@ -39,9 +45,28 @@ EXHAUST_SPEED_MPS = (2000.0, 5000.0)
 BURNOUT_ALT_M = (20e3, 1000e3)
 BURNOUT_ACCEL_MPS2 = (20.0, 120.0)
 LIFTOFF_SPEED_MPS = 50.0
-# (height m, speed m/s) at which a backtracked sample may start, strictest first.
-START_TIERS = ((10e3, 600.0), (30e3, 1500.0), (80e3, 3000.0), (np.inf, np.inf))
+# Thrust acceleration a sample's motor must have at lift-off (tiers 0-1): a rocket leaves the pad at 1-4 g of
+# thrust (the solver's flights: 20-33 m/s^2 from SRBM to ICBM); a sample flown back from a burnout-like
+# 100 m/s^2 otherwise "lifts off" at 50-100 m/s^2, too soon.
+LIFTOFF_ACCEL_MPS2 = (10.0, 40.0)
+G0_MPS2 = 9.80665
+# The vertical rise a sample's flight back leaves out (_rise_s): at most from 10 km, at >= 3 m/s^2 net.
+MIN_NET_ACCEL_MPS2 = 3.0
+RISE_MAX_ALT_M = 10e3
+# (height m, speed m/s, whether the lift-off thrust test applies) at which a backtracked sample may start,
+# strictest first.
+START_TIERS = ((10e3, 600.0, True), (30e3, 1500.0, True), (80e3, 3000.0, False), (np.inf, np.inf, False))
 STAGING_PROBABILITY = 0.5
+# A track with no thrust measured that climbs below 100 km may still be boosting: a fused track's mode reads
+# ballistic for its first states (2022-10-04 IRBM first seen at T+54 s, 25 km, 1.2 km/s; 2023-08-24 SLV at
+# T+89 s, 19 km, 0.5 km/s). Flown back only as free flight from there, the launch came out 26 s and 55 s
+# late (4-5.5 sigma). That share of its samples is flown back under power from the start: a quarter, or 90% when
+# slower than 1.5 km/s (no missile the solver flies burns out that slowly: an SRBM's burnout is ~2 km/s).
+UNSEEN_BOOST_PROBABILITY = 0.25
+UNSEEN_BOOST_SLOW_MPS = 1500.0
+UNSEEN_BOOST_PROBABILITY_SLOW = 0.9
+UNSEEN_BOOST_MAX_ALT_M = 100e3
+UNSEEN_BOOST_ACCEL_MPS2 = (15.0, 60.0)  # a first stage mid-burn (the solver's: 25-55 m/s^2 at 50-100 s)
 LOWER_STAGE_ACCEL_MPS2 = (30.0, 120.0)
 STEP_POWERED_S = 2.0
 STEP_FREE_S = 10.0
@@ -111,6 +136,7 @@ class _Samples:
     tau_stage_s: NDArray[np.float64]  # time back under power to a staging (inf: none)
     accel_lower_mps2: NDArray[np.float64]  # the lower stage's thrust acceleration at its burnout
     burnout_alt_m: NDArray[np.float64]  # where a track first seen in free flight starts its powered leg
+    rise_fraction: NDArray[np.float64]  # share of the vertical rise's time counted (see _rise_s)
 
 
 def _draw_samples(state: NDArray[np.float64], cov: NDArray[np.float64], a_meas: NDArray[np.float64],
@@ -132,10 +158,20 @@ def _draw_samples(state: NDArray[np.float64], cov: NDArray[np.float64], a_meas: 
     staged = rng.random(n * m) < STAGING_PROBABILITY
     tau_stage = np.where(staged, rng.uniform(0.0, 200.0, n * m), np.inf)
     a_lower = rng.uniform(*LOWER_STAGE_ACCEL_MPS2, n * m)
+    # Boosting though no thrust was measured (UNSEEN_BOOST_*). Above 100 km a boost and a coast cannot be told
+    # apart from one state, and the free-flight model serves lofted ICBMs better there.
     alt_first = approx_alt_m(p)
     h_burnout = rng.uniform(BURNOUT_ALT_M[0], np.maximum(np.minimum(BURNOUT_ALT_M[1], alt_first - 1e3),
                                                          BURNOUT_ALT_M[0] + 1.0))
-    return _Samples(p, v, boosting, c, a_now, tau_stage, a_lower, h_burnout)
+    climbing = np.einsum("ki,ki->k", p, v) > 0.0
+    unseen = (~boosting & climbing & (alt_first < UNSEEN_BOOST_MAX_ALT_M)
+              & (rng.random(n * m) < np.where(np.linalg.norm(v, axis=-1) < UNSEEN_BOOST_SLOW_MPS,
+                                               UNSEEN_BOOST_PROBABILITY_SLOW, UNSEEN_BOOST_PROBABILITY)))
+    # Mid-boost, not at burnout: the burnout prior's 120 m/s^2 would make the motor too young.
+    a_now = np.where(unseen, rng.uniform(*UNSEEN_BOOST_ACCEL_MPS2, n * m), a_now)
+    tau_stage = np.where(unseen, np.inf, tau_stage)  # below 100 km: the first stage
+    boosting = boosting | unseen
+    return _Samples(p, v, boosting, c, a_now, tau_stage, a_lower, h_burnout, rng.uniform(0.0, 1.0, n * m))
 
 
 @dataclass
@@ -147,6 +183,7 @@ class _FlownBack:
     back_s: NDArray[np.float64]
     end_alt_m: NDArray[np.float64]
     end_speed_mps: NDArray[np.float64]
+    end_thrust_mps2: NDArray[np.float64]  # the motor's thrust acceleration where the flight back ended
     lost: NDArray[np.bool_]
 
 
@@ -161,6 +198,7 @@ def _fly_back(s: _Samples) -> _FlownBack:
     lost = np.zeros(k, bool)
     end_alt = np.zeros(k)
     end_speed = np.zeros(k)
+    end_thrust = np.zeros(k)
     while not np.all(done):
         a = np.flatnonzero(~done)
         pa, va, pw = p[a], v[a], powered[a]
@@ -195,9 +233,22 @@ def _fly_back(s: _Samples) -> _FlownBack:
         # the air, or reaching the ground fast or unpowered, had the wrong model parameters.
         end_alt[a] = np.where(stop, np.maximum(approx_alt_m(p[a]), 0.0), end_alt[a])
         end_speed[a] = np.where(stop, np.linalg.norm(v[a], axis=-1), end_speed[a])
+        end_thrust[a] = np.where(stop, _thrust(pw, ca, an, tau + frac[:, 0] * h, ts, al), end_thrust[a])
         lost[a] = (back[a] > MAX_BACK_S) | (landed & ~pw & ~switch)
         done[a] = stop
-    return _FlownBack(p, back, end_alt, end_speed, lost)
+    return _FlownBack(p, back, end_alt, end_speed, end_thrust, lost)
+
+
+def _rise_s(flown: _FlownBack, fraction: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Time (s) a sample's motor took to climb from the ground to where its flight back came to rest. The
+    gravity turn flown back has no vertical rise: slowed to lift-off speed it mostly stops 3-10 km up
+    (the start test's tier 0 allows 10 km), and counting that climb as zero made the launch of an IRBM or
+    ICBM first seen late in its boost 10-25 s late. From rest at the net acceleration a_T - g that climb
+    takes sqrt(2 h / (a_T - g)) (height capped at 10 km), but a short-burning SRBM turns over early and
+    climbs those km in the flight back already (counting it all made it 12 s early): each sample counts a
+    fraction of it drawn from 0-1, and the spread carries that doubt into the time sigma."""
+    net = np.maximum(flown.end_thrust_mps2 - G0_MPS2, MIN_NET_ACCEL_MPS2)
+    return fraction * np.sqrt(2.0 * np.minimum(flown.end_alt_m, RISE_MAX_ALT_M) / net)
 
 
 def _start_tiers(flown: _FlownBack, n: int, m: int) -> tuple[NDArray[np.bool_], NDArray[np.int_]]:
@@ -207,10 +258,12 @@ def _start_tiers(flown: _FlownBack, n: int, m: int) -> tuple[NDArray[np.bool_], 
     a larger spread and `tier` > 0)."""
     lost = flown.lost.reshape(n, m)
     end_alt, end_speed = flown.end_alt_m.reshape(n, m), flown.end_speed_mps.reshape(n, m)
+    end_thrust = flown.end_thrust_mps2.reshape(n, m)
+    lifts = (end_thrust >= LIFTOFF_ACCEL_MPS2[0]) & (end_thrust <= LIFTOFF_ACCEL_MPS2[1])
     good = np.zeros((n, m), bool)
     tier = np.full(n, len(START_TIERS))
-    for k, (max_alt, max_speed) in reversed(list(enumerate(START_TIERS))):
-        passing = ~lost & (end_alt <= max_alt) & (end_speed <= max_speed)
+    for k, (max_alt, max_speed, thrust_test) in reversed(list(enumerate(START_TIERS))):
+        passing = ~lost & (end_alt <= max_alt) & (end_speed <= max_speed) & (lifts | (not thrust_test))
         enough = passing.sum(axis=1) >= max(10, m // 20)
         good = np.where(enough[:, None], passing, good)
         tier = np.where(enough, k, tier)
@@ -218,13 +271,14 @@ def _start_tiers(flown: _FlownBack, n: int, m: int) -> tuple[NDArray[np.bool_], 
 
 
 def _summarise(t0: NDArray[np.float64], pos: NDArray[np.float64], a_meas: NDArray[np.float64],
-               flown: _FlownBack, good: NDArray[np.bool_], tier: NDArray[np.int_]) -> LaunchBatch:
+               flown: _FlownBack, rise_s: NDArray[np.float64], good: NDArray[np.bool_],
+               tier: NDArray[np.int_]) -> LaunchBatch:
     """The kept samples' mean launch point on the ellipsoid and time, and their east/north and time spread
     about it, with the model-error floors."""
     n, m = good.shape
     lat, lon, _ = ecef_to_geodetic(flown.pos)
     lat, lon = lat.reshape(n, m), lon.reshape(n, m)
-    t_launch = t0[:, None] - flown.back_s.reshape(n, m)
+    t_launch = t0[:, None] - (flown.back_s + rise_s).reshape(n, m)
     ok = tier < len(START_TIERS)
     ground = geodetic_to_ecef(lat, lon, 0.0)
     w = good / np.maximum(good.sum(axis=1, keepdims=True), 1)
@@ -282,4 +336,4 @@ def estimate_launch(
     samples = _draw_samples(np.concatenate([pos, vel], axis=-1), cov, a_meas, rng, m)
     flown = _fly_back(samples)
     good, tier = _start_tiers(flown, n, m)
-    return _summarise(t0, pos, a_meas, flown, good, tier)
+    return _summarise(t0, pos, a_meas, flown, _rise_s(flown, samples.rise_fraction), good, tier)

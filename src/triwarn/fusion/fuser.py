@@ -101,9 +101,10 @@ class Fuser:
             nat_state = np.stack([bound[i][0].state for i in keep_idx])
             nat_cov = np.stack([bound[i][0].gate_cov for i in keep_idx])
             d2 = pair_distance2(nat_state, nat_cov, prior_state[rows], prior_gate_cov[rows])
+            stays = self._id_stays_with_majority(bound, keep_idx, d2 <= self.keep_gate_d2)
             for j, i in enumerate(keep_idx):
                 c, sid = bound[i]
-                if d2[j] <= self.keep_gate_d2:
+                if stays[j]:
                     members.setdefault(sid, []).append(c)
                 else:
                     del self._bindings[(c.nation, c.track_id)]
@@ -184,6 +185,32 @@ class Fuser:
         nations, ids = nat.nation[order].tolist(), nat.track_id[order].tolist()
         return [_Contribution(nations[i], ids[i], int(r), state[i], cov[i], gate_cov[i])
                 for i, r in enumerate(order.tolist())]
+
+    def _id_stays_with_majority(self, bound, keep_idx: list[int], inside: np.ndarray) -> np.ndarray:
+        """Which kept bindings stay on their system track (bool per keep_idx): those inside the keep gate,
+        except where a system track's contributions fall apart into two groups and the larger one is
+        outside the gate while agreeing among itself (pairwise inside the keep gate): then that group keeps
+        the id and the smaller one leaves. Covariance intersection weights the most precise contribution
+        most, so after a break-up (an exploding stage's pieces) the prior follows one nation's track even
+        when two nations' tracks follow another piece; without this, those two would move to a younger
+        system track and the object the node has followed all along would get a new id (whose warnings
+        then start over: a piece's sea notice waited for its new track to be seen long enough, 26 s
+        later than the node alone, 2023-08-24)."""
+        stays = inside.copy()
+        by_sid: dict[str, list[int]] = {}
+        for j, i in enumerate(keep_idx):
+            by_sid.setdefault(bound[i][1], []).append(j)
+        for js in by_sid.values():
+            out = [j for j in js if not inside[j]]
+            if not 0 < len(js) - len(out) < len(out):
+                continue  # no split (all in, or all out: the track's prior itself left), or not outnumbered
+            group = [bound[keep_idx[j]][0] for j in out]
+            a, b = np.triu_indices(len(group), 1)
+            st, gc = np.stack([c.state for c in group]), np.stack([c.gate_cov for c in group])
+            if np.all(pair_distance2(st[a], gc[a], st[b], gc[b]) <= self.keep_gate_d2):
+                for j in js:
+                    stays[j] = not inside[j]
+        return stays
 
     def _merge(self, members: dict[str, list[_Contribution]]) -> None:
         """Join system tracks of this call whose nations do not overlap and whose estimates pass the gate.

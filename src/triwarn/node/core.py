@@ -31,10 +31,12 @@ from triwarn.geo.hazard_zones import HazardNotice
 from triwarn.node.orbit_sharing import PartnerOrbits, ground_track_deg, new_estimates, orbit_record, report_fields
 from triwarn.node.partner_budget import Budget, PartnerBudgets
 from triwarn.records import NATIONS
+from triwarn.records.columns import grown
 from triwarn.records.detections import IrDetections, RadarDetections
 from triwarn.records.events import (
     AreaRisk,
     Event,
+    Flag,
     ImpactPrediction,
     LaunchEvent,
     OrbitElements,
@@ -148,10 +150,7 @@ class _PartnerTracks:
         old = self._cap
 
         def ext(arr, shape, dtype=float, fill=0):
-            new = np.full((cap, *shape), fill, dtype=dtype)
-            if old:
-                new[:old] = arr
-            return new
+            return grown(arr, cap, shape, dtype, fill)
 
         self.key = ext(getattr(self, "key", None), (), object, None)
         self.track_id = ext(getattr(self, "track_id", None), (), object, None)
@@ -481,7 +480,9 @@ class NationalNode:
                     LaunchReport, t, event_id=f"{self.nation}-{ev.launch_id}", launch_t_unix_s=ev.time_unix_s,
                     launch_t_sigma_s=max(ev.time_sigma_s, 0.0), lat_deg=ev.lat_deg, lon_deg=ev.lon_deg,
                     alt_m=0.0, horiz_sigma_m=max(ev.semi_major_m, 0.0) / 2.45, track_ids=[ev.track])
-            elif isinstance(ev, ImpactPrediction) and not ev.powered:
+            elif isinstance(ev, ImpactPrediction) and not ev.powered and Flag.OWN_VIEW not in ev.flags:
+                # (An own-view prediction is the node's stand-in while the fused track is held powered: the
+                # fused prediction follows within seconds; an orbiting stage's is beyond the wire's bounds.)
                 sealed = self.sender.seal(
                     ImpactReport, t, track_id=ev.track, lat_deg=ev.lat_deg, lon_deg=ev.lon_deg,
                     semi_major_m=ev.semi_major_m, semi_minor_m=ev.semi_minor_m,

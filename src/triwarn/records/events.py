@@ -43,6 +43,10 @@ class Flag(StrEnum):
     # From the probabilistic boost-phase layer (triwarn.assess.boost_risk): P(area overflown or struck) over
     # drawn burnout states; the warning stage acts on it only at its policy's boost_alert_probability.
     BOOST_RISK = "boost_risk"
+    # From the node's own contribution to a shared track whose fused mode differs (the own-view floor,
+    # triwarn.assess.assessor): the ballistic impact the node alone would predict while the fused track is
+    # still held powered. Read like any ballistic prediction; the fused track's own replaces it.
+    OWN_VIEW = "own_view"
 
 
 class ObjectRole(StrEnum):

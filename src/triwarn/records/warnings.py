@@ -19,7 +19,7 @@ ACTIVE_STATES = ("shelter", "notice", "passed")
 MsgType = Literal["Alert", "Update", "Cancel"]
 
 # Reasons an area leaves the warning, each with its own wording in texts.py.
-CLEAR_REASONS = ("beyond", "landed", "lost_no_threat", "no_longer_at_risk")
+CLEAR_REASONS = ("beyond", "landed", "lost_no_threat", "no_longer_at_risk", "thrust_ended_short", "lost_at_sea")
 ERROR_REASONS = ("separated_piece", "operator_error", "false_detection")
 
 

@@ -23,9 +23,18 @@ KR flooding its link to JP with junk at 400 Mbit/s, machine loaded: US->JP p99 2
 source on at JP's server, 12 ms with it off). A sender given back its source starts with no refused
 burst: its first refused message holds it again. What the sender sends meanwhile waits at the hub, in
 its own bounded stream, and comes when the source is given back (the server resumes it after the last
-message it stored). The source taken away
-is kept in the stream's own metadata, so a node that dies while holding a sender gives the source back
-when it starts again.
+message it stored: 0.16-0.32 s from the give-back to the message in the inbox, measured).
+
+A hold must never leave a partner cut off. The sources a stream must have come from the generated
+network config (netconfig.inbox_sources), not from what the stream or an earlier run says: at start
+the puller sets them (whatever a node that died holding, or anything else, left: no sources, a stale
+hold mark), and giving a source back writes the planned sources again (idempotent, whatever happened
+in between: the source watchdog's re-sync, which briefly removes sources, races with a hold but can
+only leave a source on, never off; the puller checks the stream against what it must be every 5 s
+and sets it again when another writer undid a hold or a give-back). A hold or give-back the server
+did not take is logged and tried again every second or so until it is; `stop` gives a held source
+back, and the next start does if the node died first. The hold is marked in the stream's metadata
+(HELD_KEY) for operators.
 
 The senders are read concurrently (one asyncio task each), so a sender waiting for its budget never
 delays another. Every message handled is acknowledged by the handler (transport.ShareTransport._handle).
@@ -142,30 +151,36 @@ async def _api(nc: nats.NATS, subject: str, body: dict | None = None, timeout_s:
     return out
 
 
-async def hold_sources(nc: nats.NATS, stream: str) -> bool:
-    """Take the stream's sources away, keeping them in its metadata; False if it has none."""
-    config = (await _api(nc, f"$JS.API.STREAM.INFO.{stream}"))["config"]
-    if not config.get("sources"):
-        return False
-    metadata = {**(config.get("metadata") or {}), HELD_KEY: json.dumps(config["sources"])}
-    await _api(nc, f"$JS.API.STREAM.UPDATE.{stream}", {**config, "sources": [], "metadata": metadata})
-    return True
+def _source_key(src: dict) -> tuple:
+    """What makes two stream sources the same (the server echoes a source with defaults filled in)."""
+    ext = src.get("external") or {}
+    transforms = tuple((t.get("src"), t.get("dest")) for t in src.get("subject_transforms") or [])
+    return (src.get("name"), ext.get("api") or None, ext.get("deliver") or None,
+            src.get("filter_subject") or None, transforms)
 
 
-async def release_sources(nc: nats.NATS, stream: str) -> bool:
-    """Give the stream back the sources `hold_sources` took; False if none were held."""
+async def set_sources(nc: nats.NATS, stream: str, sources: list[dict], *, held: bool = False) -> bool:
+    """Make the stream source exactly `sources`, marked held (HELD_KEY in its metadata) or not; idempotent.
+    True if the stream was changed. Raises (RuntimeError, a NATS error) if the server did not take it."""
     config = (await _api(nc, f"$JS.API.STREAM.INFO.{stream}"))["config"]
     metadata = dict(config.get("metadata") or {})
-    held = metadata.pop(HELD_KEY, None)
-    if held is None:
+    current = config.get("sources") or []
+    if held:
+        if current:
+            metadata[HELD_KEY] = json.dumps(current)
+        metadata.setdefault(HELD_KEY, "[]")
+    else:
+        metadata.pop(HELD_KEY, None)
+    if (sorted(map(_source_key, current)) == sorted(map(_source_key, sources))
+            and metadata == (config.get("metadata") or {})):
         return False
-    sources = json.loads(held)
-    if not isinstance(sources, list) or len(sources) > 16:
-        raise ValueError(f"{stream}: unreadable held sources in its metadata")
-    names = {src.get("name") for src in config.get("sources") or []}
-    merged = [*(config.get("sources") or []), *(src for src in sources if src.get("name") not in names)]
-    await _api(nc, f"$JS.API.STREAM.UPDATE.{stream}", {**config, "sources": merged, "metadata": metadata})
+    await _api(nc, f"$JS.API.STREAM.UPDATE.{stream}", {**config, "sources": sources, "metadata": metadata})
     return True
+
+
+async def hold_sources(nc: nats.NATS, stream: str) -> bool:
+    """Take the stream's sources away (marked held); True if the stream was changed."""
+    return await set_sources(nc, stream, [], held=True)
 
 
 @dataclass
@@ -213,12 +228,15 @@ class InboxPuller:
     messages (an idle stream costs one request per expires_s; a request lost with a broken connection is
     replaced after expires_s + grace_s). Creating the consumer replaces a push consumer of the same
     name left by an older release, from the first message it had not acknowledged.
+    sources: what the stream must source (netconfig.inbox_sources; None: leave its sources alone, and
+    then no hold either); hold: when to hold the sender at the server (None: never).
     """
 
     def __init__(self, nc: nats.NATS, js, stream: str, durable: str, handler: Handler, limits: IntakeLimits,
                  *, batch: int = 16, expires_s: float = 2.0, grace_s: float = 1.0,
                  ack_wait_s: float = 30.0, monotonic: Callable[[], float] = time.monotonic,
-                 hold: SourceHold | None = None) -> None:
+                 hold: SourceHold | None = None, sources: list[dict] | None = None,
+                 retry_s: float = 1.0, verify_s: float = 5.0) -> None:
         if not 1 <= batch <= 1000:
             raise ValueError(f"batch must be 1..1000, not {batch}")
         self.nc, self.js, self.stream, self.durable = nc, js, stream, durable
@@ -228,7 +246,14 @@ class InboxPuller:
         self.monotonic = monotonic
         self.requests = 0
         self.handled = 0
-        self.hold = hold  # None: never hold this sender at the server
+        self.sources = sources
+        self.hold = hold if sources is not None else None  # None: never hold this sender at the server
+        self.retry_s = retry_s  # a hold or give-back the server did not take is tried again after this
+        self.held_at_server: bool | None = None  # what the stream was last set to (None: not known)
+        self.source_failures = 0  # holds and give-backs the server did not take (each tried again)
+        self._source_retry_at = 0.0
+        self.verify_s = verify_s  # how often the stream's sources are checked against what they must be
+        self._verify_at = 0.0
         self.restarts = 0  # consumer restarts to keep the order (after a lost request)
         self.last_dseq = 0  # the consumer's delivery sequence of the last message taken in order
         self.last_sseq = 0  # the stream sequence of the last message handled
@@ -238,14 +263,33 @@ class InboxPuller:
         self._stopping = False
 
     async def start(self) -> None:
-        if self.hold is not None:  # a hold left by a node that died while holding this sender ends now
-            with contextlib.suppress(Exception):
-                if await release_sources(self.nc, self.stream):
-                    log.warning("%s: gave back the sources held by an earlier run", self.stream)
+        # Whatever an earlier run left (a node that died holding this sender), the planned sources now.
+        await self._apply_sources()
         await self._ensure_consumer()
         await self._subscribe()
         self._task = asyncio.get_running_loop().create_task(self._run(), name=f"inbox {self.stream}")
 
+    def _want_held(self) -> bool:
+        return self.hold is not None and self.hold.held_until is not None
+
+    async def _apply_sources(self) -> None:
+        """Bring the stream's sources to what they must be now (the planned ones, or none while the
+        sender is held); a failure is logged and tried again retry_s later (from `_run`)."""
+        if self.sources is None:
+            return
+        want = self._want_held()
+        try:
+            changed = await set_sources(self.nc, self.stream, [] if want else self.sources, held=want)
+        except Exception as exc:  # no answer, or refused: try again, never leave it half done
+            self.source_failures += 1
+            self._source_retry_at = self.monotonic() + self.retry_s
+            log.warning("%s: %s its source failed (%r); trying again in %.0f s", self.stream,
+                        "holding" if want else "giving back", exc, self.retry_s)
+            return
+        if changed:
+            log.warning("%s: %s", self.stream, f"the sender's source is held for {self.hold.last_hold_s:.0f} s"
+                        if want else "the sender's planned source is set (given back)")
+        self.held_at_server = want
     async def _subscribe(self) -> None:
         self._inbox = self.nc.new_inbox()
         self._sub = await self.nc.subscribe(f"{self._inbox}.*", pending_msgs_limit=20 * self.batch + 1000,
@@ -257,8 +301,8 @@ class InboxPuller:
                                   **(start or {"deliver_policy": api.DeliverPolicy.ALL}))
 
     async def _ensure_consumer(self) -> None:
-        """Resume the durable pull consumer; create it if there is none; start it afresh after the first
-        message it had not acknowledged when that is the only way to keep the stream's order (below)."""
+        """Create the durable pull consumer if there is none; else start it afresh after the last message
+        it had acknowledged (below)."""
         try:
             info = await self.js.consumer_info(self.stream, self.durable)
         except nats.js.errors.NotFoundError:
@@ -266,13 +310,13 @@ class InboxPuller:
             self.last_dseq = 0
             return
         floor = info.ack_floor.stream_seq if info.ack_floor else 0
-        if not info.config.deliver_subject and not info.num_ack_pending:
-            self.last_dseq = info.delivered.consumer_seq if info.delivered else 0
-            return
-        # A push consumer of an older release, or messages delivered but never acknowledged (a node that
-        # crashed, or closed with a request open): the server would redeliver those in no fixed order,
-        # after later ones, and the receiver would refuse them as replayed. A consumer started at the
-        # first unacknowledged message delivers everything in order instead.
+        # Always afresh, never resumed: a push consumer of an older release, or messages delivered but
+        # never acknowledged (a node that crashed, or closed with a request open), would be redelivered
+        # in no fixed order, after later ones, and the receiver would refuse them as replayed; and a
+        # request of a node killed a moment ago can still be served (nats-server serves a request up to
+        # 250 ms old without checking its interest when leafnodes are on), after this check, so its
+        # message would come back only after the ack wait (30 s). A new consumer started at the first
+        # unacknowledged message has none of the dead node's requests and delivers everything in order.
         await self._restart_consumer(floor + 1)
 
     async def _restart_consumer(self, start_seq: int) -> None:
@@ -287,7 +331,7 @@ class InboxPuller:
     async def _run(self) -> None:
         next_subject = f"$JS.API.CONSUMER.MSG.NEXT.{self.stream}.{self.durable}"
         while not self._stopping:
-            if self.hold is not None:
+            if self.sources is not None:
                 await self._police()
             wait = self.budget.wait_s(self.monotonic())
             if wait > 0:
@@ -310,20 +354,19 @@ class InboxPuller:
                 await asyncio.sleep(0.2)
 
     async def _police(self) -> None:
-        """Hold the sender at the server while it floods what the node refuses; give it back after."""
+        """Hold the sender at the server while it floods what the node refuses; give it back after; and
+        retry whichever of the two the server did not take."""
         now = self.monotonic()
-        try:
-            length = self.hold.should_hold(self.budget.refused.wait_s(now) > 0, now)
-            if length is not None and await hold_sources(self.nc, self.stream):
-                log.warning("%s: the sender is over its refused budget: its source is held for %.0f s",
-                            self.stream, length)
-            elif self.hold.should_release(now):
+        if self.hold is not None:
+            self.hold.should_hold(self.budget.refused.wait_s(now) > 0, now)
+            if self.hold.should_release(now):
                 # On probation: no refused burst, the first refused message holds it again (and longer).
                 self.budget.refused.level = 0.0
-                if await release_sources(self.nc, self.stream):
-                    log.warning("%s: source given back", self.stream)
-        except Exception as exc:  # the server did not answer: try again at the next turn
-            log.info("%s: holding or releasing the source failed: %r", self.stream, exc)
+        if now >= self._verify_at:  # another writer (the source watchdog's re-sync) may have raced with ours
+            self._verify_at = now + self.verify_s
+            self.held_at_server = None
+        if self.held_at_server != self._want_held() and now >= self._source_retry_at:
+            await self._apply_sources()
 
     async def _take_batch(self, reply: str) -> bool:
         """Handle the messages of one request, in order, until it is complete, ends with a status or is
@@ -424,10 +467,15 @@ class InboxPuller:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
             self._task = None
-        if self.hold is not None and self.hold.held_until is not None and not self.nc.is_closed:
-            with contextlib.suppress(Exception):
-                await release_sources(self.nc, self.stream)
+        # Only a sender held (or being held): one never held has its planned source (set at start), and
+        # a server that is not there cannot answer (the next start gives it back in any case).
+        if self.hold is not None and (self.hold.held_until is not None or self.held_at_server) \
+                and self.nc.is_connected:
             self.hold.held_until = None
+            for _ in range(3):
+                await self._apply_sources()
+                if self.held_at_server is False:
+                    break
         if self._sub is not None:
             with contextlib.suppress(nats.errors.Error, nats.js.errors.Error):
                 await self._sub.unsubscribe()

@@ -431,6 +431,14 @@ def stream_plan(spec: NetworkSpec, *, replicas: dict[str, int] | None = None,
     return plan
 
 
+def inbox_sources(spec: NetworkSpec, r: str) -> dict[str, list[dict]]:
+    """What each of R's inbox streams must source, by stream name (the stream plan's sources): a node
+    sets these at start and when it gives a held sender back (share/inbox.py), whatever the stream holds."""
+    names = set(inbox_streams(spec, r))
+    return {item.config["name"]: item.config["sources"] for item in stream_plan(spec)
+            if item.nation == r and item.config["name"] in names}
+
+
 def account_limits(plan: list[StreamPlan], budget: LinkBudget = DEFAULT_BUDGET) -> dict[str, dict]:
     """JetStream limits per account (nats-server's account `jetstream` block), fitted to its planned
     streams (bytes times replicas) plus `spare_streams` of `spare_stream_bytes`. Accounts without

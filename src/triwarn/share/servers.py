@@ -33,6 +33,7 @@ import nats
 from triwarn.errors import InputError
 from triwarn.share import netconfig
 from triwarn.share.credentials import NationCredentials, write_credentials
+from triwarn.share.linkpolice import LinkPolicer
 from triwarn.share.netconfig import DEFAULT_BUDGET, LinkBudget, Ports, Secrets
 from triwarn.share.policy import NetworkSpec
 from triwarn.share.resync import SourceWatchdog, reachable, resync_sources, stalled_far_sides
@@ -191,14 +192,16 @@ class LocalNetwork:
         self._supervision: dict[str, _Restarts] = {}
         self._watch: _HubWatch | None = None
         self.tls: dict | None = None
+        self.police_links = True  # hold a partner's link flooding the hub (share/linkpolice.py)
         self._binary = nats_server_binary()
 
     @classmethod
     def start(cls, spec: NetworkSpec, workdir: Path, *, clustered: frozenset[str] = frozenset(),
               tls: dict | None = None, timeout_s: float = 10.0, budget: LinkBudget = DEFAULT_BUDGET,
-              gen: Generated | None = None) -> LocalNetwork:
+              gen: Generated | None = None, police_links: bool = True) -> LocalNetwork:
         """Start every server and create the streams. gen: run these generated configs (already built
-        with workdir/"jetstream" as store root) instead of generating them here."""
+        with workdir/"jetstream" as store root) instead of generating them here. police_links: the hub's
+        watch holds a partner's link that floods the hub (share/linkpolice.py)."""
         workdir = Path(workdir)
         workdir.mkdir(parents=True, exist_ok=True)
         if gen is None:
@@ -206,6 +209,7 @@ class LocalNetwork:
         write_generated(gen, workdir / "config")
         net = cls(spec, workdir, gen)
         net.tls = tls
+        net.police_links = police_links
         try:
             # The hub first, so that the partners' leafnodes and stream sources connect on their first try.
             hub_first = [*gen.names[spec.hub], *(s for n in spec.partners for s in gen.names[n])]
@@ -432,11 +436,13 @@ class _ImportSourceWatchdog(SourceWatchdog):
 
 class _HubWatch:
     """The hub operator's side of fast recovery: a thread that runs a SourceWatchdog over the hub's
-    streams sourcing from each partner (see triwarn.share.resync)."""
+    streams sourcing from each partner (see triwarn.share.resync), and a LinkPolicer over the same
+    streams (a partner flooding its link is held at the hub: triwarn.share.linkpolice)."""
 
     def __init__(self, net: LocalNetwork) -> None:
         self.net = net
         self.resyncs = 0
+        self.policers: list[LinkPolicer] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._ready = threading.Event()
@@ -467,6 +473,11 @@ class _HubWatch:
                 dog = SourceWatchdog(nc, streams)
                 dog.start()
                 dogs.append(dog)
+                planned = {item.config["name"]: item.config.get("sources", []) for item in self.net.gen.plan}
+                if self.net.police_links:
+                    police = LinkPolicer(nc, {stream: planned[stream] for stream in streams})
+                    police.start()
+                    self.policers.append(police)
             for account, streams in hub_gathering_streams(self.net.spec, self.net.gen.plan).items():
                 nc = await nats.connect(**self.net._account_login(self.net.spec.hub, account),
                                         max_reconnect_attempts=-1, reconnect_time_wait=0.2, error_cb=_quiet)
@@ -477,6 +488,8 @@ class _HubWatch:
         finally:
             self._ready.set()
         await self._stop.wait()
+        for police in self.policers:
+            await police.stop()
         for dog in dogs:
             await dog.stop()
             self.resyncs += dog.resyncs

@@ -83,9 +83,9 @@ class ShareTransport:
     durable: the inbox consumer's name; reuse it across restarts to resume.
     intake: what one sender may make the node read (share/inbox.py: a flooding partner is read slowly,
     the others as before); fetch_batch: messages asked for at a time from one inbox stream; hold_floods:
-    take a sender over its refused budget off the node's server for a while (inbox.SourceHold). Off by
-    default: giving the source back after a node died holding it failed in about 1 of 6 test runs
-    (the sender stayed cut off), which costs more than the flood does.
+    take a sender over its refused budget off the node's server for a while (inbox.SourceHold). Either
+    way, every inbox stream's sources are set to the planned ones at start (netconfig.inbox_sources),
+    whatever an earlier run left, and a give-back the server did not take is tried again until it is.
     box_key: the nation's X25519 key (signing.load_box_key of <nation>.xkey; the partners' .xpub in trust):
     every message is then sealed to each recipient, only sealed messages are admitted (share/sealing.py).
     exercise: the node's exercise name (NodeSettings.exercise; None: live). Every message published is
@@ -100,7 +100,7 @@ class ShareTransport:
                  ack_timeout_s: float = 2.0, publish_timeout_s: float = 30.0,
                  restore_window: int = 5000, exercise: str | None = None, outbox_search: int = 1000,
                  dead_letter_limit: int = 100, box_key: signing.BoxKey | None = None,
-                 intake: IntakeLimits | None = None, fetch_batch: int = 16, hold_floods: bool = False) -> None:
+                 intake: IntakeLimits | None = None, fetch_batch: int = 16, hold_floods: bool = True) -> None:
         self.nation = nation
         self.spec = spec
         self.clock = clock
@@ -328,8 +328,10 @@ class ShareTransport:
         self.restored = 0
         for stream in self.inbox_streams:
             self.restored += await self._restore_admission_state(stream)
+        planned = netconfig.inbox_sources(self.spec, self.nation)
         pullers = [InboxPuller(self.nc, self.js, stream, self.durable, self._handle, self.intake,
-                               batch=self.fetch_batch, hold=SourceHold() if self.hold_floods else None)
+                               batch=self.fetch_batch, hold=SourceHold() if self.hold_floods else None,
+                               sources=planned[stream])
                    for stream in self.inbox_streams]
         self._sub = InboxReaders(pullers)
         for puller in pullers:

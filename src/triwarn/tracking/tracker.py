@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from triwarn.records.columns import grown
 from triwarn.records.detections import IrDetections, MeasurementLog, RadarDetections
 from triwarn.records.tracks import NationalTracks
 from triwarn.sensors.definitions import RadarSensor
@@ -120,13 +121,9 @@ class Tracker:
         cap = max(need, 2 * self._cap, 64)
         if cap <= self._cap:
             return
-        old = self._cap
 
         def ext(arr, shape, dtype=float, fill=0):
-            new = np.full((cap, *shape), fill, dtype=dtype)
-            if old:
-                new[:old] = arr
-            return new
+            return grown(arr, cap, shape, dtype, fill)
 
         s = len(self.sensor_ids)
         self.x_mode = ext(getattr(self, "x_mode", None), (N_MODES, STATE_DIM))

@@ -62,9 +62,13 @@ class Track:
     # Areas this track has been seen past (WarningMachine._leave): it puts them at risk no more, so an
     # area it passed is never alerted again on its account (an SLV's orbiting payload flapped Okinawa).
     past: set[str] = field(default_factory=set)
-    # Ballistic risks of its last cycle that wait while their area is entered more than defer_beyond_s
-    # ahead (WarnPolicy): (area, kind) -> entry time. Judged at the machine's time (IncidentBook.risk_view).
+    # Ballistic (and cut-off path) risks of its last cycle that wait while their area is entered more than
+    # defer_beyond_s ahead (WarnPolicy): (area, kind) -> entry time. Judged at the machine's time
+    # (IncidentBook.risk_view).
     deferred: dict[tuple[str, str], float] = field(default_factory=dict)
+    # Areas of `held` whose cut-off risk waits the same way, at any probability (not sheltered when last put
+    # on hold; judged with the held entry time in IncidentBook.risk_view).
+    held_deferred: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -249,16 +253,29 @@ class IncidentBook:
                 enter = rec.enter_time_unix_s if e_old is None else min(
                     e_old, rec.enter_time_unix_s if rec.enter_time_unix_s is not None else e_old)
                 trk.held[rec.area] = (max(p_old, rec.probability), enter)
+            if rec.cutoff_path:
+                # A cut-off path's area entered more than defer_beyond_s ahead (a lofted ICBM's, 40-70 min)
+                # is not reached before a warning is due, and a ballistic prediction follows within seconds of
+                # thrust end: it waits like a ballistic one, whatever its probability (the band's end is the
+                # speed-lagged or -overshooting track's, not a calibrated impact).
+                wait = self._defer(inc, trk, rec, below=math.inf)
+                (trk.held_deferred.add if wait else trk.held_deferred.discard)(rec.area)
             return
         trk.risk[(rec.area, rec.kind)] = (rec.probability, rec.probability_eez, rec.enter_time_unix_s)
+        self._defer(inc, trk, rec)
+
+    def _defer(self, inc: Incident, trk: Track, rec: AreaRisk, below: float | None = None) -> bool:
+        """Whether the risk rec waits (WarnPolicy.defer_beyond_s; below its probability bound, by default
+        defer_below_probability), noted in trk.deferred."""
         pol = self.policy
         area = inc.areas.get(rec.area)
         sheltered = area is not None and area.state == "shelter"  # the deferral only holds back a first alert
         if (pol.defer_beyond_s is not None and rec.enter_time_unix_s is not None
-                and rec.probability < pol.defer_below_probability and not sheltered):
+                and rec.probability < (pol.defer_below_probability if below is None else below) and not sheltered):
             trk.deferred[(rec.area, rec.kind)] = rec.enter_time_unix_s
-        else:
-            trk.deferred.pop((rec.area, rec.kind), None)
+            return True
+        trk.deferred.pop((rec.area, rec.kind), None)
+        return False
 
     # ----------------------------------------------------------------------------------- flight status
 
@@ -398,8 +415,8 @@ class IncidentBook:
     def risk_view(self, trk: Track, cycle: bool = True) -> Risks:
         """The track's risks: its last trusted cycle's (if cycle) and the areas its cut-off paths put at
         risk and that it has not been seen past (as overflight), the higher probability of the two. A
-        deferred ballistic risk (WarnPolicy.defer_beyond_s) counts below off_probability while its area is
-        entered more than defer_beyond_s after the latest time the machine has asked about."""
+        deferred ballistic or cut-off path risk (WarnPolicy.defer_beyond_s) counts below off_probability while
+        its area is entered more than defer_beyond_s after the latest time the machine has asked about."""
         out = dict(trk.risk) if cycle else {}
         wait = self.policy.defer_beyond_s
         for key, enter in trk.deferred.items():
@@ -407,6 +424,8 @@ class IncidentBook:
                 p, p_eez, e = out[key]
                 out[key] = (min(p, 0.5 * self.policy.off_probability), p_eez, e)
         for code, (p, enter) in trk.held.items():
+            if code in trk.held_deferred and wait is not None and enter is not None and enter - self.now > wait:
+                p = min(p, 0.5 * self.policy.off_probability)
             old = out.get((code, "overflight"))
             if old is None or old[0] < p:
                 out[(code, "overflight")] = (p, 0.0, enter)

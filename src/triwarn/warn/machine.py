@@ -20,7 +20,8 @@ Decisions, per area (see docs/warnings.md for the reasoning):
     at risk are discredited: a short track, now lost, of a piece whose newer, live companion track
     disagrees; or by an operator call: `cancel` (the whole incident) or `correct` (areas removed, kept
     from re-alerting on the same evidence, and areas added: triwarn.warn.correction).
-Incidents and tracks: triwarn.warn.incident; passage geometry: triwarn.warn.geometry; thresholds and
+Incidents and tracks: triwarn.warn.incident; how an area leaves (passed, clear, error) and the decisive
+let-go of a wrong boost-phase alert: triwarn.warn.letgo; passage geometry: triwarn.warn.geometry; thresholds and
 the issuer: triwarn.warn.policy. With declared hazard zones in the policy (a notified launch), falls at
 sea are told per falling object instead of per area, each against the zones: triwarn.warn.fall_notice.
 """
@@ -48,6 +49,7 @@ from triwarn.warn.correction import CorrectionRecord, Lifted, Suppression, mater
 from triwarn.warn.fall_notice import SEA_SUFFIX, PieceFall, SeaReach, ToldFall, piece_fall, same_fall, trustworthy
 from triwarn.warn.geometry import AreaGeometry, Passage
 from triwarn.warn.incident import Incident, IncidentArea, IncidentBook
+from triwarn.warn.letgo import LetGo, leave, passing
 from triwarn.warn.policy import Issuer, WarnPolicy
 from triwarn.warn.profiles import Profile
 
@@ -115,6 +117,7 @@ class WarningMachine:
         # Per incident, the messages no later message has superseded, with the state and the areas each
         # names: what a CAP consumer holds (an area is named by at most one of them).
         self._standing: dict[str, dict[Reference, tuple[str, frozenset[str]]]] = {}
+        self.letgo = LetGo(self)  # the decisive let-go of a wrong boost-phase alert (triwarn.warn.letgo)
 
     # -------------------------------------------------------------------------------------- public API
 
@@ -134,6 +137,7 @@ class WarningMachine:
                 raise TypeError(f"WarningMachine.step takes records, got {type(rec).__name__} "
                                 "(event dicts go through triwarn.warn.reader)")
         for rec in sorted(records, key=lambda r: r.t):
+            self.letgo.observe(rec)
             self.book.apply(rec)
         out: list[WarningMessage] = []
         for inc in self.incidents:
@@ -143,6 +147,8 @@ class WarningMachine:
             open_names = {i.name for i in self.incidents if not i.closed}
             self._told = {k: v for k, v in self._told.items() if k in open_names}
             self._judged = {k: v for k, v in self._judged.items() if k[0] in open_names}
+        if len(self.letgo.evidence) > 64:  # a closed incident's tracks are over
+            self.letgo.forget({t for i in self.incidents if not i.closed for t in i.tracks})
         if self.suppressed or self.pinned or self.carried:  # a closed incident's corrections are over
             open_names = {i.name for i in self.incidents if not i.closed}
             self.suppressed = {k: v for k, v in self.suppressed.items() if k[0] in open_names}
@@ -287,13 +293,15 @@ class WarningMachine:
         self.book.discredit(inc, now)
         self.book.continue_lost(inc, now)
         self._release_held(inc)
+        if pol.decisive_letgo:
+            self.letgo.release_short(inc, now)
         terr, eez = self._current_risk(inc, now)
         rebound = self._bind_carried(inc, terr, eez, now) if self.carried else set()
         terr, eez = self._suppress(inc, terr, eez, now)
         falls: list[WarningMessage] = []
         if pol.hazard_notice is not None:  # a notified launch: falls at sea are told per object
             falls, eez = self._falls(inc, now), {}
-        passing = self._passing(inc, now)
+        over = passing(self, inc, now)
         changed: set[str] = set(rebound)
         for code in sorted(set(terr) | set(eez) | set(inc.areas)):
             p, kind, enter, sup = terr.get(code, (0.0, "", None, set()))
@@ -314,19 +322,25 @@ class WarningMachine:
                 area.support |= sup_e
             if area is None:
                 continue
-            area.passing = passing.get(code, set()) if area.state in ("shelter", "passed") else set()
+            area.passing = over.get(code, set()) if area.state in ("shelter", "passed") else set()
             area.support |= area.passing
             if area.state in ACTIVE_STATES:
-                self._leave(inc, area, pe if area.state == "notice" else p, now)
+                leave(self, inc, area, pe if area.state == "notice" else p, now)
             if (area.state, area.reason) != before:
                 changed.add(code)
         active = any(a.state in ACTIVE_STATES for a in inc.areas.values())
         if not inc.areas:
             return falls
+        note = self.letgo.note(inc)  # why areas were let go decisively this step (triwarn.warn.letgo)
         if changed:
             if not inc.thread and not active:
                 return []
-            msgs = self._messages(inc, now, changed)
+            if note is not None and not active and not self._told.get(inc.name) and self.letgo.all_wrong(inc):
+                # Nothing of the thread was true: a Cancel, its areas all-cleared with the explanation.
+                why = {a.reason for a in inc.areas.values() if a.state == "clear"}
+                why_one = why.pop() if len(why) == 1 else "no_longer_at_risk"
+                return [*falls, self._message(inc, now, cancel_reason=why_one, note=note)]
+            msgs = self._messages(inc, now, changed, note=note)
         elif active and inc.last_sent_t is not None and now - inc.last_sent_t >= pol.refresh_s:
             msgs = self._messages(inc, now, set())
         else:
@@ -494,84 +508,6 @@ class WarningMachine:
                 changed.add(rec.code)
         self.carried = keep
         return changed
-
-    def _passing(self, inc: Incident, now: float) -> dict[str, set[str]]:
-        """Per area, the separated pieces of the incident whose last cycle flies over it and whose flight
-        is not over (replayed 2022-10-04 IRBM with sharing: Japan's track of the spent first stage, labelled a
-        separated piece, was over JP-02 when JP-02 was all-cleared on the warhead alone)."""
-        if self.policy.separated_overflight:  # then they count as risks already
-            return {}
-        out: dict[str, set[str]] = {}
-        for trk in inc.tracks.values():
-            if trk.object != ObjectRole.SEPARATED or not trk.passing or trk.discredited:
-                continue
-            if self.book.object_down(inc, trk, now):
-                continue
-            for code in trk.passing:
-                if code not in trk.past:  # a piece seen past an area holds it no longer
-                    out.setdefault(code, set()).add(trk.track_id)
-        return out
-
-    def _leave(self, inc: Incident, area: IncidentArea, p: float, now: float) -> None:
-        """Move an active area to passed, clear or error when the evidence says so; p is its current
-        probability over the tracks that count."""
-        pol = self.policy
-        if p < pol.off_probability:
-            area.low_since_t = now if area.low_since_t is None else area.low_since_t
-        else:
-            area.low_since_t = None
-        tracks = [inc.tracks[t] for t in area.support if t in inc.tracks]
-        credited = [t for t in tracks if not t.discredited]
-        # A lost track continued by a live one is that one from now on (one object, two system tracks).
-        credited = list({id(c): c for c in (self.book.continuer(inc, t) for t in credited)}.values())
-        pinned = (inc.name, area.code) in self.pinned  # added by an operator (triwarn.warn.correction)
-        if tracks and not credited and not pinned:
-            area.state, area.reason = "error", "separated_piece"
-            return
-        # Every track that ever put the area at risk and may still be flying must be seen past it: a lost
-        # track is never past anything, whatever its predicted time.
-        flying = [t for t in credited if not self.book.flight_over(t, now)]
-        was_passed = area.state == "passed"
-        again = inc.cleared_after_passage.get(area.code)
-        if again is not None and area.state == "shelter" and all(
-                self.passage.along_m(area.code, t) is None or self.passage.seen_past(area.code, t, pol.pass_margin_m)
-                for t in flying):
-            # Cleared after the object passed, then put at risk again by tracks seen past it already (the
-            # same objects under new tracks), or not yet seen enough to tell: the state stands, with the
-            # reason it was cleared for. A track seen short of the area alerts it again a step later.
-            area.state, area.reason = "clear", again
-            return
-        if credited and all(self.book.flight_over(t, now) for t in credited):
-            lost = any(self.book.is_lost(t, now) and not self.book.has_landed(t, now) for t in credited)
-            if area.state == "passed" or not lost:
-                area.state, area.reason = "clear", "landed"
-            else:
-                area.state, area.reason = "clear", "lost_no_threat"
-            if was_passed:
-                inc.cleared_after_passage[area.code] = area.reason
-            return
-        if area.state == "passed":
-            if flying and all(self.passage.seen_past(area.code, t, pol.beyond_margin_m) for t in flying):
-                area.state, area.reason = "clear", "beyond"
-                inc.cleared_after_passage[area.code] = area.reason
-            return
-        if (
-            area.state == "shelter"
-            and flying
-            and all(self.passage.seen_past(area.code, t, pol.pass_margin_m) for t in flying)
-        ):
-            area.state, area.reason = "passed", None
-            for t in flying:
-                t.past.add(area.code)
-            return
-        if (not pinned and p < pol.off_probability and now - area.on_since_t >= pol.min_hold_s
-                and now - area.low_since_t >= pol.off_hold_s):
-            # A prediction that drops the area while the object is passing it must not pre-empt the
-            # observed passage: wait until it is seen past.
-            if area.passing:  # a separated piece still flies over it: wait until it is past
-                return
-            if not any(self.passage.alongside(area.code, t) for t in flying if not self.book.is_lost(t, now)):
-                area.state, area.reason = "clear", "no_longer_at_risk"
 
     def _current_risk(self, inc: Incident, now: float):
         """Per area, over the tracks that count: territory (land or territorial sea) probability, its

@@ -236,6 +236,22 @@ _CLEAR_WHY = {
         "ja-JP": "最新の予測では、{areas}は飛行経路・落下予測地域から外れました。",
         "ko-KR": "최신 예측에 따르면 {areas} 지역은 비행 경로와 낙하 예상 지역에서 벗어남.",
     },
+    "thrust_ended_short": {
+        "en-US": "The missile's engine stopped early: radar tracking shows it will fall short of {areas}, "
+        "at sea. No threat to {areas} remains.",
+        "ja-JP": "ミサイルの推進は早く終了しました。レーダー追尾により、{areas}に届かず海上に落下する"
+        "見込みであることを確認しました。{areas}への脅威はなくなりました。",
+        "ko-KR": "미사일의 추진이 일찍 종료됨. 레이더 추적 결과 {areas}에 미치지 못하고 해상에 낙하할 "
+        "것으로 확인됨. {areas}에 대한 위협은 사라짐.",
+    },
+    "lost_at_sea": {
+        "en-US": "Radar lost track of the missile over the sea after its engine stopped; its predicted "
+        "fall is at sea, clear of {areas}. No threat to {areas} remains.",
+        "ja-JP": "ミサイルは推進終了後に海上でレーダーから消失しました。落下予測地点は{areas}から離れた"
+        "海上で、{areas}への脅威はなくなりました。",
+        "ko-KR": "미사일은 추진 종료 후 해상에서 레이더 항적이 사라졌으며, 낙하 예상 지점은 {areas}에서 "
+        "벗어난 해상임. {areas}에 대한 위협은 사라짐.",
+    },
 }
 
 _ERROR_WHY = {
