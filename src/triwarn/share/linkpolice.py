@@ -22,8 +22,6 @@ a hold or give-back the server did not take is tried again: a partner is never l
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -34,6 +32,7 @@ import nats.errors
 
 from triwarn.share.inbox import SourceHold, TokenBucket, _api, set_sources
 from triwarn.share.netconfig import DEFAULT_BUDGET
+from triwarn.share.resync import PeriodicCheck
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +52,11 @@ class _Link:
     holds: list[float] = field(default_factory=list)
 
 
-class LinkPolicer:
+class LinkPolicer(PeriodicCheck):
     """Holds link streams (name -> planned sources, on the server behind nc) that take in more than
     `rate_bytes_per_s` beyond a burst of their max_bytes (see the module)."""
+
+    tolerated = (*PeriodicCheck.tolerated, KeyError, ValueError)  # a stream's info not yet as planned
 
     def __init__(self, nc: nats.NATS, sources: dict[str, list[dict]], *,
                  rate_bytes_per_s: float = RATE_FACTOR * DEFAULT_BUDGET.bytes_per_s(), interval_s: float = 0.5,
@@ -69,8 +70,6 @@ class LinkPolicer:
         self.monotonic = monotonic
         self.links = {stream: _Link(list(src), SourceHold()) for stream, src in sources.items()}
         self.failures = 0
-        self._task: asyncio.Task | None = None
-        self._stopping = False
 
     async def check_once(self) -> None:
         for stream, link in self.links.items():
@@ -110,27 +109,10 @@ class LinkPolicer:
             log.warning("%s: %s", stream, f"the link takes in more than {self.rate_bytes_per_s / 1e6:.1f} MB/s: "
                         f"its source is held for {link.hold.last_hold_s:.0f} s" if want else "source given back")
 
-    async def _run(self) -> None:
-        while not self._stopping:
-            with contextlib.suppress(nats.errors.Error, RuntimeError, OSError, KeyError, ValueError,
-                                     asyncio.TimeoutError):
-                await self.check_once()
-            if not self._stopping:
-                await asyncio.sleep(self.interval_s)
-
-    def start(self) -> None:
-        self._stopping = False
-        self._task = asyncio.create_task(self._run())
-
     async def stop(self) -> None:
         """Stop policing; every held link is given back (tried three times; the next start sets the
         planned sources in any case)."""
-        if self._task is not None:
-            self._stopping = True
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self.stop_loop()
         for stream, link in self.links.items():
             if link.hold.held_until is None and not link.held_at_server:
                 continue  # never held (its planned source was set at the first check)

@@ -63,7 +63,43 @@ async def stalled_far_sides(nc: nats.NATS, stream: str, stall_s: float) -> set[s
     return stalled
 
 
-class SourceWatchdog:
+class PeriodicCheck:
+    """A background loop calling `check_once` every `interval_s` until stopped; the errors in `tolerated`
+    (a server away, a timeout) end one check, not the loop. Subclasses set interval_s and define
+    check_once."""
+
+    interval_s: float
+    tolerated: tuple[type[BaseException], ...] = (nats.errors.Error, RuntimeError, OSError, asyncio.TimeoutError)
+    _task: asyncio.Task | None = None
+    _stopping: bool = False
+
+    async def check_once(self) -> None:
+        raise NotImplementedError
+
+    async def _run(self) -> None:
+        # The flag, not only the cancellation, ends the loop: on Python 3.11 asyncio.wait_for (inside
+        # nats-py's request) can swallow a cancellation that races with its timeout, and a loop that
+        # relied on it alone would then run, and its stop() wait, for ever.
+        while not self._stopping:
+            with contextlib.suppress(*self.tolerated):
+                await self.check_once()
+            if not self._stopping:
+                await asyncio.sleep(self.interval_s)
+
+    def start(self) -> None:
+        self._stopping = False
+        self._task = asyncio.create_task(self._run())
+
+    async def stop_loop(self) -> None:
+        if self._task is not None:
+            self._stopping = True
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+
+class SourceWatchdog(PeriodicCheck):
     """Watch streams (names, reachable through nc) and re-sync stalled sources whose far side is back."""
 
     def __init__(self, nc: nats.NATS, streams: list[str], *, interval_s: float = 0.5, stall_s: float = 2.5,
@@ -75,8 +111,6 @@ class SourceWatchdog:
         self.min_gap_s = min_gap_s
         self.resyncs = 0
         self._last: dict[str, float] = {}
-        self._task: asyncio.Task | None = None
-        self._stopping = False
 
     async def check_once(self) -> None:
         for stream in self.streams:
@@ -91,24 +125,5 @@ class SourceWatchdog:
                     self.resyncs += 1
                     break
 
-    async def _run(self) -> None:
-        # The flag, not only the cancellation, ends the loop: on Python 3.11 asyncio.wait_for (inside
-        # nats-py's request) can swallow a cancellation that races with its timeout, and a loop that
-        # relied on it alone would then run, and its stop() wait, for ever.
-        while not self._stopping:
-            with contextlib.suppress(nats.errors.Error, RuntimeError, OSError, asyncio.TimeoutError):
-                await self.check_once()
-            if not self._stopping:
-                await asyncio.sleep(self.interval_s)
-
-    def start(self) -> None:
-        self._stopping = False
-        self._task = asyncio.create_task(self._run())
-
     async def stop(self) -> None:
-        if self._task is not None:
-            self._stopping = True
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self.stop_loop()
