@@ -6,8 +6,10 @@ import asyncio
 import contextlib
 import datetime
 import ipaddress
+import json
 import time
 
+import nats.errors
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -126,3 +128,21 @@ async def wait_for(predicate, timeout_s: float = 10.0) -> bool:
             return False
         await asyncio.sleep(0.02)
     return True
+
+
+class StreamApi:
+    """Answers one stream's JetStream INFO and UPDATE requests as a server does (config, and state when
+    given); the first `fail` UPDATEs time out: the retry paths a real server cannot be made to take."""
+
+    def __init__(self, config: dict, state: dict | None = None, fail: int = 0) -> None:
+        self.config, self.state, self.fail = config, state, fail
+        self.is_closed, self.is_connected = False, True
+
+    async def request(self, subject: str, data: bytes, timeout: float):
+        if ".UPDATE." in subject:
+            if self.fail > 0:
+                self.fail -= 1
+                raise nats.errors.TimeoutError
+            self.config = json.loads(data)
+        body = {"config": self.config} if self.state is None else {"config": self.config, "state": self.state}
+        return type("Reply", (), {"data": json.dumps(body).encode()})()

@@ -19,7 +19,7 @@ import pytest
 from triwarn.share.inbox import HELD_KEY, InboxPuller, IntakeLimits, SourceHold, set_sources
 from triwarn.share.schema import Heartbeat
 
-from .conftest import transport, wait_for
+from .conftest import StreamApi, transport, wait_for
 
 # How long a restarted node may take to receive the held sender's next message (measured: well under
 # 2 s; 10 s leaves room for a loaded machine).
@@ -141,21 +141,9 @@ async def test_a_node_starts_with_the_planned_sources_whatever_its_streams_were_
         await jp_admin.close()
 
 
-class _FlakyServer:
-    """Answers stream INFO and UPDATE requests like a server, but times out the first `fail` UPDATEs."""
-
-    def __init__(self, fail: int) -> None:
-        self.fail = fail
-        self.config = {"name": "IN_KR2JP", "sources": [{"name": "FOR_KR2JP"}], "metadata": {}}
-        self.is_closed, self.is_connected = False, True
-
-    async def request(self, subject: str, data: bytes, timeout: float):
-        if ".UPDATE." in subject:
-            if self.fail > 0:
-                self.fail -= 1
-                raise nats.errors.TimeoutError
-            self.config = json.loads(data)
-        return type("Reply", (), {"data": json.dumps({"config": self.config}).encode()})()
+def _FlakyServer(fail: int) -> StreamApi:
+    """JP's server, answering for IN_KR2JP; the first `fail` UPDATEs time out."""
+    return StreamApi({"name": "IN_KR2JP", "sources": [{"name": "FOR_KR2JP"}], "metadata": {}}, fail=fail)
 
 
 async def test_a_give_back_the_server_does_not_take_is_tried_again_until_it_is():

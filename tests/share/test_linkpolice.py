@@ -17,31 +17,21 @@ from triwarn.share.netconfig import MIB, LinkBudget
 from triwarn.share.schema import Heartbeat
 from triwarn.share.servers import LocalNetwork
 
-from .conftest import transport, wait_for
+from .conftest import StreamApi, transport, wait_for
 
 PLANNED = [{"name": "OUT_KR", "external": {"api": "$JS.kr.API", "deliver": ""}}]
 
 
-class _HubStream:
+class _HubStream(StreamApi):
     """STREAM.INFO and STREAM.UPDATE of one link stream, like the hub answers them; `fail` UPDATEs time out."""
 
     def __init__(self) -> None:
-        self.config = {"name": "KR2JP", "max_bytes": 1000 * 1000, "sources": list(PLANNED), "metadata": {}}
-        self.state = {"last_seq": 0, "bytes": 0, "messages": 0}
-        self.fail = 0
-        self.is_closed, self.is_connected = False, True
+        super().__init__({"name": "KR2JP", "max_bytes": 1000 * 1000, "sources": list(PLANNED), "metadata": {}},
+                         {"last_seq": 0, "bytes": 0, "messages": 0})
 
     def take_in(self, n: int, size: int) -> None:
         if self.config["sources"]:
             self.state = {"last_seq": self.state["last_seq"] + n, "bytes": n * size, "messages": n}
-
-    async def request(self, subject: str, data: bytes, timeout: float):
-        if ".UPDATE." in subject:
-            if self.fail > 0:
-                self.fail -= 1
-                raise nats.errors.TimeoutError
-            self.config = json.loads(data)
-        return type("Reply", (), {"data": json.dumps({"config": self.config, "state": self.state}).encode()})()
 
 
 async def test_a_link_over_its_rate_is_held_given_back_and_held_again():
