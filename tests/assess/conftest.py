@@ -96,3 +96,33 @@ def lofted_icbm() -> Truth:
 def state_cov(pos_sigma_m: float, vel_sigma_mps: float, corr: float = 0.3, seed: int = 1) -> np.ndarray:
     """A full 6x6 covariance with the given per-axis sigmas and some position-velocity correlation."""
     return random_cov(np.random.default_rng(seed), pos_sigma_m, vel_sigma_mps, corr)
+
+
+def settling_flight(irbm, reports=(), settle_s: float = 15.0, before_s: int = 30):
+    """An assessor fed the IRBM's true states from before_s before burnout to 30 s after, boost then
+    ballistic, with the partners' impact reports; the area JP-S7 is the true fall's neighbourhood.
+    Returns (assessor, {s after burnout: (probability, quality) of JP-S7's ballistic impact risk})."""
+    from shapely.geometry import box
+
+    from triwarn.assess.areas import PolygonAreas
+    from triwarn.assess.assessor import AssessConfig, Assessor
+    from triwarn.records.events import AreaRisk
+
+    areas = PolygonAreas({"JP-S7": {"territorial_sea": box(irbm.impact_lon_deg - 0.5, irbm.impact_lat_deg - 0.5,
+                                                           irbm.impact_lon_deg + 0.5, irbm.impact_lat_deg + 0.5)}})
+    ass = Assessor(areas, AssessConfig(ballistic_settle_s=settle_s))
+    reports = list(reports)
+    ass.partner_impact_view = lambda: reports
+    bo = int(np.floor(irbm.burnout_t_s))
+    cov = state_cov(50.0, 2.0)
+    out = {}
+    for t_s in range(bo - before_s, bo + 31):
+        boost = t_s <= bo
+        s = irbm.boost_state(t_s) if boost else irbm.free_state(t_s)
+        events = ass.step(T0_UNIX_S + t_s, table([system_track(
+            "JP-S1", T0_UNIX_S + t_s, s[:3], s[3:], cov, "boost" if boost else "ballistic", ("jp",), ("jp:T1",),
+            T0_UNIX_S + bo - 60, T0_UNIX_S + t_s, 60 + t_s)]))
+        for e in events:
+            if isinstance(e, AreaRisk) and e.area == "JP-S7" and e.kind == "impact" and not e.powered:
+                out[t_s - bo] = (e.probability, e.quality)
+    return ass, out

@@ -12,14 +12,13 @@ from scipy.stats import norm
 from shapely.geometry import box
 
 from triwarn.assess.areas import PolygonAreas
-from triwarn.assess.assessor import AssessConfig, Assessor
 from triwarn.assess.ballistic_areas import impact_hits, overflight_hits
 from triwarn.assess.impact import ImpactBatch
 from triwarn.geo import geodesic
 from triwarn.geo.frames import geodetic_to_ecef
-from triwarn.records.events import TRUSTED_QUALITY, AreaRisk
+from triwarn.records.events import TRUSTED_QUALITY
 
-from .conftest import T0_UNIX_S, state_cov, system_track, table
+from .conftest import T0_UNIX_S, settling_flight, state_cov
 
 COV = state_cov(50.0, 2.0)
 
@@ -47,28 +46,6 @@ def test_the_impact_probability_is_the_gaussians_integral_and_the_same_every_cyc
     assert impact_hits(far, _batch(lat, lon, 10e3, 3e3), np.array([0]))[0].probability < 0.01
 
 
-def _flight(irbm, partner=None, settle_s=15.0):
-    """Boost to burnout, then 30 s ballistic on the true states; the area is the true fall's neighbourhood.
-    Returns {seconds after burnout: (probability, quality)} of the area's impact risk per step."""
-    areas = PolygonAreas({"JP-S7": {"territorial_sea": box(irbm.impact_lon_deg - 0.5, irbm.impact_lat_deg - 0.5,
-                                                           irbm.impact_lon_deg + 0.5, irbm.impact_lat_deg + 0.5)}})
-    ass = Assessor(areas, AssessConfig(ballistic_settle_s=settle_s))
-    if partner is not None:
-        ass.partner_impact_view = lambda: [partner]
-    bo = int(np.floor(irbm.burnout_t_s))
-    out = {}
-    for t_s in range(bo - 30, bo + 31):
-        boost = t_s <= bo
-        s = irbm.boost_state(t_s) if boost else irbm.free_state(t_s)
-        events = ass.step(T0_UNIX_S + t_s, table([system_track(
-            "JP-S1", T0_UNIX_S + t_s, s[:3], s[3:], COV, "boost" if boost else "ballistic", ("jp",), ("jp:T1",),
-            T0_UNIX_S + bo - 60, T0_UNIX_S + t_s, 60 + t_s)]))
-        for e in events:
-            if isinstance(e, AreaRisk) and e.area == "JP-S7" and e.kind == "impact" and not e.powered:
-                out[t_s - bo] = (e.probability, e.quality)
-    return ass, out
-
-
 def _report(irbm, lat, lon, t_s):
     return SimpleNamespace(sender="kr", track_id="KR-S3", sent_unix_s=T0_UNIX_S + irbm.burnout_t_s + 1.0,
                            lat_deg=lat, lon_deg=lon, semi_major_m=30e3, semi_minor_m=5e3, bearing_deg=90.0,
@@ -76,24 +53,24 @@ def _report(irbm, lat, lon, t_s):
 
 
 def test_a_track_just_turned_ballistic_settles_before_its_area_risks_are_trusted(irbm):
-    _ass, out = _flight(irbm)
+    _ass, out = settling_flight(irbm)
     assert out and min(out) < 15
     early = {k: v for k, v in out.items() if k < 15}
     late = {k: v for k, v in out.items() if k >= 16}
     assert early and all(q < TRUSTED_QUALITY for _p, q in early.values())
     assert late and all(q >= TRUSTED_QUALITY and p > 0.5 for p, q in late.values())
     # Off (settle 0): trusted from the first ballistic cycle, as before.
-    _ass, off = _flight(irbm, settle_s=0.0)
+    _ass, off = settling_flight(irbm, settle_s=0.0)
     assert all(q >= TRUSTED_QUALITY for _p, q in off.values())
 
 
 def test_a_partners_agreeing_impact_report_lifts_the_settling_a_disagreeing_one_does_not(irbm):
     agree = _report(irbm, irbm.impact_lat_deg, irbm.impact_lon_deg + 0.05, irbm.impact_t_s + 3.0)
-    ass, out = _flight(irbm, partner=agree)
+    ass, out = settling_flight(irbm, [agree])
     assert all(q >= TRUSTED_QUALITY for _p, q in out.values())
     assert ass.partner_impacts.supported["kr"] > 0 and not ass.partner_impacts.conflicts
     elsewhere = _report(irbm, irbm.impact_lat_deg + 6.0, irbm.impact_lon_deg, irbm.impact_t_s)  # ~670 km off
-    ass, out = _flight(irbm, partner=elsewhere)
+    ass, out = settling_flight(irbm, [elsewhere])
     assert all(q < TRUSTED_QUALITY for k, (_p, q) in out.items() if k < 15)  # no help from it
     assert ass.partner_impacts.unmatched["kr"] > 0  # never bound to the track: perhaps another object
     assert not ass.partner_impacts.supported and not ass.partner_impacts.conflicts

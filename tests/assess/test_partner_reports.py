@@ -9,7 +9,6 @@ import logging
 import math
 from types import SimpleNamespace
 
-import numpy as np
 from shapely.geometry import box
 
 from triwarn.assess import partner_impact, partner_launch
@@ -22,7 +21,7 @@ from triwarn.geo import geodesic
 from triwarn.records.events import TRUSTED_QUALITY, AreaRisk
 from triwarn.records.tracks import SystemTracks
 
-from .conftest import T0_UNIX_S, state_cov, system_track, table
+from .conftest import T0_UNIX_S, settling_flight
 
 T = 1_700_000_000.0
 LOG_IMPACT = "triwarn.assess.partner_impact"
@@ -118,28 +117,6 @@ def test_the_gap_the_gate_compares_is_beyond_the_margin_in_both_sigmas():
     assert book.support([near], [_own()], T) == {"JP-S1": {"kr"}} and book.support([far], [_own()], T) == {}
 
 
-def _irbm_flight(irbm, reports):
-    """Boost, then 30 s ballistic on the true states, with the partner reports; the area is the fall's
-    neighbourhood. Returns (assessor, {s after burnout: (probability, quality)})."""
-    areas = PolygonAreas({"JP-S7": {"territorial_sea": box(irbm.impact_lon_deg - 0.5, irbm.impact_lat_deg - 0.5,
-                                                           irbm.impact_lon_deg + 0.5, irbm.impact_lat_deg + 0.5)}})
-    ass = Assessor(areas, AssessConfig(ballistic_settle_s=15.0))
-    ass.partner_impact_view = lambda: reports
-    bo = int(np.floor(irbm.burnout_t_s))
-    out = {}
-    cov = state_cov(50.0, 2.0)
-    for t_s in range(bo - 5, bo + 31):
-        boost = t_s <= bo
-        s = irbm.boost_state(t_s) if boost else irbm.free_state(t_s)
-        events = ass.step(T0_UNIX_S + t_s, table([system_track(
-            "JP-S1", T0_UNIX_S + t_s, s[:3], s[3:], cov, "boost" if boost else "ballistic", ("jp",), ("jp:T1",),
-            T0_UNIX_S + bo - 60, T0_UNIX_S + t_s, 60 + t_s)]))
-        for e in events:
-            if isinstance(e, AreaRisk) and e.area == "JP-S7" and e.kind == "impact" and not e.powered:
-                out[t_s - bo] = (e.probability, e.quality)
-    return ass, out
-
-
 def _wire(irbm, t_imp_s, sent_s, lat=None, lon=None, track="KR-S3"):
     return SimpleNamespace(sender="kr", track_id=track, sent_unix_s=T0_UNIX_S + sent_s,
                            lat_deg=irbm.impact_lat_deg if lat is None else lat,
@@ -152,7 +129,7 @@ def test_an_impossible_impact_report_on_the_true_fall_does_not_lift_the_settling
     # At the true point, but falling before it was made: counted, and the track's young risks stay
     # below trust (the report lends it nothing).
     sent = irbm.burnout_t_s + 1.0
-    ass, out = _irbm_flight(irbm, [_wire(irbm, sent - 120.0, sent)])
+    ass, out = settling_flight(irbm, [_wire(irbm, sent - 120.0, sent)], before_s=5)
     assert ass.partner_impacts.conflicts[("kr", "impact_before_report")] > 0
     assert not ass.partner_impacts.supported
     assert any(k < 15 for k in out) and all(q < TRUSTED_QUALITY for k, (_p, q) in out.items() if k < 15)
