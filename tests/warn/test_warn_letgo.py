@@ -14,7 +14,7 @@ from triwarn.warn.cap import to_cap, validate_cap
 from triwarn.warn.policy import WarnPolicy
 
 BURNOUT = T0 + 100.0  # W1's motor stops (lon_at: 129.9E, over the Sea of Japan)
-LAYER = WarnPolicy(boost_alert_probability=0.9)
+LAYER = WarnPolicy(boost_alert_probability=0.9, decisive_letgo=True)
 
 
 def _boost(tl, t, area="JP-02", p=0.95, *, cutoff=False):
@@ -116,7 +116,7 @@ def test_a_ballistic_cycle_dropping_the_area_while_still_heading_there_does_not_
 
 def test_a_cut_off_path_area_whose_thrust_ended_short_is_released(exercise_machine):
     # The cut-off path's band put JP-03 on; the motor stops early and the fall is at sea, 133E.
-    issued = run(exercise_machine(), _flight(area="JP-03", cutoff=True), T0, T0 + 300.0)
+    issued = run(exercise_machine(WarnPolicy(decisive_letgo=True)), _flight(area="JP-03", cutoff=True), T0, T0 + 300.0)
     changes = _changes(issued, "JP-03")
     assert [s for _t, s, _m in changes] == ["shelter", "clear"]
     assert changes[1][0] - BURNOUT <= 10.0 and changes[1][2].msg_type == "Cancel"
